@@ -1,0 +1,134 @@
+# afs - one non-recursive GNU Makefile.
+#
+#   make                 build the programs into build/
+#   make check           run every test (installs missing Debian packages first)
+#   make demo            mount the bundled example codebase and show the policy at work
+#   make deps            install the Debian packages the build, tests and runtime need
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make fuzz            run each libFuzzer target for FUZZ_TIME seconds (clang)
+#   make bench-policy    decisions per second of the policy engine
+#
+# Variants: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/afs
+MANDIR  ?= $(PREFIX)/share/man
+B       := build
+VERSION := 0.1.0
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wwrite-strings -Wswitch-enum
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+ifneq ($(SANITIZE),)
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+# pkg-config runs when a recipe needs it, after 'deps' has had its chance.
+PKG_CFLAGS = $(shell pkg-config --cflags yaml-0.1 libpcre2-8)
+PKG_LIBS   = $(shell pkg-config --libs yaml-0.1 libpcre2-8)
+
+ALL_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE \
+              -D_FILE_OFFSET_BITS=64 -DAFS_VERSION='"$(VERSION)"' \
+              -DAFS_DATADIR='"$(DATADIR)"' -Ilib $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+LIB_SRC  := $(wildcard lib/*.c)
+FUSE_SRC := $(wildcard afs-fuse/*.c)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+FUSE_OBJ := $(FUSE_SRC:%.c=$(B)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
+PROGS    := $(B)/afs-fuse
+
+.PHONY: all check unit deps demo install uninstall clean fuzz bench-policy FORCE
+all: $(PROGS)
+
+# Objects are rebuilt when the flags change (a SANITIZE build after a
+# plain one), and only once the dependencies are installed.
+$(B)/.flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
+	  echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
+
+$(B)/.deps-ok: contrib/install-deps.sh
+	@mkdir -p $(B)
+	@sh contrib/install-deps.sh
+	@touch $@
+
+deps:
+	@sh contrib/install-deps.sh
+
+$(B)/obj/%.o: %.c $(B)/.flags | $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libafs.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(B)/afs-fuse: $(FUSE_OBJ) $(B)/libafs.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(FUSE_OBJ) $(B)/libafs.a $(PKG_LIBS) -lpthread
+
+$(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(B)/libafs.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/libafs.a $(PKG_LIBS) -lpthread
+
+unit: $(UNIT_BIN)
+
+check: $(PROGS) $(UNIT_BIN)
+	@prove --exec '' $(if $(V),-v) $(UNIT_BIN) $(sort $(wildcard tests/t[0-9]*.sh))
+
+demo: $(PROGS)
+	@sh contrib/demo.sh
+
+# ---- fuzzing (clang's libFuzzer) ----------------------------------------
+FUZZ_TIME ?= 60
+FUZZ_CC   ?= clang
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+              -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Ilib $(PKG_CFLAGS)
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
+
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h) | $(B)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lpthread
+
+fuzz: $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  n=$$(basename $$t); mkdir -p $(B)/fuzz/corpus-$$n; \
+	  echo "fuzz: $$n for $(FUZZ_TIME)s"; \
+	  $$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 $(B)/fuzz/corpus-$$n tests/fuzz/corpus-$$n; \
+	done
+
+# ---- benchmarks -----------------------------------------------------------
+$(B)/bench/%: bench/%.c $(B)/libafs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libafs.a $(PKG_LIBS) -lpthread
+
+bench-policy: $(B)/bench/policy-bench
+	$(B)/bench/policy-bench
+
+# ---- install ----------------------------------------------------------------
+install: $(PROGS)
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/policies \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 policies/*.yaml $(DESTDIR)$(DATADIR)/policies/
+	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/afs-policy.5 $(DESTDIR)$(MANDIR)/man5/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1)))
+	rm -f $(DESTDIR)$(MANDIR)/man5/afs-policy.5
+	rm -rf $(DESTDIR)$(DATADIR)/policies
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,89 @@
+/* explain.c - validate a policy, or print the level it gives paths. */
+#include <stdio.h>
+#include <string.h>
+
+#include "explain.h"
+#include "path.h"
+#include "policy.h"
+#include "presets.h"
+#include "util.h"
+
+static struct policy *load(const char *spec)
+{
+	struct policy_opts opts = { .preset_dirs = preset_dirs() };
+	struct policy *pol = NULL;
+	struct diags d;
+
+	diags_init(&d);
+	if (policy_load(spec, &opts, &pol, &d) == 0)
+		policy_lint(pol, &d);
+	diags_print(stderr, &d);
+	diags_free(&d);
+	return pol;
+}
+
+int explain_check(const char *policy)
+{
+	struct policy *pol = load(policy);
+
+	if (!pol)
+		return 2;
+	policy_free(pol);
+	return 0;
+}
+
+/* A path field on one line: control bytes and backslashes escaped. */
+static void put_path(const char *p)
+{
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\\')
+			fputs("\\\\", stdout);
+		else if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c == '\t')
+			fputs("\\t", stdout);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
+int explain_paths(const char *policy, char *const *paths, int npaths)
+{
+	struct policy *pol = load(policy);
+	char clean[POLICY_MAX_PATH];
+	int i, status = 0;
+
+	if (!pol)
+		return 2;
+	for (i = 0; i < npaths; i++) {
+		size_t len = strlen(paths[i]);
+		bool is_dir = len > 0 && paths[i][len - 1] == '/';
+		struct verdict v;
+		int n = path_clean(paths[i], clean, sizeof(clean));
+
+		if (n < 0) {
+			error("path too long: '%.64s...'", paths[i]);
+			status = 2;
+			continue;
+		}
+		policy_resolve(pol, clean, (size_t)n, is_dir, &v);
+		printf("%s\t", level_name(v.level));
+		put_path(clean);
+		if (v.rule)
+			printf("\t%s:%d\n", v.rule->file, v.rule->line);
+		else if (v.why == WHY_IMPLICIT)
+			printf("\timplicit\n");
+		else
+			printf("\tdefault\n");
+	}
+	policy_free(pol);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		error("cannot write the output: %m");
+		return 1;
+	}
+	return status;
+}

@@ -1,0 +1,3 @@
+"""Demo application bundled with afs to try policies on."""
+
+__version__ = "0.3.1"

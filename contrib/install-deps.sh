@@ -1,0 +1,38 @@
+#!/bin/sh
+# Install the Debian packages afs needs to build, test and run.
+# Idempotent and quiet when everything is present; needs root to install.
+set -eu
+
+PKGS="
+build-essential
+pkg-config
+libfuse3-dev
+fuse3
+libyaml-dev
+libpcre2-dev
+libcap-ng-dev
+libjansson-dev
+bubblewrap
+clang
+perl
+"
+
+missing=
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing Debian packages:$missing" >&2
+	echo "install-deps: run as root: apt-get install$missing" >&2
+	exit 1
+fi
+echo "install-deps: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# The package lists of a fresh machine may be empty or stale.
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2

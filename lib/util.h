@@ -1,0 +1,44 @@
+/* util.h - small helpers shared by the afs programs. */
+#ifndef AFS_UTIL_H
+#define AFS_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Set once by main(); prefixes every message. */
+extern const char *progname;
+
+/* "prog: message" on stderr; die() then exits with STATUS. */
+void die(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Allocation that cannot fail: out of memory ends the program (exit 1).
+ * Used at load and set-up time only, never on a FUSE hot path. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Read a whole regular file of at most MAX bytes.  Returns 0, or -errno
+ * (-EFBIG when larger than MAX, -EINVAL when not a regular file). */
+int read_file_max(int fd, size_t max, char **out, size_t *outlen);
+
+/* Directory of the running executable (from /proc/self/exe), or NULL. */
+char *exe_dir(void);
+
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
+#define cleanup_free __attribute__((cleanup(freep)))
+#define cleanup_fd __attribute__((cleanup(closep)))
+
+#endif

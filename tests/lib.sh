@@ -1,0 +1,107 @@
+# tests/lib.sh - TAP helpers for the afs shell tests.  Source it first:
+#   . "$(dirname "$0")/lib.sh"
+# It makes $T (a private temp dir), puts build/ first on PATH, and at exit
+# unmounts every mount registered with at_exit_umount, kills every pid
+# registered with at_exit_kill, removes $T, and prints the plan.
+set -u
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+B=${AFS_BUILD:-$TOP/build}
+PATH="$B:$B/tests/helpers:$PATH"
+export PATH TOP B
+unset AFS_POLICY_DIR
+
+T=$(mktemp -d /tmp/afs-test.XXXXXX)
+_n=0
+_failed=0
+_pids=
+_mounts=
+
+_cleanup() {
+	local p m
+	for p in $_pids; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for m in $_mounts; do
+		if mountpoint -q "$m" 2>/dev/null; then
+			fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+		fi
+	done
+	for p in $_pids; do
+		local i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$T"
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+}
+trap '_cleanup; exit $?' EXIT
+trap 'exit 130' INT TERM
+
+at_exit_kill() { _pids="$_pids $*"; }
+at_exit_umount() { _mounts="$_mounts $*"; }
+
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+ok() {
+	_n=$((_n + 1))
+	echo "ok $_n - $*"
+}
+
+not_ok() {
+	_n=$((_n + 1))
+	_failed=$((_failed + 1))
+	echo "not ok $_n - $*"
+}
+
+# skip WHAT WHY: a skip is a failure in CI, where everything is installed.
+skip() {
+	_n=$((_n + 1))
+	if [ "${CI:-}" = true ]; then
+		_failed=$((_failed + 1))
+		echo "not ok $_n - $1 # skipped in CI: $2"
+	else
+		echo "ok $_n - $1 # SKIP $2"
+	fi
+}
+
+# is DESC EXPECTED ACTUAL
+is() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		diag "expected: $(printf '%q' "$2")" "     got: $(printf '%q' "$3")"
+	fi
+}
+
+# run CMD...: stdout in $T/out, stderr in $T/err, status in $rc.
+run() {
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+}
+
+# same_file DESC EXPECTED_FILE ACTUAL_FILE: byte-exact comparison.
+same_file() {
+	if cmp -s "$2" "$3"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		diag "$(diff -u "$2" "$3" | head -40)"
+	fi
+}
+
+# status_is DESC EXPECTED: $rc from the last run; a crash (signal) never
+# counts as the expected refusal.
+status_is() {
+	if [ "$rc" -ge 128 ] && [ "$2" -lt 128 ]; then
+		not_ok "$1 (crashed: status $rc)"
+		diag "$(cat "$T/err")"
+	else
+		is "$1" "$2" "$rc"
+	fi
+}

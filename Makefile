@@ -76,6 +76,7 @@ $(B)/afs-fuse: $(FUSE_OBJ) $(B)/libafs.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(FUSE_OBJ) $(B)/libafs.a $(PKG_LIBS) -lpthread
 
 $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(B)/libafs.a
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/libafs.a $(PKG_LIBS) -lpthread
 
 unit: $(UNIT_BIN)

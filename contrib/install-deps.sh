@@ -15,6 +15,7 @@ libjansson-dev
 bubblewrap
 clang
 perl
+groff-base
 "
 
 missing=

@@ -157,6 +157,34 @@ static int by_precedence(const void *a, const void *b)
 	return x->order > y->order ? -1 : 1;
 }
 
+static void list_add(struct rule_list *l, struct prule *r)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 4;
+		l->rules = xreallocarray(l->rules, l->cap, sizeof(*l->rules));
+	}
+	l->rules[l->n++] = r;
+}
+
+/* The extension a glob's matches must end with: what follows the last '.'
+ * of its last component's literal tail. */
+static void set_ext(struct prule *r)
+{
+	const char *t, *dot;
+	size_t tlen;
+
+	r->ext = NULL;
+	if (r->pub.kind != RULE_GLOB || !r->has_last)
+		return;
+	t = r->last_literal ? r->last_head : r->last_tail;
+	tlen = r->last_literal ? r->last_hlen : r->last_tlen;
+	dot = tlen ? memrchr(t, '.', tlen) : NULL;
+	if (!dot)
+		return;
+	r->ext = dot + 1;
+	r->ext_len = tlen - (size_t)(dot + 1 - t);
+}
+
 static bool literal_path(const struct prule *r)
 {
 	return r->pub.kind == RULE_FILE || (r->pub.kind == RULE_GLOB && r->path);
@@ -210,11 +238,20 @@ struct policy *policy_build(struct prule *rules, size_t n, enum level def,
 				smap_put(&pol->anchors, r->anchor, r->anchor_len, b);
 			}
 			bk = &pol->buckets[b];
-			if (bk->n == bk->cap) {
-				bk->cap = bk->cap ? 2 * bk->cap : 4;
-				bk->rules = xreallocarray(bk->rules, bk->cap, sizeof(*bk->rules));
+			set_ext(r);
+			if (r->ext) {
+				uint32_t e;
+
+				if (smap_get(&bk->byext, r->ext, r->ext_len, &e) < 0) {
+					e = (uint32_t)bk->next++;
+					bk->ext = xreallocarray(bk->ext, bk->next, sizeof(*bk->ext));
+					memset(&bk->ext[e], 0, sizeof(bk->ext[e]));
+					smap_put(&bk->byext, r->ext, r->ext_len, e);
+				}
+				list_add(&bk->ext[e], r);	/* rank order: we walk sorted */
+			} else {
+				list_add(&bk->any, r);
 			}
-			bk->rules[bk->n++] = r;	/* rank order: we walk sorted */
 		}
 		if (r->pub.level == LEVEL_NONE)
 			continue;
@@ -249,8 +286,16 @@ void policy_free(struct policy *pol)
 	smap_free(&pol->dirs);
 	smap_free(&pol->anchors);
 	smap_free(&pol->implicit);
-	for (i = 0; i < pol->nbuckets; i++)
-		free(pol->buckets[i].rules);
+	for (i = 0; i < pol->nbuckets; i++) {
+		struct bucket *bk = &pol->buckets[i];
+		size_t e;
+
+		free(bk->any.rules);
+		for (e = 0; e < bk->next; e++)
+			free(bk->ext[e].rules);
+		free(bk->ext);
+		smap_free(&bk->byext);
+	}
 	free(pol->buckets);
 	pcre2_match_context_free(pol->mctx);
 	free(pol);
@@ -319,23 +364,29 @@ static const struct prule *best_rule(const struct policy *pol, const char *path,
 				     size_t len, bool *failed)
 {
 	const struct prule *best = NULL;
-	const char *last = path + len;
-	size_t i, last_len;
+	const char *last = path + len, *ext;
+	size_t i, last_len, ext_len = 0;
 	uint32_t v;
 
 	*failed = false;
 	while (last > path && last[-1] != '/')
 		last--;
 	last_len = (size_t)(path + len - last);
+	ext = memrchr(last, '.', last_len);
+	if (ext) {
+		ext++;
+		ext_len = (size_t)(path + len - ext);
+	}
 
 	if (smap_get(&pol->exact, path, len, &v) == 0)
 		best = &pol->rules[v];
 	/* i runs over the ends of the ancestors: the root, then each '/',
 	 * then the path itself. */
 	for (i = 0; i <= len; i++) {
-		size_t alen;
-		uint32_t b;
-		size_t k;
+		size_t alen, k, j;
+		uint32_t b, e;
+		const struct bucket *bk;
+		const struct rule_list *el;
 
 		if (i == 0)
 			alen = 1;
@@ -352,24 +403,45 @@ static const struct prule *best_rule(const struct policy *pol, const char *path,
 		}
 		if (smap_get(&pol->anchors, path, alen, &b) < 0)
 			continue;
-		for (k = 0; k < pol->buckets[b].n; k++) {
-			const struct prule *r = pol->buckets[b].rules[k];
+		bk = &pol->buckets[b];
+		el = NULL;
+		if (ext && smap_get(&bk->byext, ext, ext_len, &e) == 0)
+			el = &bk->ext[e];
+		/* Both lists in rank order, merged. */
+		for (k = 0, j = 0; k < bk->any.n || (el && j < el->n);) {
+			const struct prule *r;
 			enum match m;
 
+			if (el && j < el->n && (k == bk->any.n || el->rules[j]->rank < bk->any.rules[k]->rank))
+				r = el->rules[j++];
+			else
+				r = bk->any.rules[k++];
 			if (best && r->rank >= best->rank)
 				break;
 			m = rule_match(pol, r, path, len, last, last_len);
 			if (m == NO_MATCH)
 				continue;
 			best = r;
-			if (m == MATCH_ERROR)
-				*failed = true;
-			else
-				*failed = false;
+			*failed = m == MATCH_ERROR;
 			break;
 		}
 	}
 	return best;
+}
+
+/* Does a rule of L at view or more have a tail that starts NEXT? */
+static bool list_grants(const struct rule_list *l, const char *next, size_t nlen)
+{
+	size_t k;
+
+	for (k = 0; k < l->n; k++) {
+		const struct prule *r = l->rules[k];
+
+		if (r->pub.level != LEVEL_NONE && r->tail_len <= nlen &&
+		    memcmp(next, r->tail, r->tail_len) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* Could some rule grant view or more below the directory PATH? */
@@ -400,14 +472,11 @@ static bool grants_below(const struct policy *pol, const char *path, size_t len)
 		nlen = 0;
 		while (next + nlen < path + len && next[nlen] != '/')
 			nlen++;
-		for (k = 0; k < pol->buckets[b].n; k++) {
-			const struct prule *r = pol->buckets[b].rules[k];
-
-			if (r->pub.level == LEVEL_NONE)
-				continue;
-			if (r->tail_len <= nlen && memcmp(next, r->tail, r->tail_len) == 0)
+		if (list_grants(&pol->buckets[b].any, next, nlen))
+			return true;
+		for (k = 0; k < pol->buckets[b].next; k++)
+			if (list_grants(&pol->buckets[b].ext[k], next, nlen))
 				return true;
-		}
 	}
 	return false;
 }

@@ -33,6 +33,8 @@ struct prule {
 	bool has_last, last_literal;
 	const char *last_head, *last_tail;
 	size_t last_hlen, last_tlen;
+	const char *ext;	/* the extension every match ends with, or NULL */
+	size_t ext_len;
 };
 
 /* Open-addressing map from a byte string to a uint32 value. */
@@ -49,9 +51,19 @@ struct smap {
 	size_t n;
 };
 
-struct bucket {
+struct rule_list {
 	struct prule **rules;	/* sorted by rank */
 	size_t n, cap;
+};
+
+/* The globs and regexes anchored at one directory.  Globs whose last
+ * component ends in a literal ".EXT" can only match a name with that
+ * extension: they are kept apart, by extension. */
+struct bucket {
+	struct rule_list any;
+	struct smap byext;	/* extension -> index into ext */
+	struct rule_list *ext;
+	size_t next;
 };
 
 struct policy {

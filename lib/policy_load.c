@@ -434,38 +434,21 @@ static int map_key(struct loader *L, const char *file, const struct ynode *k,
 }
 
 /* Longest literal prefix of a regex that begins with '^': what every match
- * must start with.  None when the pattern has a top-level alternation. */
+ * must start with.  None when the pattern has an alternation. */
 static char *regex_prefix(const char *re, size_t *plen)
 {
 	size_t len = strlen(re), i, n = 0;
 	char *out = xmalloc(len + 1);
-	int depth = 0;
-	bool cls = false;
 
 	*plen = 0;
 	out[0] = '\0';
 	if (re[0] != '^')
 		return out;
-	/* A top-level '|' makes the prefix meaningless. */
-	for (i = 1; i < len; i++) {
-		if (re[i] == '\\') {
-			i++;
-			continue;
-		}
-		if (cls) {
-			if (re[i] == ']')
-				cls = false;
-			continue;
-		}
-		if (re[i] == '[')
-			cls = true;
-		else if (re[i] == '(')
-			depth++;
-		else if (re[i] == ')')
-			depth--;
-		else if (re[i] == '|' && depth == 0)
-			return out;
-	}
+	/* An alternation anywhere may make the prefix meaningless; finding
+	 * only the top-level ones would mean parsing \Q..\E, \c and the
+	 * like.  Without a prefix the rule is merely tried more often. */
+	if (strchr(re, '|'))
+		return out;
 	for (i = 1; i < len;) {
 		char c = re[i];
 		size_t next;

@@ -446,6 +446,133 @@ static const char P_ALL_NONE[] =
 	"    permission: read\n"			/* 7 */
 	"    priority: 10\n";				/* 8 */
 
+/* More globs: class edge cases, several stars, cleaned patterns. */
+static const char P_GLOB_MORE[] =
+	"version: 1\n"					/* 1 */
+	"default: view\n"				/* 2 */
+	"rules:\n"					/* 3 */
+	"  - pattern: '/a/**/*.c'\n"			/* 4 */
+	"    permission: read\n"			/* 5 */
+	"  - pattern: '/b/**/**/z'\n"			/* 6 */
+	"    permission: read\n"			/* 7 */
+	"  - pattern: './docs/*.md'\n"			/* 8 */
+	"    permission: write\n"			/* 9 */
+	"  - pattern: '**/Makefile'\n"			/* 10 */
+	"    permission: write\n"			/* 11 */
+	"  - pattern: '/c[]x]'\n"			/* 12 */
+	"    permission: read\n"			/* 13 */
+	"  - pattern: '/t/*a*b'\n"			/* 14 */
+	"    permission: read\n"			/* 15 */
+	"  - pattern: '/t/ab*ba'\n"			/* 16 */
+	"    permission: write\n"			/* 17 */
+	"  - pattern: '/t/*x*y*z'\n"			/* 18 */
+	"    permission: write\n"			/* 19 */
+	"  - pattern: '/e/*/'\n"			/* 20 */
+	"    permission: write\n";			/* 21 */
+
+static const char P_ROOT_DIR[] =
+	"version: 1\n"					/* 1 */
+	"rules:\n"					/* 2 */
+	"  - pattern: '/'\n"				/* 3 */
+	"    type: directory\n"				/* 4 */
+	"    permission: read\n"			/* 5 */
+	"  - pattern: '**'\n"				/* 6 */
+	"    permission: write\n";			/* 7 */
+
+/* The index: literal globs, kinds at one path, directories by ancestor. */
+static const char P_INDEX[] =
+	"version: 1\n"					/* 1 */
+	"rules:\n"					/* 2 */
+	"  - pattern: '**'\n"				/* 3 */
+	"    permission: write\n"			/* 4 */
+	"  - pattern: '/x/y'\n"				/* 5 */
+	"    permission: view\n"			/* 6 */
+	"  - pattern: '/x/*'\n"				/* 7 */
+	"    permission: write\n"			/* 8 */
+	"  - pattern: '/lit'\n"				/* 9 */
+	"    type: file\n"				/* 10 */
+	"    permission: view\n"			/* 11 */
+	"  - pattern: '/lit'\n"				/* 12 */
+	"    permission: write\n"			/* 13 */
+	"  - pattern: '/deep/er'\n"			/* 14 */
+	"    type: directory\n"				/* 15 */
+	"    permission: write\n"			/* 16 */
+	"  - pattern: '/deep'\n"			/* 17 */
+	"    type: directory\n"				/* 18 */
+	"    permission: view\n"			/* 19 */
+	"    priority: 1\n"				/* 20 */
+	"  - pattern: '/w/lo'\n"			/* 21 */
+	"    permission: view\n"			/* 22 */
+	"    priority: -1\n"				/* 23 */
+	"  - pattern: '/w/*'\n"				/* 24 */
+	"    permission: read\n";			/* 25 */
+
+static const char P_REGEX_MORE[] =
+	"version: 1\n"					/* 1 */
+	"rules:\n"					/* 2 */
+	"  - pattern: '^/$'\n"				/* 3 */
+	"    type: regex\n"				/* 4 */
+	"    permission: write\n"			/* 5 */
+	"  - pattern: '^/A/'\n"				/* 6 */
+	"    type: regex\n"				/* 7 */
+	"    permission: read\n"			/* 8 */
+	"  - pattern: '^/e/|^/f/'\n"			/* 9 */
+	"    type: regex\n"				/* 10 */
+	"    permission: read\n"			/* 11 */
+	"  - pattern: '/g/**'\n"			/* 12 */
+	"    permission: read\n"			/* 13 */
+	"  - pattern: '^/g/2024/'\n"			/* 14 */
+	"    type: regex\n"				/* 15 */
+	"    permission: write\n"			/* 16 */
+	"  - pattern: '/g/2024/**'\n"			/* 17 */
+	"    permission: view\n"			/* 18 */
+	"  - pattern: '^\\/h\\/'\n"			/* 19 */
+	"    type: regex\n"				/* 20 */
+	"    permission: read\n";			/* 21 */
+
+/* A top-level '|' hidden from a naive scan: \Q(\E and \c[ are single
+ * characters to PCRE2, so the second branch matches anywhere. */
+static const char P_REGEX_QUOTED[] =
+	"version: 1\n"					/* 1 */
+	"rules:\n"					/* 2 */
+	"  - pattern: '^/a/x\\Q(\\E|/b/'\n"		/* 3 */
+	"    type: regex\n"				/* 4 */
+	"    permission: read\n"			/* 5 */
+	"  - pattern: '^/c/x\\c[|/d/'\n"		/* 6 */
+	"    type: regex\n"				/* 7 */
+	"    permission: read\n"			/* 8 */
+	"  - pattern: '^/e/x\\c(|/f/'\n"		/* 9 */
+	"    type: regex\n"				/* 10 */
+	"    permission: read\n";			/* 11 */
+
+/* A rule's line is where its mapping begins, whatever the YAML layout. */
+static const char P_LAYOUT[] =
+	"# a comment\n"					/* 1 */
+	"---\n"						/* 2 */
+	"version: 1\n"					/* 3 */
+	"\n"						/* 4 */
+	"rules:\n"					/* 5 */
+	"  # another comment\n"				/* 6 */
+	"  - {pattern: '/flow.txt', type: file, permission: write}\n" /* 7 */
+	"  -\n"						/* 8 */
+	"    pattern: '/split.txt'\n"			/* 9 */
+	"    type: file\n"				/* 10 */
+	"    permission: write\n"			/* 11 */
+	"  - permission: write\n"			/* 12 */
+	"    type: file\n"				/* 13 */
+	"    pattern: '/last.txt'\n"			/* 14 */
+	"  - pattern: >-\n"				/* 15 */
+	"      /folded.txt\n"				/* 16 */
+	"    type: file\n"				/* 17 */
+	"    permission: write\n";			/* 18 */
+
+static const char P_CRLF[] =
+	"version: 1\r\n"				/* 1 */
+	"rules:\r\n"					/* 2 */
+	"  - pattern: '/crlf'\r\n"			/* 3 */
+	"    type: file\r\n"				/* 4 */
+	"    permission: write\r\n";			/* 5 */
+
 static const char P_AGENT_SAFE[] = "version: 1\nextends: agent-safe\n";
 static const char P_VIEW_ONLY[] = "version: 1\nextends: view-only\n";
 static const char P_READ_ONLY[] = "version: 1\nextends: read-only\n";
@@ -708,6 +835,59 @@ static const struct tcase cases[] = {
 	CLN("clean /.. to /", P_ONE_FILE, "/..", "/", D, VIEW, IMPLICIT, 0),
 	CLN("clean /docs/../../.. to /", P_ONE_FILE, "/docs/../../..", "/", D, VIEW, IMPLICIT, 0),
 	CLN("clean /docs/readme.mdx is another file", P_ONE_FILE, "/docs//readme.mdx/", "/docs/readme.mdx", F, NONE, DEFAULT, 0),
+
+	/* more globs */
+	RES("/a/**/*.c matches /a/x.c (zero)", P_GLOB_MORE, "/a/x.c", F, READ, RULE, 4),
+	RES("/a/**/*.c matches /a/p/q/x.c", P_GLOB_MORE, "/a/p/q/x.c", F, READ, RULE, 4),
+	RES("/b/**/**/z matches /b/z", P_GLOB_MORE, "/b/z", F, READ, RULE, 6),
+	RES("/b/**/**/z matches /b/p/q/r/z", P_GLOB_MORE, "/b/p/q/r/z", F, READ, RULE, 6),
+	RES("./docs/*.md is /docs/*.md", P_GLOB_MORE, "/docs/a.md", F, WRITE, RULE, 8),
+	RES("**/Makefile matches /Makefile", P_GLOB_MORE, "/Makefile", F, WRITE, RULE, 10),
+	RES("**/Makefile matches /a/b/Makefile", P_GLOB_MORE, "/a/b/Makefile", F, WRITE, RULE, 10),
+	RES("**/Makefile does not match Makefile.in", P_GLOB_MORE, "/a/Makefile.in", F, VIEW, DEFAULT, 0),
+	RES("[]x] matches ]", P_GLOB_MORE, "/c]", F, READ, RULE, 12),
+	RES("[]x] matches x", P_GLOB_MORE, "/cx", F, READ, RULE, 12),
+	RES("[]x] does not match y", P_GLOB_MORE, "/cy", F, VIEW, DEFAULT, 0),
+	RES("*a*b matches ab", P_GLOB_MORE, "/t/ab", F, READ, RULE, 14),
+	RES("*a*b matches xaxb", P_GLOB_MORE, "/t/xaxb", F, READ, RULE, 14),
+	RES("*a*b does not match ba", P_GLOB_MORE, "/t/ba", F, VIEW, DEFAULT, 0),
+	RES("ab*ba does not match aba (head and tail overlap)", P_GLOB_MORE, "/t/aba", F, VIEW, DEFAULT, 0),
+	RES("ab*ba matches abba", P_GLOB_MORE, "/t/abba", F, WRITE, RULE, 16),
+	RES("*x*y*z backtracks", P_GLOB_MORE, "/t/axbxcyz", F, WRITE, RULE, 18),
+	RES("*x*y*z needs z last", P_GLOB_MORE, "/t/xyzq", F, VIEW, DEFAULT, 0),
+	RES("a trailing / in a glob is cleaned", P_GLOB_MORE, "/e/x", F, WRITE, RULE, 20),
+
+	/* the index */
+	RES("directory / beats ** on kind", P_ROOT_DIR, "/a/b", F, READ, RULE, 3),
+	RES("directory / decides the root", P_ROOT_DIR, "/", D, READ, RULE, 3),
+	RES("literal glob beats a later wildcard glob on prefix", P_INDEX, "/x/y", F, VIEW, RULE, 5),
+	RES("wildcard glob beside a literal glob", P_INDEX, "/x/z", F, WRITE, RULE, 7),
+	RES("file rule beats a later literal glob at one path", P_INDEX, "/lit", F, VIEW, RULE, 9),
+	RES("priority 1 /deep beats a longer p0 directory", P_INDEX, "/deep/er/x", F, VIEW, RULE, 17),
+	RES("p-1 literal glob loses to a p0 wildcard", P_INDEX, "/w/lo", F, READ, RULE, 24),
+
+	/* more regexes */
+	RES("regex ^/$ matches the root", P_REGEX_MORE, "/", D, WRITE, RULE, 3),
+	RES("regex is case-sensitive", P_REGEX_MORE, "/a/x", F, NONE, DEFAULT, 0),
+	RES("regex ^/A/ matches /A/x", P_REGEX_MORE, "/A/x", F, READ, RULE, 6),
+	RES("regex alternation: first branch", P_REGEX_MORE, "/e/x", F, READ, RULE, 9),
+	RES("regex alternation: second branch", P_REGEX_MORE, "/f/x", F, READ, RULE, 9),
+	RES("implicit: regex with a top-level | has no prefix", P_REGEX_MORE, "/f", D, VIEW, IMPLICIT, 0),
+	RES("regex and glob with equal prefixes: the later glob", P_REGEX_MORE, "/g/2024/x", F, VIEW, RULE, 17),
+	DEC("decide: equal prefixes, the later glob", P_REGEX_MORE, "/g/2024/x", F, VIEW, RULE, 17),
+	RES("regex ^\\/h\\/ with escaped slashes", P_REGEX_MORE, "/h/x", F, READ, RULE, 19),
+	RES("regex \\Q(\\E then |: first branch", P_REGEX_QUOTED, "/a/x(", F, READ, RULE, 3),
+	DEC("regex \\Q(\\E then |: second branch matches anywhere", P_REGEX_QUOTED, "/b/c", F, READ, RULE, 3),
+	RES("regex \\Q(\\E then |: /b implicit", P_REGEX_QUOTED, "/b", D, VIEW, IMPLICIT, 0),
+	DEC("regex \\c[ then |: second branch matches anywhere", P_REGEX_QUOTED, "/d/c", F, READ, RULE, 6),
+	DEC("regex \\c( then |: second branch matches anywhere", P_REGEX_QUOTED, "/f/c", F, READ, RULE, 9),
+
+	/* rule lines */
+	RES("line of a flow mapping rule", P_LAYOUT, "/flow.txt", F, WRITE, RULE, 7),
+	RES("line of a rule whose mapping starts below its -", P_LAYOUT, "/split.txt", F, WRITE, RULE, 9),
+	RES("line of a rule whose pattern is not its first key", P_LAYOUT, "/last.txt", F, WRITE, RULE, 12),
+	RES("line of a rule with a folded pattern", P_LAYOUT, "/folded.txt", F, WRITE, RULE, 15),
+	RES("lines count CRLF line ends once", P_CRLF, "/crlf", F, WRITE, RULE, 3),
 
 	/* preset agent-safe */
 	RES("agent-safe hides /.env", P_AGENT_SAFE, "/.env", F, NONE, RULE, ANY),

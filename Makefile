@@ -30,8 +30,9 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 endif
 
 # pkg-config runs when a recipe needs it, after 'deps' has had its chance.
-PKG_CFLAGS = $(shell pkg-config --cflags yaml-0.1 libpcre2-8)
+PKG_CFLAGS = $(shell pkg-config --cflags fuse3 yaml-0.1 libpcre2-8)
 PKG_LIBS   = $(shell pkg-config --libs yaml-0.1 libpcre2-8)
+FUSE_LIBS  = $(shell pkg-config --libs fuse3)
 
 ALL_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE \
               -D_FILE_OFFSET_BITS=64 -DAFS_VERSION='"$(VERSION)"' \
@@ -41,10 +42,12 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIB_SRC  := $(wildcard lib/*.c)
 FUSE_SRC := $(wildcard afs-fuse/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
+HELP_SRC := $(wildcard tests/helpers/*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 FUSE_OBJ := $(FUSE_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
+HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
 PROGS    := $(B)/afs-fuse
 
 .PHONY: all check unit deps demo install uninstall clean fuzz bench-policy FORCE
@@ -73,15 +76,19 @@ $(B)/libafs.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/afs-fuse: $(FUSE_OBJ) $(B)/libafs.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(FUSE_OBJ) $(B)/libafs.a $(PKG_LIBS) -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $(FUSE_OBJ) $(B)/libafs.a $(FUSE_LIBS) $(PKG_LIBS) -lpthread
 
 $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(B)/libafs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/libafs.a $(PKG_LIBS) -lpthread
 
+$(B)/tests/helpers/%: $(B)/obj/tests/helpers/%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $<
+
 unit: $(UNIT_BIN)
 
-check: $(PROGS) $(UNIT_BIN)
+check: $(PROGS) $(UNIT_BIN) $(HELP_BIN)
 	@prove --exec '' $(if $(V),-v) $(UNIT_BIN) $(sort $(wildcard tests/t[0-9]*.sh))
 
 demo: $(PROGS)

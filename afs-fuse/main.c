@@ -1,14 +1,16 @@
 /* afs-fuse - mount a codebase with a per-path policy.
  *
  * This file reads the command line and calls the module for the job:
- * explain.c for --check and --explain.
+ * explain.c for --check and --explain, mount.c for mounting.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "explain.h"
+#include "mount.h"
 #include "util.h"
 
 #ifndef AFS_VERSION
@@ -23,6 +25,10 @@ static void usage(FILE *f)
 		"       afs-fuse --explain -p POLICY PATH...\n"
 		"\n"
 		"  -p, --policy FILE|PRESET  policy (default: the view-only preset)\n"
+		"  -f                        stay in the foreground\n"
+		"  -o OPT[,OPT...]           FUSE mount options; policy=FILE|PRESET too\n"
+		"      --allow-uid UID       let UID use the mount too (repeatable)\n"
+		"      --ready-fd N          write \"ready\\n\" to fd N once mounted\n"
 		"      --check               validate the policy and exit (0 good, 2 errors)\n"
 		"      --explain             print LEVEL<TAB>PATH<TAB>RULE for each PATH;\n"
 		"                            a PATH ending in / is a directory\n"
@@ -32,7 +38,43 @@ static void usage(FILE *f)
 		"See afs-fuse(1) and afs-policy(5).\n");
 }
 
-enum { OPT_CHECK = 256, OPT_EXPLAIN };
+enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD };
+
+static long number(const char *s, const char *what, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > max)
+		die(2, "bad %s: '%s'", what, s);
+	return v;
+}
+
+/* Take our own options out of a -o list; append the rest to *FUSE. */
+static void take_o(char *list, const char **policy, char **fuse)
+{
+	char *save = NULL, *o;
+
+	for (o = strtok_r(list, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (strncmp(o, "policy=", 7) == 0) {
+			*policy = o + 7;
+			continue;
+		}
+		if (strncmp(o, "delta=", 6) == 0 || strncmp(o, "audit=", 6) == 0)
+			die(2, "-o %.*s: this build has no delta or audit log yet",
+			    (int)strcspn(o, "="), o);
+		if (*fuse) {
+			char *n = xasprintf("%s,%s", *fuse, o);
+
+			free(*fuse);
+			*fuse = n;
+		} else {
+			*fuse = xstrdup(o);
+		}
+	}
+}
 
 int main(int argc, char **argv)
 {
@@ -42,17 +84,33 @@ int main(int argc, char **argv)
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "allow-uid", required_argument, NULL, OPT_ALLOW_UID },
+		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy = "view-only";
 	bool check = false, explain = false;
+	struct mount_opts mo = { .ready_fd = -1 };
 	int c;
 
 	progname = "afs-fuse";
-	while ((c = getopt_long(argc, argv, "+p:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:fo:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			policy = optarg;
+			break;
+		case 'f':
+			mo.foreground = true;
+			break;
+		case 'o':
+			take_o(optarg, &policy, &mo.fuse_opts);
+			break;
+		case OPT_ALLOW_UID:
+			mo.allow = xreallocarray(mo.allow, mo.nallow + 1, sizeof(*mo.allow));
+			mo.allow[mo.nallow++] = (uid_t)number(optarg, "--allow-uid", 0x7fffffffL);
+			break;
+		case OPT_READY_FD:
+			mo.ready_fd = (int)number(optarg, "--ready-fd", 0x7fffffffL);
 			break;
 		case OPT_CHECK:
 			check = true;
@@ -87,5 +145,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	die(1, "mounting is not built yet: this build has --check and --explain only");
+	mo.source = argv[optind];
+	mo.mountpoint = argv[optind + 1];
+	mo.policy = policy;
+	c = mount_run(&mo);
+	free(mo.allow);
+	free(mo.fuse_opts);
+	return c;
 }

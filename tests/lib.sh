@@ -105,3 +105,44 @@ status_is() {
 		is "$1" "$2" "$rc"
 	fi
 }
+
+# afs_mount SOURCE MOUNTPOINT [afs-fuse OPTIONS...]: mount in the
+# foreground, wait (10 s at most) until it is ready, register clean-up.
+# Sets $fuse_pid; the daemon's stderr goes to $T/fuse.err.
+afs_mount() {
+	local src=$1 mnt=$2 line=
+	shift 2
+	rm -f "$T/ready"
+	mkfifo "$T/ready"
+	env --default-signal=INT,TERM,HUP afs-fuse -f --ready-fd 3 "$@" "$src" "$mnt" \
+		3>"$T/ready" 2>>"$T/fuse.err" &
+	fuse_pid=$!
+	at_exit_kill "$fuse_pid"
+	at_exit_umount "$mnt"
+	read -r -t 10 line <"$T/ready" || true
+	if [ "$line" != ready ]; then
+		diag "afs-fuse did not get ready:" "$(cat "$T/fuse.err")"
+		return 1
+	fi
+}
+
+# afs_umount MOUNTPOINT: unmount, and require the daemon to exit 0 with
+# no sanitizer report.
+afs_umount() {
+	local st
+	fusermount3 -u "$1"
+	wait "$fuse_pid"
+	st=$?
+	is "afs-fuse exits 0 after unmount" 0 "$st"
+	if grep -qE 'Sanitizer|runtime error' "$T/fuse.err" 2>/dev/null; then
+		not_ok "afs-fuse stderr holds a sanitizer report"
+		diag "$(cat "$T/fuse.err")"
+	fi
+}
+
+# errno_is DESC EXPECTED OP PATH [ARG]: one syscall through the probe.
+errno_is() {
+	local desc=$1 want=$2
+	shift 2
+	is "$desc" "$want" "$(probe "$@" 2>&1)"
+}

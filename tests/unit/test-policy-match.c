@@ -573,6 +573,37 @@ static const char P_CRLF[] =
 	"    type: file\r\n"				/* 4 */
 	"    permission: write\r\n";			/* 5 */
 
+/* Globs whose matches must end in an extension, beside ones that need not. */
+static const char P_EXT[] =
+	"version: 1\n"					/* 1 */
+	"default: view\n"				/* 2 */
+	"rules:\n"					/* 3 */
+	"  - pattern: '**/*.tar.gz'\n"			/* 4 */
+	"    permission: read\n"			/* 5 */
+	"  - pattern: '/s/*.'\n"			/* 6 */
+	"    permission: read\n"			/* 7 */
+	"  - pattern: '**/.env'\n"			/* 8 */
+	"    permission: none\n"			/* 9 */
+	"  - pattern: '/m/**'\n"			/* 10 */
+	"    permission: read\n"			/* 11 */
+	"  - pattern: '/m/**/*.c'\n"			/* 12 */
+	"    permission: write\n"			/* 13 */
+	"  - pattern: '**/*.h'\n"			/* 14 */
+	"    permission: none\n"			/* 15 */
+	"    priority: 5\n"				/* 16 */
+	"  - pattern: '/m/*.c'\n"			/* 17 */
+	"    permission: view\n";			/* 18 */
+
+/* Exponential backtracking on a non-matching path: the match limit stops
+ * it and the rule decides none (fail closed, a MUST of lib/policy.c). */
+static const char P_REGEX_LIMIT[] =
+	"version: 1\n"					/* 1 */
+	"default: read\n"				/* 2 */
+	"rules:\n"					/* 3 */
+	"  - pattern: '^/(a|aa)+$'\n"			/* 4 */
+	"    type: regex\n"				/* 5 */
+	"    permission: write\n";			/* 6 */
+
 static const char P_AGENT_SAFE[] = "version: 1\nextends: agent-safe\n";
 static const char P_VIEW_ONLY[] = "version: 1\nextends: view-only\n";
 static const char P_READ_ONLY[] = "version: 1\nextends: read-only\n";
@@ -881,6 +912,23 @@ static const struct tcase cases[] = {
 	RES("regex \\Q(\\E then |: /b implicit", P_REGEX_QUOTED, "/b", D, VIEW, IMPLICIT, 0),
 	DEC("regex \\c[ then |: second branch matches anywhere", P_REGEX_QUOTED, "/d/c", F, READ, RULE, 6),
 	DEC("regex \\c( then |: second branch matches anywhere", P_REGEX_QUOTED, "/f/c", F, READ, RULE, 9),
+
+	/* extensions */
+	RES("**/*.tar.gz matches x.tar.gz", P_EXT, "/x/a.tar.gz", F, READ, RULE, 4),
+	RES("**/*.tar.gz does not match x.gz", P_EXT, "/x/a.gz", F, VIEW, DEFAULT, 0),
+	RES("*. matches a name ending in a dot", P_EXT, "/s/a.", F, READ, RULE, 6),
+	RES("*. does not match a name without the dot", P_EXT, "/s/a", F, VIEW, DEFAULT, 0),
+	RES("**/.env matches /a/.env", P_EXT, "/a/.env", F, NONE, RULE, 8),
+	RES("**/.env does not match /a/x.env", P_EXT, "/a/x.env", F, VIEW, DEFAULT, 0),
+	RES("equal prefixes across extension and plain rules: latest", P_EXT, "/m/x.c", F, VIEW, RULE, 17),
+	RES("/m/**/*.c beats an earlier /m/** on order", P_EXT, "/m/d/x.c", F, WRITE, RULE, 12),
+	RES("priority 5 **/*.h beats /m/**", P_EXT, "/m/x.h", F, NONE, RULE, 14),
+	RES("/m/** for a name without a dot", P_EXT, "/m/x", F, READ, RULE, 10),
+	RES("/m/** for another extension", P_EXT, "/m/x.cc", F, READ, RULE, 10),
+	RES("regex within the match limit matches", P_REGEX_LIMIT, "/aaaa", F, WRITE, RULE, 4),
+	RES("regex within the match limit does not match", P_REGEX_LIMIT, "/aab", F, READ, DEFAULT, 0),
+	RES("regex past the match limit decides none", P_REGEX_LIMIT,
+	    "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", F, NONE, RULE, 4),
 
 	/* rule lines */
 	RES("line of a flow mapping rule", P_LAYOUT, "/flow.txt", F, WRITE, RULE, 7),

@@ -1,0 +1,32 @@
+/* fs.h - the afs-fuse filesystem: inodes, the gate, the FUSE operations. */
+#ifndef AFS_FUSE_FS_H
+#define AFS_FUSE_FS_H
+
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+#include <sys/types.h>
+
+#include "backing.h"
+#include "policy.h"
+
+struct fs_config {
+	struct backing *backing;
+	struct policy *policy;
+	uid_t owner;		/* the uid that mounted */
+	const uid_t *allow;	/* more uids allowed to use the mount */
+	size_t nallow;
+	double timeout;		/* entry, attribute and negative cache, seconds */
+};
+
+struct fs;
+
+struct fs *fs_new(const struct fs_config *cfg);
+void fs_free(struct fs *fs);
+const struct fuse_lowlevel_ops *fs_ops(void);
+void fs_set_session(struct fs *fs, struct fuse_session *se);
+
+/* Install POL (taking it) and make the kernel forget what it cached under
+ * the old one.  Called from the signal thread, never from an op. */
+void fs_replace_policy(struct fs *fs, struct policy *pol);
+
+#endif

@@ -1,0 +1,212 @@
+/* mount.c - mount SOURCE at MOUNTPOINT and serve until unmounted.
+ *
+ * Signals: SIGTERM and SIGINT unmount and exit 0 (libfuse's handlers);
+ * SIGHUP reloads the policy, keeping the old one when the new one is
+ * broken.  SIGHUP is blocked in every thread and taken by sigwait() in one
+ * thread of its own, so a reload never runs inside a FUSE op.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "mount.h"
+#include "policy.h"
+#include "presets.h"
+#include "util.h"
+
+/* Long: the kernel caches entries, attributes and negative entries; the
+ * daemon invalidates them itself on reload. */
+#define CACHE_TIMEOUT 86400.0
+
+struct reloader {
+	struct fs *fs;
+	char *policy;
+	sigset_t set;
+};
+
+static struct policy *load_policy(const char *spec)
+{
+	struct policy_opts popts = { .preset_dirs = preset_dirs() };
+	struct policy *pol = NULL;
+	struct diags d;
+
+	diags_init(&d);
+	policy_load(spec, &popts, &pol, &d);
+	diags_print(stderr, &d);
+	diags_free(&d);
+	return pol;
+}
+
+static void *reload_thread(void *arg)
+{
+	struct reloader *r = arg;
+	int sig;
+
+	for (;;) {
+		if (sigwait(&r->set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			struct policy *pol = load_policy(r->policy);
+
+			if (!pol) {
+				error("policy reload failed: keeping the old policy");
+				continue;
+			}
+			fs_replace_policy(r->fs, pol);
+		}
+	}
+	return NULL;
+}
+
+/* systemd's readiness protocol: one datagram to $NOTIFY_SOCKET. */
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || !*path)
+		return;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path)) {
+		warning("NOTIFY_SOCKET is too long; not notifying");
+		return;
+	}
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		warning("cannot notify '%s': %m", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+int mount_run(const struct mount_opts *o)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct backing *b = NULL;
+	struct policy *pol;
+	struct fs *fs = NULL;
+	struct fuse_session *se = NULL;
+	struct fuse_loop_config *lc = NULL;
+	struct reloader rl = { 0 };
+	struct stat st;
+	pthread_t tid;
+	char real[PATH_MAX];
+	char *opts;
+	int r, status = 1;
+
+	r = backing_open(o->source, &b);
+	if (r == -ENOSYS)
+		die(1, "the kernel lacks openat2 (Linux 5.6 or later): refusing to run without it");
+	if (r < 0)
+		die(1, "cannot open source '%s': %s", o->source, strerror(-r));
+	if (stat(o->mountpoint, &st) < 0)
+		die(1, "cannot mount on '%s': %m", o->mountpoint);
+	if (!S_ISDIR(st.st_mode))
+		die(1, "cannot mount on '%s': not a directory", o->mountpoint);
+
+	/* A policy file is read again on SIGHUP, after a chdir("/"). */
+	rl.policy = !policy_is_preset_name(o->policy) && realpath(o->policy, real)
+		    ? xstrdup(real) : xstrdup(o->policy);
+	pol = load_policy(o->policy);
+	if (!pol) {
+		free(rl.policy);
+		backing_close(b);
+		return 2;
+	}
+
+	struct fs_config cfg = {
+		.backing = b,
+		.policy = pol,
+		.owner = getuid(),
+		.allow = o->allow,
+		.nallow = o->nallow,
+		.timeout = CACHE_TIMEOUT,
+	};
+	fs = fs_new(&cfg);
+
+	/* Root serves sandboxes of other uids: allow_other, and the gate
+	 * admits only the owner, root and --allow-uid.  An ordinary user
+	 * needs allow_other only for --allow-uid. */
+	opts = xasprintf("fsname=afs:%s,subtype=afs%s%s%s", o->source,
+			 getuid() == 0 || o->nallow ? ",allow_other" : "",
+			 o->fuse_opts ? "," : "", o->fuse_opts ? o->fuse_opts : "");
+	if (fuse_opt_add_arg(&args, progname) || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, opts))
+		die(1, "out of memory");
+	free(opts);
+
+	sigemptyset(&rl.set);
+	sigaddset(&rl.set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &rl.set, NULL);
+
+	se = fuse_session_new(&args, fs_ops(), sizeof(*fs_ops()), fs);
+	if (!se) {
+		error("cannot start the FUSE session (see the message above)");
+		status = 2;
+		goto out;
+	}
+	fs_set_session(fs, se);
+	if (fuse_set_signal_handlers(se) != 0) {
+		error("cannot install signal handlers");
+		goto out_session;
+	}
+	if (fuse_session_mount(se, o->mountpoint) != 0) {
+		error("cannot mount on '%s'", o->mountpoint);
+		goto out_handlers;
+	}
+	if (o->ready_fd >= 0) {
+		if (write(o->ready_fd, "ready\n", 6) != 6)
+			warning("cannot write to --ready-fd %d: %m", o->ready_fd);
+		close(o->ready_fd);
+	}
+	notify_ready();
+	if (fuse_daemonize(o->foreground) != 0)
+		goto out_unmount;
+	rl.fs = fs;
+	if (pthread_create(&tid, NULL, reload_thread, &rl) != 0) {
+		error("cannot start the reload thread");
+		goto out_unmount;
+	}
+	pthread_detach(tid);
+
+	lc = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(lc, 16);
+	fuse_loop_cfg_set_idle_threads(lc, 4);
+	r = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+	/* libfuse 3.14 reports the signal that ended the loop as its result. */
+	if (r == SIGTERM || r == SIGINT || r == SIGHUP)
+		r = 0;
+	status = r == 0 ? 0 : 1;
+	if (r != 0)
+		error("serving '%s' failed: %s", o->mountpoint, strerror(r < 0 ? -r : r));
+out_unmount:
+	fuse_session_unmount(se);
+out_handlers:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out:
+	fuse_opt_free_args(&args);
+	fs_free(fs);
+	backing_close(b);
+	/* The reload thread sleeps in sigwait(); it does not use rl.policy
+	 * again unless a SIGHUP comes in the moment before the exit. */
+	free(rl.policy);
+	return status;
+}

@@ -1,0 +1,23 @@
+/* mount.h - run the filesystem: mount, serve, reload, unmount. */
+#ifndef AFS_FUSE_MOUNT_H
+#define AFS_FUSE_MOUNT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct mount_opts {
+	const char *source;
+	const char *mountpoint;
+	const char *policy;	/* a file path or a preset name */
+	bool foreground;
+	int ready_fd;		/* -1: none */
+	char *fuse_opts;	/* comma-separated, for libfuse; may be NULL */
+	uid_t *allow;
+	size_t nallow;
+};
+
+/* Returns the exit status: 0 after a clean unmount, 1 when it cannot
+ * start or serve, 2 for a bad policy. */
+int mount_run(const struct mount_opts *o);
+
+#endif

@@ -1,0 +1,147 @@
+#!/bin/bash
+# afs-fuse over the reference fixture: listings, reads, hidden names, view
+# files, mode bits, access(2), symlinks, live reload, signals, the uid gate.
+. "$(dirname "$0")/lib.sh"
+
+src=$T/src mnt=$T/mnt
+mkdir -p "$src/docs" "$src/src" "$src/deep/a/b" "$mnt"
+printf '# README\nThis is a readme file.' >"$src/docs/readme.md"
+echo secret >"$src/docs/secret.txt"
+echo 'print(1)' >"$src/src/main.py"
+echo 'def u(): pass' >"$src/src/utils.py"
+chmod 0755 "$src/src/main.py"
+echo 'k: v' >"$src/config.yaml"
+echo hidden >"$src/other.txt"
+head -c 1048576 /dev/urandom >"$src/docs/big.bin"
+ln -s readme.md "$src/docs/link"
+ln -s /etc "$src/docs/etc"
+cat >"$T/ref.yaml" <<'P'
+version: 1
+default: none
+rules:
+  - pattern: /docs/secret.txt
+    type: file
+    permission: none
+    priority: 100
+  - pattern: /docs
+    type: directory
+    permission: write
+  - pattern: /src
+    type: directory
+    permission: read
+  - pattern: /config.yaml
+    type: file
+    permission: view
+P
+
+afs_mount "$src" "$mnt" -p "$T/ref.yaml" || exit 1
+
+is "root listing: hidden names absent" "config.yaml docs src" "$(ls "$mnt" | tr '\n' ' ' | sed 's/ $//')"
+is "docs listing: secret.txt absent" "big.bin etc link readme.md" "$(ls "$mnt/docs" | tr '\n' ' ' | sed 's/ $//')"
+is "read a write file" "$(printf '# README\nThis is a readme file.')" "$(cat "$mnt/docs/readme.md")"
+is "seek and read" "README" "$(dd if="$mnt/docs/readme.md" bs=1 skip=2 count=6 status=none)"
+if cmp -s "$src/docs/big.bin" "$mnt/docs/big.bin"; then ok "a 1 MiB file reads byte-exact"; else not_ok "a 1 MiB file reads byte-exact"; fi
+is "read a read file" "print(1)" "$(cat "$mnt/src/main.py")"
+
+errno_is "hidden file: stat ENOENT" ENOENT stat "$mnt/docs/secret.txt"
+errno_is "hidden file: open ENOENT" ENOENT open-r "$mnt/docs/secret.txt"
+errno_is "unmatched file (default none): ENOENT" ENOENT stat "$mnt/other.txt"
+errno_is "hidden file: second stat (negative entry) ENOENT" ENOENT stat "$mnt/docs/secret.txt"
+errno_is "view file: stat OK" OK stat "$mnt/config.yaml"
+errno_is "view file: open for reading EACCES" EACCES open-r "$mnt/config.yaml"
+errno_is "view file: open for writing EACCES" EACCES open-w "$mnt/config.yaml"
+errno_is "read file: open for writing EACCES" EACCES open-w "$mnt/src/main.py"
+errno_is "read file: open O_RDWR EACCES" EACCES open-rw "$mnt/src/main.py"
+errno_is "read file: O_TRUNC EACCES" EACCES open-trunc "$mnt/src/main.py"
+errno_is "read file: access(R_OK) OK" OK access-r "$mnt/src/main.py"
+errno_is "read file: access(W_OK) EACCES" EACCES access-w "$mnt/src/main.py"
+errno_is "read file with x bit: access(X_OK) OK" OK access-x "$mnt/src/main.py"
+errno_is "read file without x bit: access(X_OK) EACCES" EACCES access-x "$mnt/src/utils.py"
+errno_is "view file: access(R_OK) EACCES" EACCES access-r "$mnt/config.yaml"
+errno_is "write file: access(W_OK) OK" OK access-w "$mnt/docs/readme.md"
+errno_is "hidden file: access ENOENT" ENOENT access-r "$mnt/docs/secret.txt"
+if [ -w "$mnt/src/main.py" ]; then not_ok "test -w on a read file is false for root"; else ok "test -w on a read file is false for root"; fi
+is "mode bits: write file keeps the source bits" "644" "$(stat -c %a "$mnt/docs/readme.md")"
+is "mode bits: read file loses w" "555" "$(stat -c %a "$mnt/src/main.py")"
+is "mode bits: view file has none" "0" "$(stat -c %a "$mnt/config.yaml")"
+is "mode bits: view directory (root, implicit) is 555" "555" "$(stat -c %a "$mnt")"
+is "mode bits: read directory loses w" "555" "$(stat -c %a "$mnt/src")"
+is "symlink presented as a link" "readme.md" "$(readlink "$mnt/docs/link")"
+is "symlink resolved by the kernel in the caller's view" "# README" "$(head -n1 "$mnt/docs/link")"
+is "sizes come from the source" "1048576" "$(stat -c %s "$mnt/docs/big.bin")"
+
+# A directory of SOURCE swapped for a symlink under the live mount: the
+# backing store is never reached through it.
+mkdir "$src/swap"
+echo inner >"$src/swap/f"
+cat >"$T/all.yaml" <<'P'
+version: 1
+rules:
+  - pattern: "**"
+    permission: read
+P
+afs_umount "$mnt"
+afs_mount "$src" "$mnt" -p "$T/all.yaml" || exit 1
+is "before the swap: swap/f reads" "inner" "$(cat "$mnt/swap/f")"
+mv "$src/swap" "$src/swap.real"
+ln -s /etc "$src/swap"
+errno_is "after the swap: swap/passwd is not /etc/passwd" ENOENT stat "$mnt/swap/passwd"
+errno_is "after the swap: swap/f ENOENT" ENOENT open-r "$mnt/swap/f"
+errno_is "a symlink to /etc in SOURCE is a link, not /etc's content, to the daemon" OK lstat "$mnt/docs/etc"
+
+# Live reload: SIGHUP applies a new policy at once, a broken one is refused.
+printf 'version: 1\nrules:\n  - pattern: "**"\n    permission: read\n  - pattern: /docs/readme.md\n    permission: none\n    priority: 9\n' >"$T/all.yaml"
+errno_is "before reload: readme readable" OK open-r "$mnt/docs/readme.md"
+ls "$mnt/docs" >/dev/null
+kill -HUP "$fuse_pid"
+sleep 0.5
+errno_is "after SIGHUP: readme hidden at once" ENOENT stat "$mnt/docs/readme.md"
+is "after SIGHUP: readme gone from the cached listing" "big.bin etc link secret.txt" "$(ls "$mnt/docs" | tr '\n' ' ' | sed 's/ $//')"
+printf 'version: 1\nrules:\n  - pattern: "**"\n    permission: write\n' >"$T/all.yaml"
+kill -HUP "$fuse_pid"
+sleep 0.5
+errno_is "after a second SIGHUP: the hidden name comes back (negative entry forgotten)" OK stat "$mnt/docs/readme.md"
+printf 'version: 1\nrules: [\n' >"$T/all.yaml"
+kill -HUP "$fuse_pid"
+sleep 0.5
+errno_is "a broken policy on SIGHUP: the old one stays" OK stat "$mnt/docs/readme.md"
+if grep -q 'policy reload failed: keeping the old policy' "$T/fuse.err"; then
+	ok "a broken policy on SIGHUP is reported"
+else
+	not_ok "a broken policy on SIGHUP is reported"
+fi
+: >"$T/fuse.err"
+
+# The uid gate: other users get EACCES even with allow_other, for every
+# request that reaches the daemon (opens and listings always do; what the
+# kernel cached, a stat of a known name, does not: see the man page).
+# $T must be traversable for them, or the test would prove nothing.
+chmod 0755 "$T"
+as() { setpriv --reuid="$1" --regid="$1" --clear-groups "${@:2}"; }
+is "another uid reaches the source dir outside the mount" OK "$(as 65534 probe open-r "$src/docs/readme.md")"
+is "another uid: open EACCES" EACCES "$(as 65534 probe open-r "$mnt/docs/readme.md")"
+is "another uid: listing EACCES" EACCES "$(as 65534 probe opendir "$mnt/docs")"
+
+
+# SIGTERM unmounts and exits 0.
+kill -TERM "$fuse_pid"
+wait "$fuse_pid"
+is "SIGTERM: exit 0" 0 "$?"
+if mountpoint -q "$mnt"; then not_ok "SIGTERM: unmounted"; else ok "SIGTERM: unmounted"; fi
+
+afs_mount "$src" "$mnt" -p "$T/ref.yaml" --allow-uid 65534 || exit 1
+is "--allow-uid: that uid may open" OK "$(as 65534 probe open-r "$mnt/docs/readme.md")"
+is "--allow-uid: that uid may list" OK "$(as 65534 probe opendir "$mnt/docs")"
+is "--allow-uid: another uid still may not open" EACCES "$(as 65533 probe open-r "$mnt/docs/readme.md")"
+afs_umount "$mnt"
+
+# Start-up errors.
+run afs-fuse -f "$T/no-such" "$mnt"
+status_is "missing SOURCE: exit 1" 1
+is "missing SOURCE: message" "afs-fuse: cannot open source '$T/no-such': No such file or directory" "$(cat "$T/err")"
+run afs-fuse -f -p "$TOP/tests/policy/bad/syntax.yaml" "$src" "$mnt"
+status_is "bad policy: exit 2" 2
+run afs-fuse -f "$src" "$T/no-such-mnt"
+status_is "missing MOUNTPOINT: exit 1" 1
+is "missing MOUNTPOINT: message" "afs-fuse: cannot mount on '$T/no-such-mnt': No such file or directory" "$(cat "$T/err")"
+if mountpoint -q "$mnt"; then not_ok "nothing left mounted"; else ok "nothing left mounted"; fi

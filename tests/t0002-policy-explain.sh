@@ -6,25 +6,8 @@ cd "$T" || exit 1
 
 tab=$(printf '\t')
 
-# The reference policy of DESIGN.md and the issue.
-cat >ref.yaml <<'P'
-version: 1
-default: none
-rules:
-  - pattern: /docs/secret.txt
-    type: file
-    permission: none
-    priority: 100
-  - pattern: /docs
-    type: directory
-    permission: write
-  - pattern: /src
-    type: directory
-    permission: read
-  - pattern: /config.yaml
-    type: file
-    permission: view
-P
+# The reference policy of the issue (tests/policy/good/ref.yaml).
+cp "$TOP/tests/policy/good/ref.yaml" ref.yaml
 run afs-fuse --explain -p ref.yaml / /docs/ /docs/readme.md /docs/secret.txt /src/main.py \
 	/config.yaml /other.txt /docs//sub/./x/../y.txt docs/readme.md /..
 cat >expected <<X

@@ -15,24 +15,7 @@ echo hidden >"$src/other.txt"
 head -c 1048576 /dev/urandom >"$src/docs/big.bin"
 ln -s readme.md "$src/docs/link"
 ln -s /etc "$src/docs/etc"
-cat >"$T/ref.yaml" <<'P'
-version: 1
-default: none
-rules:
-  - pattern: /docs/secret.txt
-    type: file
-    permission: none
-    priority: 100
-  - pattern: /docs
-    type: directory
-    permission: write
-  - pattern: /src
-    type: directory
-    permission: read
-  - pattern: /config.yaml
-    type: file
-    permission: view
-P
+cp "$TOP/tests/policy/good/ref.yaml" "$T/ref.yaml"
 
 afs_mount "$src" "$mnt" -p "$T/ref.yaml" || exit 1
 

@@ -651,7 +651,8 @@ static void load_rule(struct loader *L, const char *file, const struct ynode *it
 	r.pub.line = item->line;
 	r.column = item->col;
 	r.pattern = xstrdup(v[0]->val);
-	r.reason = v[4] ? xstrdup(v[4]->val) : NULL;
+	/* Other fields may be bad (reported): the pattern is still checked. */
+	r.reason = v[4] && v[4]->type == Y_SCALAR ? xstrdup(v[4]->val) : NULL;
 
 	switch (kind) {
 	case RULE_GLOB:

@@ -12,6 +12,15 @@
  * - mode bits reflect the level; access(2) agrees with the policy;
  * - no fd is held per inode: only per open file, and none per directory.
  *
+ * Ops on an open handle (read, release, readdir's snapshot, releasedir)
+ * work with what open or opendir decided, as any filesystem keeps an open
+ * file usable after a chmod.
+ *
+ * Locks: pol_lock (read: deciding; write: a reload) guards pol and gen;
+ * lock guards the node table and every node's fields.  Take pol_lock
+ * first.  Decisions run under the read lock only, so FUSE threads do not
+ * queue behind each other to decide.
+ *
  * Inode numbers are node addresses, as in libfuse's passthrough_ll.
  */
 #include <dirent.h>
@@ -56,11 +65,10 @@ struct fs {
 	double timeout;
 	struct fuse_session *se;
 
-	/* lock guards the node table, every node's fields and the policy
-	 * pointer with its generation. */
-	pthread_mutex_t lock;
+	pthread_rwlock_t pol_lock;
 	struct policy *pol;
 	unsigned gen;
+	pthread_mutex_t lock;
 	struct node root;
 	struct node **tab;
 	size_t tabsize, count;
@@ -70,6 +78,7 @@ struct dirsnap {
 	size_t n;
 	char **names;
 	unsigned char *types;
+	ino_t *inos;
 };
 
 /* ---- node table ---------------------------------------------------------- */
@@ -193,8 +202,8 @@ static int node_path(struct fs *fs, struct node *n, char *buf, size_t size)
 	return (int)(size - 1 - pos);
 }
 
-/* The node's level under the current policy; caller holds fs->lock.
- * One step from the parent's: under a hidden directory, none. */
+/* The node's level under the current policy; caller holds pol_lock (read)
+ * and lock.  One step from the parent's: under a hidden directory, none. */
 static enum level node_level(struct fs *fs, struct node *n)
 {
 	char path[POLICY_MAX_PATH];
@@ -250,18 +259,19 @@ static int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 
 	if (!caller_allowed(fs, ctx->uid))
 		return EACCES;
+	pthread_rwlock_rdlock(&fs->pol_lock);
 	pthread_mutex_lock(&fs->lock);
 	l = node_level(fs, n);
 	if (n == &fs->root && l == LEVEL_NONE)
 		l = LEVEL_VIEW;
 	if (l == LEVEL_NONE)
 		r = ENOENT;
-	else if ((need == NEED_READ && (l < LEVEL_READ || (n->is_dir && l < LEVEL_VIEW))) ||
-		 (need == NEED_WRITE && l < LEVEL_WRITE))
+	else if ((need == NEED_READ && l < LEVEL_READ) || (need == NEED_WRITE && l < LEVEL_WRITE))
 		r = EACCES;
 	if (!r && path && node_path(fs, n, path, POLICY_MAX_PATH) < 0)
 		r = ENAMETOOLONG;
 	pthread_mutex_unlock(&fs->lock);
+	pthread_rwlock_unlock(&fs->pol_lock);
 	if (level)
 		*level = l;
 	return r;
@@ -318,6 +328,7 @@ static int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
 	struct stat st;
 	struct node *n;
 	size_t dlen = strlen(dpath), nlen = strlen(name);
+	unsigned gen;
 	int r;
 
 	if (dlen + 1 + nlen + 1 > sizeof(path))
@@ -330,12 +341,14 @@ static int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
 	if (r < 0)
 		return -r;
 
-	pthread_mutex_lock(&fs->lock);
+	pthread_rwlock_rdlock(&fs->pol_lock);
 	policy_decide(fs->pol, path, dlen + nlen, S_ISDIR(st.st_mode), &v);
-	if (v.level == LEVEL_NONE) {
-		pthread_mutex_unlock(&fs->lock);
+	gen = fs->gen;	/* a reload after this makes the node decide again */
+	pthread_rwlock_unlock(&fs->pol_lock);
+	if (v.level == LEVEL_NONE)
 		return ENOENT;
-	}
+
+	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, dir, name);
 	if (!n) {
 		n = xcalloc(1, sizeof(*n));
@@ -346,7 +359,7 @@ static int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
 	}
 	n->is_dir = S_ISDIR(st.st_mode);
 	n->level = v.level;
-	n->gen = fs->gen;
+	n->gen = gen;
 	n->nlookup++;
 	pthread_mutex_unlock(&fs->lock);
 
@@ -368,14 +381,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (!r)
 		r = do_lookup(fs, ino_node(fs, parent), dpath, name, &e);
-	if (r == ENOENT && parent && ino_node(fs, parent)) {
+	if (r == ENOENT) {
 		/* Hidden or missing: a negative entry the kernel may cache. */
 		double t = fs->timeout;
 
-		if (!caller_allowed(fs, fuse_req_ctx(req)->uid)) {
-			fuse_reply_err(req, EACCES);
-			return;
-		}
 		remember_negative(fs, ino_node(fs, parent), name, &t);
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = t;
@@ -569,6 +578,7 @@ static void snap_free(struct dirsnap *d)
 		free(d->names[i]);
 	free(d->names);
 	free(d->types);
+	free(d->inos);
 	free(d);
 }
 
@@ -605,8 +615,10 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 			cap = cap ? 2 * cap : 32;
 			d->names = xreallocarray(d->names, cap, sizeof(*d->names));
 			d->types = xreallocarray(d->types, cap, sizeof(*d->types));
+			d->inos = xreallocarray(d->inos, cap, sizeof(*d->inos));
 		}
 		d->types[d->n] = de->d_type;
+		d->inos[d->n] = de->d_ino;
 		d->names[d->n++] = xstrdup(de->d_name);
 	}
 	r = errno;
@@ -649,7 +661,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 		memset(&e, 0, sizeof(e));
 		if (dot_or_dotdot(name)) {
-			e.attr.st_ino = 1;
+			e.attr.st_ino = d->inos[i];
 			e.attr.st_mode = S_IFDIR;
 		} else if (plus) {
 			/* Room first: a lookup takes a reference the kernel
@@ -679,12 +691,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 					continue;
 				is_dir = S_ISDIR(st.st_mode);
 			}
-			pthread_mutex_lock(&fs->lock);
+			pthread_rwlock_rdlock(&fs->pol_lock);
 			policy_decide(fs->pol, path, strlen(path), is_dir, &v);
-			pthread_mutex_unlock(&fs->lock);
+			pthread_rwlock_unlock(&fs->pol_lock);
 			if (v.level == LEVEL_NONE)
 				continue;
-			e.attr.st_ino = 1;
+			e.attr.st_ino = d->inos[i];
 			e.attr.st_mode = (mode_t)d->types[i] << 12;
 		}
 		if (plus)
@@ -779,6 +791,7 @@ struct fs *fs_new(const struct fs_config *cfg)
 	fs->tabsize = 1024;
 	fs->tab = xcalloc(fs->tabsize, sizeof(*fs->tab));
 	pthread_mutex_init(&fs->lock, NULL);
+	pthread_rwlock_init(&fs->pol_lock, NULL);
 	return fs;
 }
 
@@ -808,55 +821,74 @@ void fs_free(struct fs *fs)
 	free(fs->allow);
 	policy_free(fs->pol);
 	pthread_mutex_destroy(&fs->lock);
+	pthread_rwlock_destroy(&fs->pol_lock);
 	free(fs);
 }
 
 struct inval {
-	fuse_ino_t parent, ino;
+	fuse_ino_t parent, ino;	/* parent 0: no entry; ino 0: a negative entry */
 	char *name;
 };
 
+struct invals {
+	struct inval *v;
+	size_t n, cap;
+};
+
+static void inval_add(struct invals *iv, fuse_ino_t parent, fuse_ino_t ino, const char *name)
+{
+	if (iv->n == iv->cap) {
+		iv->cap = iv->cap ? 2 * iv->cap : 64;
+		iv->v = xreallocarray(iv->v, iv->cap, sizeof(*iv->v));
+	}
+	iv->v[iv->n].parent = parent;
+	iv->v[iv->n].ino = ino;
+	iv->v[iv->n++].name = name ? xstrdup(name) : NULL;
+}
+
+/* What the kernel may have cached about N: its entry, its attributes and
+ * listing, and the negative entries given out in it. */
+static void collect(struct fs *fs, struct node *n, struct invals *iv)
+{
+	size_t k;
+
+	inval_add(iv, n->parent ? node_ino(fs, n->parent) : 0, node_ino(fs, n), n->name);
+	for (k = 0; k < n->nneg; k++)
+		inval_add(iv, node_ino(fs, n), 0, n->neg[k]);
+	neg_clear(n);
+}
+
 void fs_replace_policy(struct fs *fs, struct policy *pol)
 {
-	struct inval *v = NULL;
-	size_t n = 0, cap = 0, i, k;
+	struct invals iv = { 0 };
 	struct policy *old;
+	size_t i;
 
+	pthread_rwlock_wrlock(&fs->pol_lock);
 	pthread_mutex_lock(&fs->lock);
 	old = fs->pol;
 	fs->pol = pol;
 	fs->gen++;
-	/* Collect what the kernel may have cached: every node's entry and
-	 * attributes, every negative entry given out, every listing. */
-	for (i = 0; i <= fs->tabsize; i++) {
-		struct node *m = i < fs->tabsize ? fs->tab[i] : &fs->root;
+	collect(fs, &fs->root, &iv);
+	for (i = 0; i < fs->tabsize; i++) {
+		struct node *m;
 
-		for (; m; m = i < fs->tabsize ? m->hnext : NULL) {
-			if (n + m->nneg + 1 > cap) {
-				cap = 2 * (n + m->nneg + 1);
-				v = xreallocarray(v, cap, sizeof(*v));
-			}
-			v[n].ino = node_ino(fs, m);
-			v[n].parent = m->parent ? node_ino(fs, m->parent) : 0;
-			v[n++].name = m->parent ? xstrdup(m->name) : NULL;
-			for (k = 0; k < m->nneg; k++) {
-				v[n].ino = 0;
-				v[n].parent = node_ino(fs, m);
-				v[n++].name = xstrdup(m->neg[k]);
-			}
-			neg_clear(m);
-		}
+		for (m = fs->tab[i]; m; m = m->hnext)
+			collect(fs, m, &iv);
 	}
 	pthread_mutex_unlock(&fs->lock);
+	pthread_rwlock_unlock(&fs->pol_lock);
 	policy_free(old);
-	/* Outside the lock: the kernel may call back into us. */
-	for (i = 0; i < n; i++) {
-		if (v[i].name)
-			fuse_lowlevel_notify_inval_entry(fs->se, v[i].parent, v[i].name,
-							 strlen(v[i].name));
-		if (v[i].ino)
-			fuse_lowlevel_notify_inval_inode(fs->se, v[i].ino, 0, 0);
-		free(v[i].name);
+	/* Outside the locks: the kernel may call back into us. */
+	for (i = 0; i < iv.n; i++) {
+		struct inval *v = &iv.v[i];
+
+		if (v->parent)
+			fuse_lowlevel_notify_inval_entry(fs->se, v->parent, v->name,
+							 strlen(v->name));
+		if (v->ino)
+			fuse_lowlevel_notify_inval_inode(fs->se, v->ino, 0, 0);
+		free(v->name);
 	}
-	free(v);
+	free(iv.v);
 }

@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@ struct reloader {
 	struct fs *fs;
 	char *policy;
 	sigset_t set;
+	_Atomic bool stop;	/* set before the last SIGHUP, at shutdown */
 };
 
 static struct policy *load_policy(const char *spec)
@@ -54,6 +57,8 @@ static void *reload_thread(void *arg)
 	for (;;) {
 		if (sigwait(&r->set, &sig) != 0)
 			continue;
+		if (r->stop)
+			break;
 		if (sig == SIGHUP) {
 			struct policy *pol = load_policy(r->policy);
 
@@ -65,6 +70,20 @@ static void *reload_thread(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* S as the value of a -o option: libfuse splits on ',' unless escaped. */
+static char *opt_escape(const char *s)
+{
+	char *out = xmalloc(2 * strlen(s) + 1), *o = out;
+
+	for (; *s; s++) {
+		if (*s == ',' || *s == '\\')
+			*o++ = '\\';
+		*o++ = *s;
+	}
+	*o = '\0';
+	return out;
 }
 
 /* systemd's readiness protocol: one datagram to $NOTIFY_SOCKET. */
@@ -106,8 +125,9 @@ int mount_run(const struct mount_opts *o)
 	struct stat st;
 	pthread_t tid;
 	char real[PATH_MAX];
-	char *opts;
+	char *opts, *src;
 	int r, status = 1;
+	bool reloader = false;
 
 	r = backing_open(o->source, &b);
 	if (r == -ENOSYS)
@@ -142,13 +162,15 @@ int mount_run(const struct mount_opts *o)
 	/* Root serves sandboxes of other uids: allow_other, and the gate
 	 * admits only the owner, root and --allow-uid.  An ordinary user
 	 * needs allow_other only for --allow-uid. */
-	opts = xasprintf("fsname=afs:%s,subtype=afs%s%s%s", o->source,
+	src = opt_escape(o->source);
+	opts = xasprintf("fsname=afs:%s,subtype=afs%s%s%s", src,
 			 getuid() == 0 || o->nallow ? ",allow_other" : "",
 			 o->fuse_opts ? "," : "", o->fuse_opts ? o->fuse_opts : "");
 	if (fuse_opt_add_arg(&args, progname) || fuse_opt_add_arg(&args, "-o") ||
 	    fuse_opt_add_arg(&args, opts))
 		die(1, "out of memory");
 	free(opts);
+	free(src);
 
 	sigemptyset(&rl.set);
 	sigaddset(&rl.set, SIGHUP);
@@ -182,7 +204,7 @@ int mount_run(const struct mount_opts *o)
 		error("cannot start the reload thread");
 		goto out_unmount;
 	}
-	pthread_detach(tid);
+	reloader = true;
 
 	lc = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(lc, 16);
@@ -196,6 +218,12 @@ int mount_run(const struct mount_opts *o)
 	if (r != 0)
 		error("serving '%s' failed: %s", o->mountpoint, strerror(r < 0 ? -r : r));
 out_unmount:
+	if (reloader) {
+		/* Let a reload in progress finish before the fs goes away. */
+		rl.stop = true;
+		pthread_kill(tid, SIGHUP);
+		pthread_join(tid, NULL);
+	}
 	fuse_session_unmount(se);
 out_handlers:
 	fuse_remove_signal_handlers(se);
@@ -205,8 +233,6 @@ out:
 	fuse_opt_free_args(&args);
 	fs_free(fs);
 	backing_close(b);
-	/* The reload thread sleeps in sigwait(); it does not use rl.policy
-	 * again unless a SIGHUP comes in the moment before the exit. */
 	free(rl.policy);
 	return status;
 }

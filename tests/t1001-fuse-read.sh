@@ -70,7 +70,8 @@ mv "$src/swap" "$src/swap.real"
 ln -s /etc "$src/swap"
 errno_is "after the swap: swap/passwd is not /etc/passwd" ENOENT stat "$mnt/swap/passwd"
 errno_is "after the swap: swap/f ENOENT" ENOENT open-r "$mnt/swap/f"
-errno_is "a symlink to /etc in SOURCE is a link, not /etc's content, to the daemon" OK lstat "$mnt/docs/etc"
+is "a symlink to /etc in SOURCE is presented as a link" "symbolic link" "$(stat -c %F "$mnt/docs/etc")"
+is "its target is the link's text" "/etc" "$(readlink "$mnt/docs/etc")"
 
 # Live reload: SIGHUP applies a new policy at once, a broken one is refused.
 printf 'version: 1\nrules:\n  - pattern: "**"\n    permission: read\n  - pattern: /docs/readme.md\n    permission: none\n    priority: 9\n' >"$T/all.yaml"
@@ -117,6 +118,22 @@ is "--allow-uid: that uid may open" OK "$(as 65534 probe open-r "$mnt/docs/readm
 is "--allow-uid: that uid may list" OK "$(as 65534 probe opendir "$mnt/docs")"
 is "--allow-uid: another uid still may not open" EACCES "$(as 65533 probe open-r "$mnt/docs/readme.md")"
 afs_umount "$mnt"
+
+# -o policy= (fstab and mount units); a SOURCE with a comma in its name;
+# readiness through $NOTIFY_SOCKET.
+mkdir "$T/a,b"
+echo c >"$T/a,b/f"
+(cd "$T" && notify-listen "$T/notify" 10 >"$T/notify.out") &
+listener=$!
+for i in $(seq 50); do [ -S "$T/notify" ] && break; sleep 0.1; done
+NOTIFY_SOCKET=$T/notify afs_mount "$T/a,b" "$mnt" -o "policy=$T/ref.yaml,ro" || exit 1
+wait "$listener"
+is "NOTIFY_SOCKET gets READY=1" "READY=1" "$(cat "$T/notify.out")"
+errno_is "-o policy=: the policy applies (unmatched name hidden)" ENOENT stat "$mnt/f"
+is "a SOURCE with a comma is named in the mount table" "afs:$T/a,b" "$(findmnt -n -o SOURCE "$mnt")"
+afs_umount "$mnt"
+run afs-fuse -f -o delta=/x "$src" "$mnt"
+status_is "-o delta= before the delta exists: exit 2" 2
 
 # Start-up errors.
 run afs-fuse -f "$T/no-such" "$mnt"

@@ -159,12 +159,14 @@ int mount_run(const struct mount_opts *o)
 	};
 	fs = fs_new(&cfg);
 
-	/* Root serves sandboxes of other uids: allow_other, and the gate
-	 * admits only the owner, root and --allow-uid.  An ordinary user
-	 * needs allow_other only for --allow-uid. */
+	/* Without allow_other the kernel itself refuses every other uid,
+	 * cached names and attributes included.  With --allow-uid it must
+	 * let others in, and the gate admits only the owner, root and those
+	 * uids -- for every request that reaches the daemon; see afs-fuse(1)
+	 * for what the kernel answers from its cache. */
 	src = opt_escape(o->source);
 	opts = xasprintf("fsname=afs:%s,subtype=afs%s%s%s", src,
-			 getuid() == 0 || o->nallow ? ",allow_other" : "",
+			 o->nallow ? ",allow_other" : "",
 			 o->fuse_opts ? "," : "", o->fuse_opts ? o->fuse_opts : "");
 	if (fuse_opt_add_arg(&args, progname) || fuse_opt_add_arg(&args, "-o") ||
 	    fuse_opt_add_arg(&args, opts))

@@ -96,15 +96,16 @@ else
 fi
 : >"$T/fuse.err"
 
-# The uid gate: other users get EACCES even with allow_other, for every
-# request that reaches the daemon (opens and listings always do; what the
-# kernel cached, a stat of a known name, does not: see the man page).
+# The uid gate: without --allow-uid the kernel refuses other users
+# everything; with it, the daemon refuses the uids not named, for every
+# request that reaches it (opens and listings always do).
 # $T must be traversable for them, or the test would prove nothing.
 chmod 0755 "$T"
 as() { setpriv --reuid="$1" --regid="$1" --clear-groups "${@:2}"; }
 is "another uid reaches the source dir outside the mount" OK "$(as 65534 probe open-r "$src/docs/readme.md")"
 is "another uid: open EACCES" EACCES "$(as 65534 probe open-r "$mnt/docs/readme.md")"
 is "another uid: listing EACCES" EACCES "$(as 65534 probe opendir "$mnt/docs")"
+is "another uid: stat of a cached name EACCES (no allow_other without --allow-uid)" EACCES "$(as 65534 probe stat "$mnt/docs/readme.md")"
 
 
 # SIGTERM unmounts and exits 0.

@@ -1,30 +1,58 @@
-/* backing.h - the only way afs-fuse reaches SOURCE.
+/* backing.h - the only way afs-fuse reaches SOURCE and DELTA.
  *
- * Every access is made relative to the directory fd of SOURCE opened at
- * start, with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
- * RESOLVE_NO_MAGICLINKS) for the directory part of a path and a single
- * component, never followed, for its last part.  So no symbolic link and
- * no ".." in any component is ever followed, even when SOURCE changes under
- * a live mount.
+ * Two layers: the upper one takes every write (DELTA, or SOURCE itself with
+ * --writethrough), the lower one is read only (SOURCE; absent with
+ * --writethrough).  Every access is made relative to the layer's root
+ * directory fd opened at start, with openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) for the directory part of a
+ * path and a single component, never followed, for its last part.  So no
+ * symbolic link and no ".." in any component is ever followed, even when
+ * SOURCE or DELTA changes under a live mount.
+ *
+ * PATH arguments are cleaned, /-rooted paths inside the mount.  Every
+ * function returns 0 (or a count, or an fd) or -errno.
  */
 #ifndef AFS_FUSE_BACKING_H
 #define AFS_FUSE_BACKING_H
 
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
 
+enum layer {
+	UPPER = 0,
+	LOWER = 1,
+};
+
 struct backing;
 
-/* Open SOURCE.  Returns -errno; -ENOSYS means the kernel lacks openat2. */
-int backing_open(const char *source, struct backing **out);
+/* Open the layers; LOWER may be NULL.  -ENOSYS: the kernel lacks openat2. */
+int backing_open(const char *upper, const char *lower, struct backing **out);
 void backing_close(struct backing *b);
+bool backing_has(const struct backing *b, enum layer l);
 
-/* PATH is a cleaned, /-rooted path inside the mount. */
-int backing_lstat(struct backing *b, const char *path, struct stat *st);
-int backing_open_file(struct backing *b, const char *path, int flags);
-int backing_open_dir(struct backing *b, const char *path);
-ssize_t backing_readlink(struct backing *b, const char *path, char *buf, size_t size);
+int backing_lstat(struct backing *b, enum layer l, const char *path, struct stat *st);
+/* FLAGS as for open(2), O_NOFOLLOW added; MODE with O_CREAT. */
+int backing_open_file(struct backing *b, enum layer l, const char *path, int flags, mode_t mode);
+int backing_open_dir(struct backing *b, enum layer l, const char *path);
+ssize_t backing_readlink(struct backing *b, enum layer l, const char *path, char *buf, size_t size);
 int backing_statfs(struct backing *b, struct statfs *st);
+
+/* Writes: the upper layer only. */
+int backing_mkdir(struct backing *b, const char *path, mode_t mode);
+int backing_unlink(struct backing *b, const char *path);
+int backing_rmdir(struct backing *b, const char *path);
+int backing_rename(struct backing *b, const char *from, const char *to, unsigned flags);
+int backing_link(struct backing *b, const char *from, const char *to);
+int backing_symlink(struct backing *b, const char *target, const char *path);
+int backing_mknod(struct backing *b, const char *path, mode_t mode, dev_t dev);
+int backing_chmod(struct backing *b, const char *path, mode_t mode);
+int backing_chown(struct backing *b, const char *path, uid_t uid, gid_t gid);
+int backing_utimens(struct backing *b, const char *path, const struct timespec ts[2]);
+
+/* An fd of a file of either layer for xattr calls (O_PATH is not enough
+ * for them): regular files and directories only. */
+int backing_open_meta(struct backing *b, enum layer l, const char *path);
 
 #endif

@@ -33,53 +33,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "fs.h"
+#include "fs_int.h"
 #include "util.h"
-
-/* Names of hidden or missing entries answered negatively, per directory,
- * so that a reload can make the kernel forget them.  Past this many a
- * directory's negative answers are not cached (the kernel asks again). */
-#define NEG_MAX 256
-
-struct node {
-	struct node *parent;	/* NULL for the root */
-	char *name;
-	uint64_t nlookup;	/* kernel references */
-	uint64_t kids;		/* child nodes, which point at us */
-	struct node *hnext;	/* hash chain by (parent, name) */
-	bool is_dir;
-	unsigned gen;		/* policy generation of level */
-	enum level level;
-	char **neg;		/* negative names given out (directories) */
-	size_t nneg;
-	bool neg_full;
-	struct timespec mtime;	/* at the last open, for keep_cache */
-	off_t size;
-};
-
-struct fs {
-	struct backing *b;
-	uid_t owner;
-	uid_t *allow;
-	size_t nallow;
-	double timeout;
-	struct fuse_session *se;
-
-	pthread_rwlock_t pol_lock;
-	struct policy *pol;
-	unsigned gen;
-	pthread_mutex_t lock;
-	struct node root;
-	struct node **tab;
-	size_t tabsize, count;
-};
-
-struct dirsnap {
-	size_t n;
-	char **names;
-	unsigned char *types;
-	ino_t *inos;
-};
 
 /* ---- node table ---------------------------------------------------------- */
 
@@ -92,7 +47,7 @@ static size_t node_hash(const struct node *parent, const char *name)
 	return (size_t)h;
 }
 
-static struct node *node_find(struct fs *fs, struct node *parent, const char *name)
+struct node *node_find(struct fs *fs, struct node *parent, const char *name)
 {
 	struct node *n = fs->tab[node_hash(parent, name) & (fs->tabsize - 1)];
 
@@ -101,7 +56,7 @@ static struct node *node_find(struct fs *fs, struct node *parent, const char *na
 	return n;
 }
 
-static void table_insert(struct fs *fs, struct node *n)
+void table_insert(struct fs *fs, struct node *n)
 {
 	size_t i;
 
@@ -127,20 +82,53 @@ static void table_insert(struct fs *fs, struct node *n)
 	i = node_hash(n->parent, n->name) & (fs->tabsize - 1);
 	n->hnext = fs->tab[i];
 	fs->tab[i] = n;
+	n->hashed = true;
 	fs->count++;
 }
 
-static void table_remove(struct fs *fs, struct node *n)
+void table_remove(struct fs *fs, struct node *n)
 {
 	struct node **p = &fs->tab[node_hash(n->parent, n->name) & (fs->tabsize - 1)];
 
+	if (!n->hashed)
+		return;
 	while (*p != n)
 		p = &(*p)->hnext;
 	*p = n->hnext;
+	n->hashed = false;
 	fs->count--;
 }
 
-static void neg_clear(struct node *n)
+void node_orphan(struct fs *fs, struct node *n)
+{
+	if (!n->hashed)
+		return;
+	table_remove(fs, n);
+	n->oprev = NULL;
+	n->onext = fs->orphans;
+	if (fs->orphans)
+		fs->orphans->oprev = n;
+	fs->orphans = n;
+}
+
+static void node_free(struct fs *fs, struct node *n)
+{
+	if (n->hashed) {
+		table_remove(fs, n);
+	} else {
+		if (n->oprev)
+			n->oprev->onext = n->onext;
+		else if (fs->orphans == n)
+			fs->orphans = n->onext;
+		if (n->onext)
+			n->onext->oprev = n->oprev;
+	}
+	neg_clear(n);
+	free(n->name);
+	free(n);
+}
+
+void neg_clear(struct node *n)
 {
 	size_t i;
 
@@ -153,33 +141,30 @@ static void neg_clear(struct node *n)
 }
 
 /* Drop references; free nodes nobody refers to any more, up the tree. */
-static void node_unref(struct fs *fs, struct node *n, uint64_t lookups)
+void node_unref(struct fs *fs, struct node *n, uint64_t lookups)
 {
 	n->nlookup -= lookups;
 	while (n != &fs->root && n->nlookup == 0 && n->kids == 0) {
 		struct node *parent = n->parent;
 
-		table_remove(fs, n);
-		neg_clear(n);
-		free(n->name);
-		free(n);
+		node_free(fs, n);
 		parent->kids--;
 		n = parent;
 	}
 }
 
-static struct node *ino_node(struct fs *fs, fuse_ino_t ino)
+struct node *ino_node(struct fs *fs, fuse_ino_t ino)
 {
 	return ino == FUSE_ROOT_ID ? &fs->root : (struct node *)(uintptr_t)ino;
 }
 
-static fuse_ino_t node_ino(struct fs *fs, struct node *n)
+fuse_ino_t node_ino(struct fs *fs, struct node *n)
 {
 	return n == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
 }
 
 /* The node's path into BUF (PATH_MAX); caller holds fs->lock. */
-static int node_path(struct fs *fs, struct node *n, char *buf, size_t size)
+int node_path(struct fs *fs, struct node *n, char *buf, size_t size)
 {
 	size_t pos = size - 1;
 
@@ -204,7 +189,7 @@ static int node_path(struct fs *fs, struct node *n, char *buf, size_t size)
 
 /* The node's level under the current policy; caller holds pol_lock (read)
  * and lock.  One step from the parent's: under a hidden directory, none. */
-static enum level node_level(struct fs *fs, struct node *n)
+enum level node_level(struct fs *fs, struct node *n)
 {
 	char path[POLICY_MAX_PATH];
 	struct verdict v;
@@ -229,13 +214,8 @@ static enum level node_level(struct fs *fs, struct node *n)
 
 /* ---- the gate -------------------------------------------------------------- */
 
-enum need {
-	NEED_VISIBLE,	/* stat, readlink, lookup in, list: view */
-	NEED_READ,	/* open for reading or executing */
-	NEED_WRITE,	/* modify */
-};
 
-static bool caller_allowed(const struct fs *fs, uid_t uid)
+bool caller_allowed(const struct fs *fs, uid_t uid)
 {
 	size_t i;
 
@@ -247,10 +227,8 @@ static bool caller_allowed(const struct fs *fs, uid_t uid)
 	return false;
 }
 
-/* Every op starts here.  Returns 0 or the errno to answer, and the node's
- * path in PATH (PATH_MAX) and level in *LEVEL. */
-static int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
-		char *path, enum level *level)
+int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
+	 char *path, enum level *level, struct estate *es)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct node *n = ino_node(fs, ino);
@@ -270,6 +248,8 @@ static int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 		r = EACCES;
 	if (!r && path && node_path(fs, n, path, POLICY_MAX_PATH) < 0)
 		r = ENAMETOOLONG;
+	if (es)
+		*es = n->es;
 	pthread_mutex_unlock(&fs->lock);
 	pthread_rwlock_unlock(&fs->pol_lock);
 	if (level)
@@ -278,7 +258,7 @@ static int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 }
 
 /* The mode the mount presents at LEVEL. */
-static mode_t present_mode(mode_t m, enum level l)
+mode_t present_mode(mode_t m, enum level l)
 {
 	switch (l) {
 	case LEVEL_WRITE:
@@ -293,484 +273,6 @@ static mode_t present_mode(mode_t m, enum level l)
 		return m & S_IFMT;
 	}
 	return m & S_IFMT;
-}
-
-/* ---- lookup ---------------------------------------------------------------- */
-
-static void remember_negative(struct fs *fs, struct node *dir, const char *name,
-			      double *timeout)
-{
-	size_t i;
-
-	pthread_mutex_lock(&fs->lock);
-	for (i = 0; i < dir->nneg; i++)
-		if (strcmp(dir->neg[i], name) == 0)
-			goto out;
-	if (dir->nneg == NEG_MAX) {
-		dir->neg_full = true;
-	} else {
-		dir->neg = xreallocarray(dir->neg, dir->nneg + 1, sizeof(*dir->neg));
-		dir->neg[dir->nneg++] = xstrdup(name);
-	}
-out:
-	if (dir->neg_full)
-		*timeout = 0;
-	pthread_mutex_unlock(&fs->lock);
-}
-
-/* Look NAME up in DIR (whose path is DPATH): fills E and takes a lookup
- * reference, or returns ENOENT (hidden or missing) or another errno. */
-static int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
-		     const char *name, struct fuse_entry_param *e)
-{
-	char path[POLICY_MAX_PATH];
-	struct verdict v;
-	struct stat st;
-	struct node *n;
-	size_t dlen = strlen(dpath), nlen = strlen(name);
-	unsigned gen;
-	int r;
-
-	if (dlen + 1 + nlen + 1 > sizeof(path))
-		return ENAMETOOLONG;
-	memcpy(path, dpath, dlen);
-	if (dlen > 1)
-		path[dlen++] = '/';
-	memcpy(path + dlen, name, nlen + 1);
-	r = backing_lstat(fs->b, path, &st);
-	if (r < 0)
-		return -r;
-
-	pthread_rwlock_rdlock(&fs->pol_lock);
-	policy_decide(fs->pol, path, dlen + nlen, S_ISDIR(st.st_mode), &v);
-	gen = fs->gen;	/* a reload after this makes the node decide again */
-	pthread_rwlock_unlock(&fs->pol_lock);
-	if (v.level == LEVEL_NONE)
-		return ENOENT;
-
-	pthread_mutex_lock(&fs->lock);
-	n = node_find(fs, dir, name);
-	if (!n) {
-		n = xcalloc(1, sizeof(*n));
-		n->parent = dir;
-		n->name = xstrdup(name);
-		dir->kids++;
-		table_insert(fs, n);
-	}
-	n->is_dir = S_ISDIR(st.st_mode);
-	n->level = v.level;
-	n->gen = gen;
-	n->nlookup++;
-	pthread_mutex_unlock(&fs->lock);
-
-	memset(e, 0, sizeof(*e));
-	e->ino = node_ino(fs, n);
-	e->attr = st;
-	e->attr.st_mode = present_mode(st.st_mode, v.level);
-	e->attr_timeout = fs->timeout;
-	e->entry_timeout = fs->timeout;
-	return 0;
-}
-
-static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct fs *fs = fuse_req_userdata(req);
-	char dpath[POLICY_MAX_PATH];
-	struct fuse_entry_param e;
-	int r = gate(req, fs, parent, NEED_VISIBLE, dpath, NULL);
-
-	if (!r)
-		r = do_lookup(fs, ino_node(fs, parent), dpath, name, &e);
-	if (r == ENOENT) {
-		/* Hidden or missing: a negative entry the kernel may cache. */
-		double t = fs->timeout;
-
-		remember_negative(fs, ino_node(fs, parent), name, &t);
-		memset(&e, 0, sizeof(e));
-		e.entry_timeout = t;
-		fuse_reply_entry(req, &e);
-		return;
-	}
-	if (r)
-		fuse_reply_err(req, r);
-	else
-		fuse_reply_entry(req, &e);
-}
-
-static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
-{
-	struct fs *fs = fuse_req_userdata(req);
-
-	pthread_mutex_lock(&fs->lock);
-	node_unref(fs, ino_node(fs, ino), nlookup);
-	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_none(req);
-}
-
-static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
-{
-	struct fs *fs = fuse_req_userdata(req);
-	size_t i;
-
-	pthread_mutex_lock(&fs->lock);
-	for (i = 0; i < count; i++)
-		node_unref(fs, ino_node(fs, f[i].ino), f[i].nlookup);
-	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_none(req);
-}
-
-/* ---- attributes, links, access --------------------------------------------- */
-
-static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fs *fs = fuse_req_userdata(req);
-	char path[POLICY_MAX_PATH];
-	enum level l;
-	struct stat st;
-	int r = gate(req, fs, ino, NEED_VISIBLE, path, &l);
-
-	(void)fi;
-	if (!r)
-		r = -backing_lstat(fs->b, path, &st);
-	if (r) {
-		fuse_reply_err(req, r);
-		return;
-	}
-	st.st_mode = present_mode(st.st_mode, l);
-	fuse_reply_attr(req, &st, fs->timeout);
-}
-
-static void op_readlink(fuse_req_t req, fuse_ino_t ino)
-{
-	struct fs *fs = fuse_req_userdata(req);
-	char path[POLICY_MAX_PATH], buf[PATH_MAX + 1];
-	int r = gate(req, fs, ino, NEED_VISIBLE, path, NULL);
-	ssize_t n;
-
-	if (r) {
-		fuse_reply_err(req, r);
-		return;
-	}
-	n = backing_readlink(fs->b, path, buf, sizeof(buf) - 1);
-	if (n < 0) {
-		fuse_reply_err(req, (int)-n);
-		return;
-	}
-	buf[n] = '\0';
-	fuse_reply_readlink(req, buf);
-}
-
-static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
-{
-	struct fs *fs = fuse_req_userdata(req);
-	char path[POLICY_MAX_PATH];
-	enum level l;
-	struct stat st;
-	int r = gate(req, fs, ino, NEED_VISIBLE, path, &l);
-
-	if (!r && mask != F_OK) {
-		r = -backing_lstat(fs->b, path, &st);
-		if (!r) {
-			mode_t m = present_mode(st.st_mode, l);
-
-			/* The presented bits are the policy: nobody, root
-			 * included, gets more than they say. */
-			if (((mask & R_OK) && !(m & 0444)) || ((mask & W_OK) && !(m & 0222)) ||
-			    ((mask & X_OK) && !(m & 0111)))
-				r = EACCES;
-		}
-	}
-	fuse_reply_err(req, r);
-}
-
-static void op_statfs(fuse_req_t req, fuse_ino_t ino)
-{
-	struct fs *fs = fuse_req_userdata(req);
-	struct statfs sf;
-	struct statvfs sv;
-	int r = gate(req, fs, ino, NEED_VISIBLE, NULL, NULL);
-
-	if (!r)
-		r = -backing_statfs(fs->b, &sf);
-	if (r) {
-		fuse_reply_err(req, r);
-		return;
-	}
-	memset(&sv, 0, sizeof(sv));
-	sv.f_bsize = (unsigned long)sf.f_bsize;
-	sv.f_frsize = (unsigned long)(sf.f_frsize ? sf.f_frsize : sf.f_bsize);
-	sv.f_blocks = sf.f_blocks;
-	sv.f_bfree = sf.f_bfree;
-	sv.f_bavail = sf.f_bavail;
-	sv.f_files = sf.f_files;
-	sv.f_ffree = sf.f_ffree;
-	sv.f_favail = sf.f_ffree;
-	sv.f_namemax = (unsigned long)sf.f_namelen;
-	fuse_reply_statfs(req, &sv);
-}
-
-/* ---- files ----------------------------------------------------------------- */
-
-static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fs *fs = fuse_req_userdata(req);
-	char path[POLICY_MAX_PATH];
-	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-	struct node *n = ino_node(fs, ino);
-	struct stat st;
-	int r = gate(req, fs, ino, writing ? NEED_WRITE : NEED_READ, path, NULL);
-	int fd;
-
-	if (!r && writing)
-		r = EROFS;	/* writes go to the delta, which this build lacks */
-	if (r) {
-		fuse_reply_err(req, r);
-		return;
-	}
-	fd = backing_open_file(fs->b, path, O_RDONLY);
-	if (fd < 0) {
-		fuse_reply_err(req, -fd);
-		return;
-	}
-	if (fstat(fd, &st) == 0) {
-		/* Keep the page cache when the file has not changed since the
-		 * last open. */
-		pthread_mutex_lock(&fs->lock);
-		fi->keep_cache = n->mtime.tv_sec == st.st_mtim.tv_sec &&
-				 n->mtime.tv_nsec == st.st_mtim.tv_nsec && n->size == st.st_size;
-		n->mtime = st.st_mtim;
-		n->size = st.st_size;
-		pthread_mutex_unlock(&fs->lock);
-	}
-	fi->fh = (uint64_t)fd;
-	fi->noflush = 1;
-	fuse_reply_open(req, fi);
-}
-
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
-{
-	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
-
-	(void)ino;
-	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = (int)fi->fh;
-	buf.buf[0].pos = off;
-	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
-}
-
-static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	(void)ino;
-	close((int)fi->fh);
-	fuse_reply_err(req, 0);
-}
-
-/* ---- directories ----------------------------------------------------------- */
-
-static void snap_free(struct dirsnap *d)
-{
-	size_t i;
-
-	if (!d)
-		return;
-	for (i = 0; i < d->n; i++)
-		free(d->names[i]);
-	free(d->names);
-	free(d->types);
-	free(d->inos);
-	free(d);
-}
-
-static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fs *fs = fuse_req_userdata(req);
-	char path[POLICY_MAX_PATH];
-	struct dirsnap *d;
-	struct dirent *de;
-	size_t cap = 0;
-	DIR *dir;
-	int fd, r = gate(req, fs, ino, NEED_VISIBLE, path, NULL);
-
-	if (r) {
-		fuse_reply_err(req, r);
-		return;
-	}
-	fd = backing_open_dir(fs->b, path);
-	if (fd < 0) {
-		fuse_reply_err(req, -fd);
-		return;
-	}
-	dir = fdopendir(fd);
-	if (!dir) {
-		r = errno;
-		close(fd);
-		fuse_reply_err(req, r);
-		return;
-	}
-	/* A snapshot: offsets are indexes into it, and no fd stays open. */
-	d = xcalloc(1, sizeof(*d));
-	while ((errno = 0, de = readdir(dir))) {
-		if (d->n == cap) {
-			cap = cap ? 2 * cap : 32;
-			d->names = xreallocarray(d->names, cap, sizeof(*d->names));
-			d->types = xreallocarray(d->types, cap, sizeof(*d->types));
-			d->inos = xreallocarray(d->inos, cap, sizeof(*d->inos));
-		}
-		d->types[d->n] = de->d_type;
-		d->inos[d->n] = de->d_ino;
-		d->names[d->n++] = xstrdup(de->d_name);
-	}
-	r = errno;
-	closedir(dir);
-	if (r) {
-		snap_free(d);
-		fuse_reply_err(req, r);
-		return;
-	}
-	fi->fh = (uint64_t)(uintptr_t)d;
-	fi->cache_readdir = 1;
-	fi->keep_cache = 1;
-	fuse_reply_open(req, fi);
-}
-
-static bool dot_or_dotdot(const char *s)
-{
-	return s[0] == '.' && (s[1] == '\0' || (s[1] == '.' && s[2] == '\0'));
-}
-
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi, bool plus)
-{
-	struct fs *fs = fuse_req_userdata(req);
-	struct dirsnap *d = (struct dirsnap *)(uintptr_t)fi->fh;
-	char dpath[POLICY_MAX_PATH];
-	char *buf, *p;
-	size_t rem = size, i;
-	int r = gate(req, fs, ino, NEED_VISIBLE, dpath, NULL);
-
-	if (r) {
-		fuse_reply_err(req, r);
-		return;
-	}
-	buf = p = xmalloc(size);
-	for (i = (size_t)off; i < d->n; i++) {
-		const char *name = d->names[i];
-		struct fuse_entry_param e;
-		size_t need;
-
-		memset(&e, 0, sizeof(e));
-		if (dot_or_dotdot(name)) {
-			e.attr.st_ino = d->inos[i];
-			e.attr.st_mode = S_IFDIR;
-		} else if (plus) {
-			/* Room first: a lookup takes a reference the kernel
-			 * only returns for entries it received. */
-			need = fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0);
-			if (need > rem)
-				break;
-			if (do_lookup(fs, ino_node(fs, ino), dpath, name, &e) != 0)
-				continue;	/* hidden, or gone since opendir */
-		} else {
-			char path[POLICY_MAX_PATH];
-			struct verdict v;
-			size_t dl = strlen(dpath);
-			bool is_dir = d->types[i] == DT_DIR;
-			struct stat st;
-
-			size_t nl = strlen(name);
-
-			if (dl + 1 + nl + 1 > sizeof(path))
-				continue;
-			memcpy(path, dpath, dl);
-			if (dl > 1)
-				path[dl++] = '/';
-			memcpy(path + dl, name, nl + 1);
-			if (d->types[i] == DT_UNKNOWN) {
-				if (backing_lstat(fs->b, path, &st) < 0)
-					continue;
-				is_dir = S_ISDIR(st.st_mode);
-			}
-			pthread_rwlock_rdlock(&fs->pol_lock);
-			policy_decide(fs->pol, path, strlen(path), is_dir, &v);
-			pthread_rwlock_unlock(&fs->pol_lock);
-			if (v.level == LEVEL_NONE)
-				continue;
-			e.attr.st_ino = d->inos[i];
-			e.attr.st_mode = (mode_t)d->types[i] << 12;
-		}
-		if (plus)
-			need = fuse_add_direntry_plus(req, p, rem, name, &e, (off_t)(i + 1));
-		else
-			need = fuse_add_direntry(req, p, rem, name, &e.attr, (off_t)(i + 1));
-		if (need > rem) {
-			if (plus && e.ino) {
-				pthread_mutex_lock(&fs->lock);
-				node_unref(fs, ino_node(fs, e.ino), 1);
-				pthread_mutex_unlock(&fs->lock);
-			}
-			break;
-		}
-		p += need;
-		rem -= need;
-	}
-	fuse_reply_buf(req, buf, size - rem);
-	free(buf);
-}
-
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
-{
-	do_readdir(req, ino, size, off, fi, false);
-}
-
-static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-			   struct fuse_file_info *fi)
-{
-	do_readdir(req, ino, size, off, fi, true);
-}
-
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	(void)ino;
-	snap_free((struct dirsnap *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
-}
-
-static void op_init(void *userdata, struct fuse_conn_info *conn)
-{
-	(void)userdata;
-	/* Measured here: the writeback cache hurts; readdirplus helps. */
-	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
-	if (conn->capable & FUSE_CAP_READDIRPLUS)
-		conn->want |= FUSE_CAP_READDIRPLUS;
-	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
-		conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
-	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-		conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
-}
-
-static const struct fuse_lowlevel_ops ops = {
-	.init = op_init,
-	.lookup = op_lookup,
-	.forget = op_forget,
-	.forget_multi = op_forget_multi,
-	.getattr = op_getattr,
-	.readlink = op_readlink,
-	.access = op_access,
-	.statfs = op_statfs,
-	.open = op_open,
-	.read = op_read,
-	.release = op_release,
-	.opendir = op_opendir,
-	.readdir = op_readdir,
-	.readdirplus = op_readdirplus,
-	.releasedir = op_releasedir,
-};
-
-const struct fuse_lowlevel_ops *fs_ops(void)
-{
-	return &ops;
 }
 
 struct fs *fs_new(const struct fs_config *cfg)
@@ -788,6 +290,12 @@ struct fs *fs_new(const struct fs_config *cfg)
 	fs->gen = 1;
 	fs->root.is_dir = true;
 	fs->root.nlookup = 1;
+	{
+		struct stat st;
+
+		/* mount_run has opened the layers: the root is there. */
+		delta_root(fs->b, &fs->root.es, &st);
+	}
 	fs->tabsize = 1024;
 	fs->tab = xcalloc(fs->tabsize, sizeof(*fs->tab));
 	pthread_mutex_init(&fs->lock, NULL);
@@ -815,6 +323,14 @@ void fs_free(struct fs *fs)
 			free(n->name);
 			free(n);
 		}
+	}
+	while (fs->orphans) {
+		struct node *n = fs->orphans;
+
+		fs->orphans = n->onext;
+		neg_clear(n);
+		free(n->name);
+		free(n);
 	}
 	neg_clear(&fs->root);
 	free(fs->tab);

@@ -25,8 +25,12 @@ static void usage(FILE *f)
 		"       afs-fuse --explain -p POLICY PATH...\n"
 		"\n"
 		"  -p, --policy FILE|PRESET  policy (default: the view-only preset)\n"
+		"  -d, --delta DIR           keep writes in DIR (made if missing, reused if\n"
+		"                            present); default: a private delta removed at\n"
+		"                            unmount\n"
+		"      --writethrough        write into SOURCE itself (no delta)\n"
 		"  -f                        stay in the foreground\n"
-		"  -o OPT[,OPT...]           FUSE mount options; policy=FILE|PRESET too\n"
+		"  -o OPT[,OPT...]           FUSE mount options; policy=, delta= too\n"
 		"      --allow-uid UID       let UID use the mount too (repeatable)\n"
 		"      --ready-fd N          write \"ready\\n\" to fd N once mounted\n"
 		"      --check               validate the policy and exit (0 good, 2 errors)\n"
@@ -38,7 +42,7 @@ static void usage(FILE *f)
 		"See afs-fuse(1) and afs-policy(5).\n");
 }
 
-enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD };
+enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH };
 
 static long number(const char *s, const char *what, long max)
 {
@@ -53,7 +57,7 @@ static long number(const char *s, const char *what, long max)
 }
 
 /* Take our own options out of a -o list; append the rest to *FUSE. */
-static void take_o(char *list, const char **policy, char **fuse)
+static void take_o(char *list, const char **policy, const char **delta, char **fuse)
 {
 	char *save = NULL, *o;
 
@@ -62,9 +66,12 @@ static void take_o(char *list, const char **policy, char **fuse)
 			*policy = o + 7;
 			continue;
 		}
-		if (strncmp(o, "delta=", 6) == 0 || strncmp(o, "audit=", 6) == 0)
-			die(2, "-o %.*s: this build has no delta or audit log yet",
-			    (int)strcspn(o, "="), o);
+		if (strncmp(o, "delta=", 6) == 0) {
+			*delta = o + 6;
+			continue;
+		}
+		if (strncmp(o, "audit=", 6) == 0)
+			die(2, "-o audit=: this build has no audit log yet");
 		if (*fuse) {
 			char *n = xasprintf("%s,%s", *fuse, o);
 
@@ -86,6 +93,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "allow-uid", required_argument, NULL, OPT_ALLOW_UID },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
+		{ "delta", required_argument, NULL, 'd' },
+		{ "writethrough", no_argument, NULL, OPT_WRITETHROUGH },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy = "view-only";
@@ -94,7 +103,7 @@ int main(int argc, char **argv)
 	int c;
 
 	progname = "afs-fuse";
-	while ((c = getopt_long(argc, argv, "+p:fo:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:d:fo:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			policy = optarg;
@@ -102,8 +111,14 @@ int main(int argc, char **argv)
 		case 'f':
 			mo.foreground = true;
 			break;
+		case 'd':
+			mo.delta = optarg;
+			break;
+		case OPT_WRITETHROUGH:
+			mo.writethrough = true;
+			break;
 		case 'o':
-			take_o(optarg, &policy, &mo.fuse_opts);
+			take_o(optarg, &policy, &mo.delta, &mo.fuse_opts);
 			break;
 		case OPT_ALLOW_UID:
 			mo.allow = xreallocarray(mo.allow, mo.nallow + 1, sizeof(*mo.allow));
@@ -145,6 +160,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (mo.delta && mo.writethrough)
+		die(2, "--delta and --writethrough cannot be combined");
 	mo.source = argv[optind];
 	mo.mountpoint = argv[optind + 1];
 	mo.policy = policy;

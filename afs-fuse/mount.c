@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "delta.h"
 #include "fs.h"
 #include "mount.h"
 #include "policy.h"
@@ -125,28 +126,56 @@ int mount_run(const struct mount_opts *o)
 	struct stat st;
 	pthread_t tid;
 	char real[PATH_MAX];
-	char *opts, *src;
+	char *opts, *src, *upper = NULL, *private = NULL;
+	struct estate es;
 	int r, status = 1;
 	bool reloader = false;
 
-	r = backing_open(o->source, &b);
-	if (r == -ENOSYS)
-		die(1, "the kernel lacks openat2 (Linux 5.6 or later): refusing to run without it");
-	if (r < 0)
-		die(1, "cannot open source '%s': %s", o->source, strerror(-r));
+	if (stat(o->source, &st) < 0)
+		die(1, "cannot open source '%s': %m", o->source);
+	if (!S_ISDIR(st.st_mode))
+		die(1, "cannot open source '%s': not a directory", o->source);
 	if (stat(o->mountpoint, &st) < 0)
 		die(1, "cannot mount on '%s': %m", o->mountpoint);
 	if (!S_ISDIR(st.st_mode))
 		die(1, "cannot mount on '%s': not a directory", o->mountpoint);
+
+	/* The upper layer: SOURCE itself, the given delta, or a private one. */
+	if (o->writethrough) {
+		upper = xstrdup(o->source);
+	} else if (o->delta) {
+		if (mkdir(o->delta, 0700) < 0 && errno != EEXIST)
+			die(1, "cannot make delta '%s': %m", o->delta);
+		upper = xstrdup(o->delta);
+	} else {
+		const char *tmp = getenv("TMPDIR");
+
+		private = xasprintf("%s/afs-delta.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(private))
+			die(1, "cannot make a private delta '%s': %m", private);
+		upper = xstrdup(private);
+	}
+	r = backing_open(upper, o->writethrough ? NULL : o->source, &b);
+	if (r == -ENOSYS) {
+		error("the kernel lacks openat2 (Linux 5.6 or later): refusing to run without it");
+		goto out_layers;
+	}
+	if (r < 0) {
+		error("cannot open '%s': %s", upper, strerror(-r));
+		goto out_layers;
+	}
+	if (delta_root(b, &es, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		error("cannot use '%s' as a delta: not a directory", upper);
+		goto out_layers;
+	}
 
 	/* A policy file is read again on SIGHUP, after a chdir("/"). */
 	rl.policy = !policy_is_preset_name(o->policy) && realpath(o->policy, real)
 		    ? xstrdup(real) : xstrdup(o->policy);
 	pol = load_policy(o->policy);
 	if (!pol) {
-		free(rl.policy);
-		backing_close(b);
-		return 2;
+		status = 2;
+		goto out_layers;
 	}
 
 	struct fs_config cfg = {
@@ -234,7 +263,12 @@ out_session:
 out:
 	fuse_opt_free_args(&args);
 	fs_free(fs);
+out_layers:
 	backing_close(b);
+	if (private && delta_remove_tree(private) < 0)
+		error("cannot remove the private delta '%s'", private);
+	free(private);
+	free(upper);
 	free(rl.policy);
 	return status;
 }

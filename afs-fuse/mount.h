@@ -9,6 +9,8 @@ struct mount_opts {
 	const char *source;
 	const char *mountpoint;
 	const char *policy;	/* a file path or a preset name */
+	const char *delta;	/* NULL: a private one, removed at unmount */
+	bool writethrough;	/* write into SOURCE itself, no delta */
 	bool foreground;
 	int ready_fd;		/* -1: none */
 	char *fuse_opts;	/* comma-separated, for libfuse; may be NULL */

@@ -16,6 +16,7 @@ bubblewrap
 clang
 perl
 groff-base
+attr
 "
 
 missing=

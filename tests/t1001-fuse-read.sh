@@ -133,16 +133,16 @@ is "NOTIFY_SOCKET gets READY=1" "READY=1" "$(cat "$T/notify.out")"
 errno_is "-o policy=: the policy applies (unmatched name hidden)" ENOENT stat "$mnt/f"
 is "a SOURCE with a comma is named in the mount table" "afs:$T/a,b" "$(findmnt -n -o SOURCE "$mnt")"
 afs_umount "$mnt"
-run afs-fuse -f -o delta=/x "$src" "$mnt"
-status_is "-o delta= before the delta exists: exit 2" 2
+run timeout 10 afs-fuse -f -o audit=/x "$src" "$mnt"
+status_is "-o audit= before the audit log exists: exit 2" 2
 
 # Start-up errors.
-run afs-fuse -f "$T/no-such" "$mnt"
+run timeout 10 afs-fuse -f "$T/no-such" "$mnt"
 status_is "missing SOURCE: exit 1" 1
 is "missing SOURCE: message" "afs-fuse: cannot open source '$T/no-such': No such file or directory" "$(cat "$T/err")"
-run afs-fuse -f -p "$TOP/tests/policy/bad/syntax.yaml" "$src" "$mnt"
+run timeout 10 afs-fuse -f -p "$TOP/tests/policy/bad/syntax.yaml" "$src" "$mnt"
 status_is "bad policy: exit 2" 2
-run afs-fuse -f "$src" "$T/no-such-mnt"
+run timeout 10 afs-fuse -f "$src" "$T/no-such-mnt"
 status_is "missing MOUNTPOINT: exit 1" 1
 is "missing MOUNTPOINT: message" "afs-fuse: cannot mount on '$T/no-such-mnt': No such file or directory" "$(cat "$T/err")"
 if mountpoint -q "$mnt"; then not_ok "nothing left mounted"; else ok "nothing left mounted"; fi

@@ -1,0 +1,432 @@
+/* delta.c - the merged view and copy-on-write (see delta.h).
+ *
+ * MUST:
+ * - never modify the lower layer (every write goes through backing.c's
+ *   upper-only calls);
+ * - make copy-up atomic: a temporary name the view never shows, then rename;
+ * - hide every name of the format (.wh.*) from the view.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "delta.h"
+#include "policy.h"
+#include "util.h"
+
+bool delta_reserved(const char *name)
+{
+	return strncmp(name, DELTA_WH_PREFIX, sizeof(DELTA_WH_PREFIX) - 1) == 0;
+}
+
+/* PATH with its last component prefixed: "/a/b" -> "/a/<prefix>b". */
+static int sibling(const char *path, const char *prefix, char *out)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dlen = (size_t)(slash - path) + 1;
+
+	if (dlen + strlen(prefix) + strlen(slash + 1) + 1 > POLICY_MAX_PATH)
+		return -ENAMETOOLONG;
+	memcpy(out, path, dlen);
+	strcpy(out + dlen, prefix);
+	strcat(out + dlen, slash + 1);
+	return 0;
+}
+
+static int child_path(const char *dir, const char *name, char *out)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+
+	if (dl + 1 + nl + 1 > POLICY_MAX_PATH)
+		return -ENAMETOOLONG;
+	memcpy(out, dir, dl);
+	if (dl > 1)
+		out[dl++] = '/';
+	memcpy(out + dl, name, nl + 1);
+	return 0;
+}
+
+static bool upper_exists(struct backing *b, const char *path)
+{
+	struct stat st;
+
+	return backing_lstat(b, UPPER, path, &st) == 0;
+}
+
+int delta_root(struct backing *b, struct estate *e, struct stat *st)
+{
+	char p[POLICY_MAX_PATH];
+
+	e->in_upper = true;
+	e->in_lower = backing_has(b, LOWER);
+	child_path("/", DELTA_OPAQUE, p);
+	e->opaque = upper_exists(b, p);
+	/* The root looks like SOURCE's root. */
+	return backing_lstat(b, e->in_lower ? LOWER : UPPER, "/", st);
+}
+
+int delta_child(struct backing *b, const char *path, const struct estate *parent,
+		struct estate *e, struct stat *st)
+{
+	bool lower_ok = parent->in_lower && !parent->opaque;
+	struct stat su, sl;
+	char p[POLICY_MAX_PATH];
+	int r;
+
+	if (delta_reserved(strrchr(path, '/') + 1))
+		return -ENOENT;
+	e->in_upper = e->in_lower = e->opaque = false;
+	if (parent->in_upper) {
+		r = backing_lstat(b, UPPER, path, &su);
+		if (r == 0) {
+			e->in_upper = true;
+		} else if (r != -ENOENT && r != -ENOTDIR) {
+			return r;
+		} else if (lower_ok) {
+			r = sibling(path, DELTA_WH_PREFIX, p);
+			if (r < 0)
+				return r;
+			if (upper_exists(b, p))
+				lower_ok = false;
+		}
+	}
+	if (lower_ok) {
+		r = backing_lstat(b, LOWER, path, &sl);
+		if (r == 0)
+			e->in_lower = true;
+		else if (r != -ENOENT && r != -ENOTDIR)
+			return r;
+	}
+	if (e->in_upper) {
+		*st = su;
+		if (S_ISDIR(su.st_mode)) {
+			r = child_path(path, DELTA_OPAQUE, p);
+			if (r < 0)
+				return r;
+			/* A lower entry that is not a directory merges nothing. */
+			e->opaque = upper_exists(b, p) || (e->in_lower && !S_ISDIR(sl.st_mode));
+		}
+		return 0;
+	}
+	if (e->in_lower) {
+		*st = sl;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Copy the data of IN to OUT. */
+static int copy_data(int in, int out)
+{
+	char buf[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+		if (n == 0)
+			return 0;
+		if (n < 0)
+			break;
+	}
+	if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+		return -errno;
+	/* Across filesystems on older kernels: plain reads and writes. */
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+
+		while (n > 0) {
+			ssize_t w = write(out, p, (size_t)n);
+
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			p += w;
+			n -= w;
+		}
+	}
+	return n < 0 ? -errno : 0;
+}
+
+static atomic_uint tmp_counter;
+
+int delta_copy_up(struct backing *b, const char *path)
+{
+	char tmp[POLICY_MAX_PATH], prefix[64], target[PATH_MAX + 1];
+	struct timespec ts[2];
+	struct stat st;
+	int r, in = -1, out = -1;
+	ssize_t n;
+
+	r = backing_lstat(b, LOWER, path, &st);
+	if (r < 0)
+		return r;
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	if (S_ISDIR(st.st_mode)) {
+		/* Owner-writable while we work in it; the mode is set last. */
+		r = backing_mkdir(b, path, 0700);
+		if (r < 0 && r != -EEXIST)
+			return r;
+		if (r == -EEXIST)
+			return 0;
+		if (geteuid() == 0)
+			backing_chown(b, path, st.st_uid, st.st_gid);
+		r = backing_chmod(b, path, st.st_mode & 07777);
+		if (r == 0)
+			r = backing_utimens(b, path, ts);
+		return r;
+	}
+	/* A name the view never shows, unique among threads and mounts. */
+	snprintf(prefix, sizeof(prefix), DELTA_WH_PREFIX ".afs-tmp.%d.%u.",
+		 (int)getpid(), atomic_fetch_add(&tmp_counter, 1));
+	r = sibling(path, prefix, tmp);
+	if (r < 0)
+		return r;
+	if (S_ISLNK(st.st_mode)) {
+		n = backing_readlink(b, LOWER, path, target, sizeof(target) - 1);
+		if (n < 0)
+			return (int)n;
+		target[n] = '\0';
+		r = backing_symlink(b, target, tmp);
+	} else if (S_ISREG(st.st_mode)) {
+		in = backing_open_file(b, LOWER, path, O_RDONLY, 0);
+		if (in < 0)
+			return in;
+		out = backing_open_file(b, UPPER, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (out < 0) {
+			close(in);
+			return out;
+		}
+		r = copy_data(in, out);
+		close(in);
+		if (r == 0 && geteuid() == 0 && fchown(out, st.st_uid, st.st_gid) < 0)
+			r = -errno;
+		if (r == 0 && fchmod(out, st.st_mode & 07777) < 0)
+			r = -errno;
+		if (r == 0 && futimens(out, ts) < 0)
+			r = -errno;
+		if (close(out) < 0 && r == 0)
+			r = -errno;
+	} else {
+		r = backing_mknod(b, tmp, st.st_mode, st.st_rdev);
+	}
+	if (r == 0 && !S_ISREG(st.st_mode)) {
+		if (geteuid() == 0)
+			backing_chown(b, tmp, st.st_uid, st.st_gid);
+		r = backing_utimens(b, tmp, ts);
+	}
+	if (r == 0)
+		r = backing_rename(b, tmp, path, 0);
+	if (r < 0)
+		backing_unlink(b, tmp);
+	return r;
+}
+
+int delta_whiteout(struct backing *b, const char *path)
+{
+	char p[POLICY_MAX_PATH];
+	int fd, r = sibling(path, DELTA_WH_PREFIX, p);
+
+	if (r < 0)
+		return r;
+	fd = backing_open_file(b, UPPER, p, O_WRONLY | O_CREAT, 0600);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+int delta_unwhiteout(struct backing *b, const char *path)
+{
+	char p[POLICY_MAX_PATH];
+	int r = sibling(path, DELTA_WH_PREFIX, p);
+
+	if (r < 0)
+		return r;
+	r = backing_unlink(b, p);
+	return r == -ENOENT ? 0 : r;
+}
+
+int delta_set_opaque(struct backing *b, const char *dir)
+{
+	char p[POLICY_MAX_PATH];
+	int fd, r = child_path(dir, DELTA_OPAQUE, p);
+
+	if (r < 0)
+		return r;
+	fd = backing_open_file(b, UPPER, p, O_WRONLY | O_CREAT, 0600);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+int delta_clear_markers(struct backing *b, const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd = backing_open_dir(b, UPPER, dir), r = 0;
+
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		if (!delta_reserved(de->d_name))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+			r = -errno;
+	}
+	closedir(d);
+	return r;
+}
+
+/* ---- listings ---------------------------------------------------------------- */
+
+static void snap_add(struct dirsnap *s, size_t *cap, const char *name, unsigned char type,
+		     ino_t ino)
+{
+	if (s->n == *cap) {
+		*cap = *cap ? 2 * *cap : 32;
+		s->names = xreallocarray(s->names, *cap, sizeof(*s->names));
+		s->types = xreallocarray(s->types, *cap, sizeof(*s->types));
+		s->inos = xreallocarray(s->inos, *cap, sizeof(*s->inos));
+	}
+	s->names[s->n] = xstrdup(name);
+	s->types[s->n] = type;
+	s->inos[s->n++] = ino;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void dirsnap_free(struct dirsnap *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->n; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d->types);
+	free(d->inos);
+	free(d);
+}
+
+/* Read the directory PATH of layer L into S; with MASK (sorted names), skip
+ * those.  Whiteout targets go to WH when it is given. */
+static int read_layer(struct backing *b, enum layer l, const char *path, struct dirsnap *s,
+		      size_t *cap, char **mask, size_t nmask, struct dirsnap *wh, size_t *whcap)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd = backing_open_dir(b, l, path), r = 0;
+
+	if (fd < 0)
+		return fd == -ENOENT || fd == -ENOTDIR ? 0 : fd;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		const char *name = de->d_name;
+
+		if (delta_reserved(name)) {
+			if (wh && strcmp(name, DELTA_OPAQUE) != 0)
+				snap_add(wh, whcap, name + sizeof(DELTA_WH_PREFIX) - 1, 0, 0);
+			continue;
+		}
+		if (mask && bsearch(&name, mask, nmask, sizeof(*mask), by_name))
+			continue;
+		snap_add(s, cap, name, de->d_type, de->d_ino);
+	}
+	r = errno ? -errno : 0;
+	closedir(d);
+	return r;
+}
+
+int delta_list(struct backing *b, const char *path, const struct estate *e,
+	       struct dirsnap **out)
+{
+	struct dirsnap *s = xcalloc(1, sizeof(*s)), wh = { 0 };
+	size_t cap = 0, whcap = 0, nupper, i;
+	char **mask = NULL;
+	int r = 0;
+
+	if (e->in_upper)
+		r = read_layer(b, UPPER, path, s, &cap, NULL, 0, &wh, &whcap);
+	nupper = s->n;
+	if (r == 0 && e->in_lower && !e->opaque) {
+		/* Lower names not in the upper layer and not whited out. */
+		mask = xcalloc(nupper + wh.n, sizeof(*mask));
+		for (i = 0; i < nupper; i++)
+			mask[i] = s->names[i];
+		for (i = 0; i < wh.n; i++)
+			mask[nupper + i] = wh.names[i];
+		qsort(mask, nupper + wh.n, sizeof(*mask), by_name);
+		r = read_layer(b, LOWER, path, s, &cap, mask, nupper + wh.n, NULL, NULL);
+		free(mask);
+	}
+	for (i = 0; i < wh.n; i++)
+		free(wh.names[i]);
+	free(wh.names);
+	free(wh.types);
+	free(wh.inos);
+	if (r < 0) {
+		dirsnap_free(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+/* ---- the private delta --------------------------------------------------------- */
+
+static int remove_at(int dfd, const char *name, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	/* A tree we made ourselves: depth is bounded by PATH_MAX. */
+	if (depth > PATH_MAX / 2)
+		return -ELOOP;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			remove_at(dirfd(d), de->d_name, depth + 1);
+	closedir(d);
+	return unlinkat(dfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
+
+int delta_remove_tree(const char *dir)
+{
+	return remove_at(AT_FDCWD, dir, 0);
+}

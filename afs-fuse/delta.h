@@ -1,0 +1,63 @@
+/* delta.h - the copy-on-write merge of the upper layer over the lower one,
+ * in the OCI image-layer format: a deleted name N is an empty file .wh.N
+ * in the upper layer, a directory whose lower content is gone holds
+ * .wh..wh..opq.  Names beginning ".wh." belong to the format: they are
+ * never shown and cannot be made through the mount.
+ */
+#ifndef AFS_FUSE_DELTA_H
+#define AFS_FUSE_DELTA_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "backing.h"
+
+#define DELTA_WH_PREFIX ".wh."
+#define DELTA_OPAQUE ".wh..wh..opq"
+
+/* Where an entry of the merged view lives. */
+struct estate {
+	bool in_upper;	/* the upper layer has it */
+	bool in_lower;	/* the lower layer has it, not masked by a whiteout or an
+			 * opaque ancestor (deleting it needs a whiteout) */
+	bool opaque;	/* a directory whose lower content is not merged */
+};
+
+/* A directory listing of the merged view, made at opendir. */
+struct dirsnap {
+	size_t n;
+	char **names;
+	unsigned char *types;
+	ino_t *inos;
+};
+
+bool delta_reserved(const char *name);
+
+/* The state and attributes of the root, and of PATH given its parent's
+ * state.  -ENOENT when the merged view has no such entry. */
+int delta_root(struct backing *b, struct estate *e, struct stat *st);
+int delta_child(struct backing *b, const char *path, const struct estate *parent,
+		struct estate *e, struct stat *st);
+
+/* Bring an entry of the lower layer up, atomically, keeping mode, owner
+ * (when permitted) and times: a file's data, a link's target, a directory
+ * (empty: its lower content stays merged). */
+int delta_copy_up(struct backing *b, const char *path);
+
+int delta_whiteout(struct backing *b, const char *path);
+int delta_unwhiteout(struct backing *b, const char *path);
+int delta_set_opaque(struct backing *b, const char *dir);
+/* Remove the format's markers from an upper directory before rmdir. */
+int delta_clear_markers(struct backing *b, const char *dir);
+
+/* The merged listing of the directory PATH in state E ("." and ".."
+ * included); -errno on failure. */
+int delta_list(struct backing *b, const char *path, const struct estate *e,
+	       struct dirsnap **out);
+void dirsnap_free(struct dirsnap *d);
+
+/* Remove a directory tree of the host (a private delta) without following
+ * links. */
+int delta_remove_tree(const char *dir);
+
+#endif

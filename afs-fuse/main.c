@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commit.h"
 #include "explain.h"
 #include "mount.h"
 #include "util.h"
@@ -23,6 +24,7 @@ static void usage(FILE *f)
 		"usage: afs-fuse [OPTIONS] SOURCE MOUNTPOINT\n"
 		"       afs-fuse --check -p POLICY\n"
 		"       afs-fuse --explain -p POLICY PATH...\n"
+		"       afs-fuse --commit|--discard --delta DELTA SOURCE [PATH...]\n"
 		"\n"
 		"  -p, --policy FILE|PRESET  policy (default: the view-only preset)\n"
 		"  -d, --delta DIR           keep writes in DIR (made if missing, reused if\n"
@@ -36,13 +38,17 @@ static void usage(FILE *f)
 		"      --check               validate the policy and exit (0 good, 2 errors)\n"
 		"      --explain             print LEVEL<TAB>PATH<TAB>RULE for each PATH;\n"
 		"                            a PATH ending in / is a directory\n"
+		"      --commit              apply DELTA's changes (all, or at and below\n"
+		"                            each PATH) to SOURCE and drop them from DELTA\n"
+		"      --discard             drop DELTA's changes (all, or those PATHs)\n"
 		"  -h, --help                show this help\n"
 		"  -V, --version             show the version\n"
 		"\n"
 		"See afs-fuse(1) and afs-policy(5).\n");
 }
 
-enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH };
+enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH,
+       OPT_COMMIT, OPT_DISCARD };
 
 static long number(const char *s, const char *what, long max)
 {
@@ -95,10 +101,12 @@ int main(int argc, char **argv)
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 		{ "delta", required_argument, NULL, 'd' },
 		{ "writethrough", no_argument, NULL, OPT_WRITETHROUGH },
+		{ "commit", no_argument, NULL, OPT_COMMIT },
+		{ "discard", no_argument, NULL, OPT_DISCARD },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy = "view-only";
-	bool check = false, explain = false;
+	bool check = false, explain = false, commit = false, discard = false;
 	struct mount_opts mo = { .ready_fd = -1 };
 	int c;
 
@@ -116,6 +124,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_WRITETHROUGH:
 			mo.writethrough = true;
+			break;
+		case OPT_COMMIT:
+			commit = true;
+			break;
+		case OPT_DISCARD:
+			discard = true;
 			break;
 		case 'o':
 			take_o(optarg, &policy, &mo.delta, &mo.fuse_opts);
@@ -144,8 +158,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (check && explain)
-		die(2, "--check and --explain cannot be combined");
+	if (check + explain + commit + discard > 1)
+		die(2, "--check, --explain, --commit and --discard exclude each other");
+	if (commit || discard) {
+		if (!mo.delta)
+			die(2, "--%s needs --delta DELTA", commit ? "commit" : "discard");
+		if (optind == argc)
+			die(2, "--%s needs SOURCE", commit ? "commit" : "discard");
+		return commit_run(commit, mo.delta, argv[optind], argv + optind + 1,
+				  argc - optind - 1);
+	}
 	if (check) {
 		if (optind != argc)
 			die(2, "--check takes no arguments");

@@ -7,6 +7,7 @@
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make fuzz            run each libFuzzer target for FUZZ_TIME seconds (clang)
 #   make bench-policy    decisions per second of the policy engine
+#   make bench-fs        afs-fuse against native and bindfs, as ratios
 #
 # Variants: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
 
@@ -50,7 +51,7 @@ UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
 PROGS    := $(B)/afs-fuse
 
-.PHONY: all check unit deps demo install uninstall clean fuzz bench-policy FORCE
+.PHONY: all check unit deps demo install uninstall clean fuzz bench-policy bench-fs FORCE
 all: $(PROGS)
 
 # Objects are rebuilt when the flags change (a SANITIZE build after a
@@ -116,10 +117,14 @@ fuzz: $(FUZZ_TARGETS)
 # ---- benchmarks -----------------------------------------------------------
 $(B)/bench/%: bench/%.c $(B)/libafs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libafs.a $(PKG_LIBS) -lpthread
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libafs.a $(PKG_LIBS) -lpthread -lm
 
 bench-policy: $(B)/bench/policy-bench
 	$(B)/bench/policy-bench
+
+# The filesystem against native and bindfs (root; see bench/fs-bench.sh).
+bench-fs: $(PROGS) $(B)/bench/gentree $(B)/bench/mkfiles
+	bash bench/fs-bench.sh
 
 # ---- install ----------------------------------------------------------------
 install: $(PROGS)

@@ -17,6 +17,7 @@ clang
 perl
 groff-base
 attr
+bindfs
 "
 
 missing=

@@ -2,7 +2,9 @@
 #ifndef AFS_FUSE_FS_H
 #define AFS_FUSE_FS_H
 
-#define FUSE_USE_VERSION 35
+/* 3.12: the loop takes the opaque fuse_loop_config of fuse_loop_cfg_create();
+ * an older version number maps the loop to an ABI that reads another struct. */
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
 #include <fuse_lowlevel.h>
 #include <sys/types.h>
 

@@ -239,7 +239,9 @@ int mount_run(const struct mount_opts *o)
 
 	lc = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(lc, 16);
-	fuse_loop_cfg_set_idle_threads(lc, 4);
+	/* Idle threads stay: libfuse 3.14 otherwise makes and ends a thread (and
+	 * its splice pipe) for nearly every request of a serial client. */
+	fuse_loop_cfg_set_idle_threads(lc, 16);
 	r = fuse_session_loop_mt(se, lc);
 	fuse_loop_cfg_destroy(lc);
 	/* libfuse 3.14 reports the signal that ended the loop as its result. */

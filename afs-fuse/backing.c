@@ -164,6 +164,13 @@ int backing_open_dir(struct backing *b, enum layer l, const char *path)
 	return openat2_safe(b->root[l], path[1] ? path + 1 : ".", O_RDONLY | O_DIRECTORY);
 }
 
+int backing_lstat_in(int dirfd, const char *name, struct stat *st)
+{
+	if (strchr(name, '/'))
+		return -EINVAL;
+	return fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
 int backing_open_meta(struct backing *b, enum layer l, const char *path)
 {
 	const char *name;

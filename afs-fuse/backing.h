@@ -36,6 +36,9 @@ int backing_lstat(struct backing *b, enum layer l, const char *path, struct stat
 /* FLAGS as for open(2), O_NOFOLLOW added; MODE with O_CREAT. */
 int backing_open_file(struct backing *b, enum layer l, const char *path, int flags, mode_t mode);
 int backing_open_dir(struct backing *b, enum layer l, const char *path);
+/* lstat of the single component NAME (no '/') in a directory fd that
+ * backing_open_dir() gave: for a batch of names in one directory. */
+int backing_lstat_in(int dirfd, const char *name, struct stat *st);
 ssize_t backing_readlink(struct backing *b, enum layer l, const char *path, char *buf, size_t size);
 int backing_statfs(struct backing *b, struct statfs *st);
 

@@ -65,6 +65,7 @@ int delta_root(struct backing *b, struct estate *e, struct stat *st)
 	char p[POLICY_MAX_PATH];
 
 	e->in_upper = true;
+	e->wh = false;
 	e->in_lower = backing_has(b, LOWER);
 	child_path("/", DELTA_OPAQUE, p);
 	e->opaque = upper_exists(b, p);
@@ -72,19 +73,55 @@ int delta_root(struct backing *b, struct estate *e, struct stat *st)
 	return backing_lstat(b, e->in_lower ? LOWER : UPPER, "/", st);
 }
 
-int delta_child(struct backing *b, const char *path, const struct estate *parent,
-		struct estate *e, struct stat *st)
+static const struct dirfds no_dirs = { { -1, -1 } };
+
+void delta_open_dirs(struct backing *b, const char *dir, const struct estate *e,
+		     struct dirfds *out)
+{
+	*out = no_dirs;
+	if (e->in_upper)
+		out->fd[UPPER] = backing_open_dir(b, UPPER, dir);
+	if (e->in_lower && !e->opaque)
+		out->fd[LOWER] = backing_open_dir(b, LOWER, dir);
+	/* A failure leaves -errno: the lookups then go by path. */
+	if (out->fd[UPPER] < 0)
+		out->fd[UPPER] = -1;
+	if (out->fd[LOWER] < 0)
+		out->fd[LOWER] = -1;
+}
+
+void delta_close_dirs(struct dirfds *d)
+{
+	if (d->fd[UPPER] >= 0)
+		close(d->fd[UPPER]);
+	if (d->fd[LOWER] >= 0)
+		close(d->fd[LOWER]);
+	*d = no_dirs;
+}
+
+/* lstat PATH (whose last component is NAME) in layer L. */
+static int lstat_in(struct backing *b, const struct dirfds *dirs, enum layer l,
+		    const char *path, const char *name, struct stat *st)
+{
+	if (dirs->fd[l] >= 0)
+		return backing_lstat_in(dirs->fd[l], name, st);
+	return backing_lstat(b, l, path, st);
+}
+
+int delta_child_in(struct backing *b, const struct dirfds *dirs, const char *path,
+		   const struct estate *parent, struct estate *e, struct stat *st)
 {
 	bool lower_ok = parent->in_lower && !parent->opaque;
+	const char *name = strrchr(path, '/') + 1;
 	struct stat su, sl;
 	char p[POLICY_MAX_PATH];
 	int r;
 
-	if (delta_reserved(strrchr(path, '/') + 1))
+	if (delta_reserved(name))
 		return -ENOENT;
-	e->in_upper = e->in_lower = e->opaque = false;
+	e->in_upper = e->in_lower = e->opaque = e->wh = false;
 	if (parent->in_upper) {
-		r = backing_lstat(b, UPPER, path, &su);
+		r = lstat_in(b, dirs, UPPER, path, name, &su);
 		if (r == 0) {
 			e->in_upper = true;
 		} else if (r != -ENOENT && r != -ENOTDIR) {
@@ -93,12 +130,14 @@ int delta_child(struct backing *b, const char *path, const struct estate *parent
 			r = sibling(path, DELTA_WH_PREFIX, p);
 			if (r < 0)
 				return r;
-			if (upper_exists(b, p))
+			if (lstat_in(b, dirs, UPPER, p, strrchr(p, '/') + 1, &sl) == 0) {
 				lower_ok = false;
+				e->wh = true;
+			}
 		}
 	}
 	if (lower_ok) {
-		r = backing_lstat(b, LOWER, path, &sl);
+		r = lstat_in(b, dirs, LOWER, path, name, &sl);
 		if (r == 0)
 			e->in_lower = true;
 		else if (r != -ENOENT && r != -ENOTDIR)
@@ -120,6 +159,12 @@ int delta_child(struct backing *b, const char *path, const struct estate *parent
 		return 0;
 	}
 	return -ENOENT;
+}
+
+int delta_child(struct backing *b, const char *path, const struct estate *parent,
+		struct estate *e, struct stat *st)
+{
+	return delta_child_in(b, &no_dirs, path, parent, e, st);
 }
 
 /* Copy the data of IN to OUT. */

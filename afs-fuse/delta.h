@@ -21,6 +21,13 @@ struct estate {
 	bool in_lower;	/* the lower layer has it, not masked by a whiteout or an
 			 * opaque ancestor (deleting it needs a whiteout) */
 	bool opaque;	/* a directory whose lower content is not merged */
+	bool wh;	/* a whiteout hides a lower entry of this name */
+};
+
+/* Directory fds of a parent in each layer, for looking up many of its
+ * names (-1: not open, look up by path). */
+struct dirfds {
+	int fd[2];
 };
 
 /* A directory listing of the merged view, made at opendir. */
@@ -38,6 +45,12 @@ bool delta_reserved(const char *name);
 int delta_root(struct backing *b, struct estate *e, struct stat *st);
 int delta_child(struct backing *b, const char *path, const struct estate *parent,
 		struct estate *e, struct stat *st);
+/* The same, with the parent's directories open (see delta_open_dirs). */
+int delta_child_in(struct backing *b, const struct dirfds *dirs, const char *path,
+		   const struct estate *parent, struct estate *e, struct stat *st);
+void delta_open_dirs(struct backing *b, const char *dir, const struct estate *e,
+		     struct dirfds *out);
+void delta_close_dirs(struct dirfds *d);
 
 /* Bring an entry of the lower layer up, atomically, keeping mode, owner
  * (when permitted) and times: a file's data, a link's target, a directory

@@ -79,30 +79,13 @@ out:
 	pthread_mutex_unlock(&fs->lock);
 }
 
-/* Look NAME up in DIR (path DPATH, state DES): fills E and takes a lookup
- * reference, or returns ENOENT (hidden or missing) or another errno. */
-static int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
-		     const struct estate *des, const char *name, struct fuse_entry_param *e)
+/* The node for NAME in DIR, found or made, with one more lookup reference,
+ * its entry in E. */
+static void node_add(struct fs *fs, struct node *dir, const char *name, const struct stat *st,
+		     const struct estate *es, enum level level, unsigned gen,
+		     struct fuse_entry_param *e)
 {
-	char path[POLICY_MAX_PATH];
-	struct verdict v;
-	struct estate es;
-	struct stat st;
 	struct node *n;
-	unsigned gen;
-	int r = join(dpath, name, path);
-
-	if (r)
-		return r;
-	r = delta_child(fs->b, path, des, &es, &st);
-	if (r < 0)
-		return -r;
-	pthread_rwlock_rdlock(&fs->pol_lock);
-	policy_decide(fs->pol, path, strlen(path), S_ISDIR(st.st_mode), &v);
-	gen = fs->gen;	/* a reload after this makes the node decide again */
-	pthread_rwlock_unlock(&fs->pol_lock);
-	if (v.level == LEVEL_NONE)
-		return ENOENT;
 
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, dir, name);
@@ -113,19 +96,57 @@ static int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
 		dir->kids++;
 		table_insert(fs, n);
 	}
-	n->is_dir = S_ISDIR(st.st_mode);
-	n->es = es;
-	n->level = v.level;
+	n->is_dir = S_ISDIR(st->st_mode);
+	n->es = *es;
+	n->level = level;
 	n->gen = gen;
 	n->nlookup++;
 	pthread_mutex_unlock(&fs->lock);
 
 	memset(e, 0, sizeof(*e));
 	e->ino = node_ino(fs, n);
-	e->attr = st;
-	e->attr.st_mode = present_mode(st.st_mode, v.level);
-	e->attr_timeout = attr_timeout(fs, &st);
+	e->attr = *st;
+	e->attr.st_mode = present_mode(st->st_mode, level);
+	e->attr_timeout = attr_timeout(fs, st);
 	e->entry_timeout = fs->timeout;
+}
+
+/* Decide PATH; returns its level and the generation decided under. */
+static enum level decide(struct fs *fs, const char *path, bool is_dir, unsigned *gen)
+{
+	struct verdict v;
+
+	pthread_rwlock_rdlock(&fs->pol_lock);
+	policy_decide(fs->pol, path, strlen(path), is_dir, &v);
+	*gen = fs->gen;	/* a reload after this makes the node decide again */
+	pthread_rwlock_unlock(&fs->pol_lock);
+	return v.level;
+}
+
+/* Look NAME up in DIR (path DPATH, state DES; DIRS its open directories or
+ * NULL): fills E and takes a lookup reference, or returns ENOENT (hidden or
+ * missing) or another errno. */
+static int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
+		     const struct estate *des, const struct dirfds *dirs, const char *name,
+		     struct fuse_entry_param *e)
+{
+	char path[POLICY_MAX_PATH];
+	struct estate es;
+	struct stat st;
+	enum level l;
+	unsigned gen;
+	int r = join(dpath, name, path);
+
+	if (r)
+		return r;
+	r = dirs ? delta_child_in(fs->b, dirs, path, des, &es, &st)
+		 : delta_child(fs->b, path, des, &es, &st);
+	if (r < 0)
+		return -r;
+	l = decide(fs, path, S_ISDIR(st.st_mode), &gen);
+	if (l == LEVEL_NONE)
+		return ENOENT;
+	node_add(fs, dir, name, &st, &es, l, gen, e);
 	return 0;
 }
 
@@ -138,7 +159,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int r = gate(req, fs, parent, NEED_VISIBLE, dpath, NULL, &des);
 
 	if (!r)
-		r = do_lookup(fs, ino_node(fs, parent), dpath, &des, name, &e);
+		r = do_lookup(fs, ino_node(fs, parent), dpath, &des, NULL, name, &e);
 	if (r == ENOENT) {
 		/* Hidden or missing: a negative entry the kernel may cache. */
 		double t = fs->timeout;
@@ -299,6 +320,7 @@ struct child {
 	struct estate es;
 	struct stat st;
 	enum level level;
+	unsigned gen;
 };
 
 /* Gate the directory, find NAME in the merge and decide its level (as a
@@ -306,7 +328,6 @@ struct child {
 static int child(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const char *name,
 		 bool is_dir, struct child *c)
 {
-	struct verdict v;
 	int r = gate(req, fs, parent, NEED_VISIBLE, c->dpath, NULL, &c->des);
 
 	if (r)
@@ -319,11 +340,7 @@ static int child(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const char *n
 	if (r < 0 && r != -ENOENT)
 		return -r;
 	c->exists = r == 0;
-	pthread_rwlock_rdlock(&fs->pol_lock);
-	policy_decide(fs->pol, c->path, strlen(c->path),
-		      c->exists ? S_ISDIR(c->st.st_mode) : is_dir, &v);
-	pthread_rwlock_unlock(&fs->pol_lock);
-	c->level = v.level;
+	c->level = decide(fs, c->path, c->exists ? S_ISDIR(c->st.st_mode) : is_dir, &c->gen);
 	return 0;
 }
 
@@ -345,7 +362,7 @@ static int child_create(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const 
 	if (r)
 		return r;
 	/* A deleted name comes back without its old content. */
-	r = delta_unwhiteout(fs->b, c->path);
+	r = c->es.wh ? delta_unwhiteout(fs->b, c->path) : 0;
 	return r < 0 ? -r : 0;
 }
 
@@ -363,8 +380,7 @@ static int child_change(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const 
 }
 
 /* The made entry: owned by the caller when we may, then looked up. */
-static void reply_made(fuse_req_t req, struct fs *fs, struct child *c, const char *name,
-		       struct fuse_file_info *fi)
+static void reply_made(fuse_req_t req, struct fs *fs, struct child *c, const char *name)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct fuse_entry_param e;
@@ -376,15 +392,9 @@ static void reply_made(fuse_req_t req, struct fs *fs, struct child *c, const cha
 	pthread_mutex_lock(&fs->lock);
 	des = c->dir->es;
 	pthread_mutex_unlock(&fs->lock);
-	r = do_lookup(fs, c->dir, c->dpath, &des, name, &e);
-	if (r) {
-		if (fi)
-			close((int)fi->fh);
+	r = do_lookup(fs, c->dir, c->dpath, &des, NULL, name, &e);
+	if (r)
 		fuse_reply_err(req, r);
-		return;
-	}
-	if (fi)
-		fuse_reply_create(req, &e, fi);
 	else
 		fuse_reply_entry(req, &e);
 }
@@ -610,7 +620,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (r)
 		fuse_reply_err(req, r);
 	else
-		reply_made(req, fs, &c, name, NULL);
+		reply_made(req, fs, &c, name);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -618,18 +628,16 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fs *fs = FS(req);
 	struct child c;
 	int r = child_create(req, fs, parent, name, true, &c);
-	struct stat st;
 
 	if (!r)
 		r = -backing_mkdir(fs->b, c.path, mode);
 	/* Over a deleted lower entry: its old content must not come back. */
-	if (!r && c.des.in_lower && !c.des.opaque &&
-	    backing_lstat(fs->b, LOWER, c.path, &st) == 0)
+	if (!r && c.es.wh)
 		r = -delta_set_opaque(fs->b, c.path);
 	if (r)
 		fuse_reply_err(req, r);
 	else
-		reply_made(req, fs, &c, name, NULL);
+		reply_made(req, fs, &c, name);
 }
 
 static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
@@ -643,7 +651,7 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	if (r)
 		fuse_reply_err(req, r);
 	else
-		reply_made(req, fs, &c, name, NULL);
+		reply_made(req, fs, &c, name);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -665,7 +673,23 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	}
 	fi->fh = (uint64_t)fd;
-	reply_made(req, fs, &c, name, fi);
+	{
+		const struct fuse_ctx *ctx = fuse_req_ctx(req);
+		struct fuse_entry_param e;
+		struct estate es = { .in_upper = true, .in_lower = c.es.wh };
+		struct stat st;
+
+		/* The new file is in the upper layer, over the lower entry a
+		 * whiteout hid, if any: no need to look it up again. */
+		if ((geteuid() == 0 && fchown(fd, ctx->uid, ctx->gid) < 0) || fstat(fd, &st) < 0) {
+			r = errno;
+			close(fd);
+			fuse_reply_err(req, r);
+			return;
+		}
+		node_add(fs, c.dir, name, &st, &es, c.level, c.gen, &e);
+		fuse_reply_create(req, &e, fi);
+	}
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -691,7 +715,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	if (r)
 		fuse_reply_err(req, r);
 	else
-		reply_made(req, fs, &c, newname, NULL);
+		reply_made(req, fs, &c, newname);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -1103,6 +1127,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct dirsnap *d = (struct dirsnap *)(uintptr_t)fi->fh;
 	char dpath[POLICY_MAX_PATH];
 	struct estate des;
+	struct dirfds dirs;
 	char *buf, *p;
 	size_t rem = size, i;
 	int r = gate(req, fs, ino, NEED_VISIBLE, dpath, NULL, &des);
@@ -1111,6 +1136,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, r);
 		return;
 	}
+	/* One open of the directory in each layer for the whole batch. */
+	delta_open_dirs(fs->b, dpath, &des, &dirs);
 	buf = p = xmalloc(size);
 	for (i = (size_t)off; i < d->n; i++) {
 		const char *name = d->names[i];
@@ -1127,11 +1154,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			need = fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0);
 			if (need > rem)
 				break;
-			if (do_lookup(fs, ino_node(fs, ino), dpath, &des, name, &e) != 0)
+			if (do_lookup(fs, ino_node(fs, ino), dpath, &des, &dirs, name, &e) != 0)
 				continue;	/* hidden, or gone since opendir */
 		} else {
 			char path[POLICY_MAX_PATH];
-			struct verdict v;
+			unsigned gen;
 			bool is_dir = d->types[i] == DT_DIR;
 			struct estate es;
 			struct stat st;
@@ -1139,14 +1166,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			if (join(dpath, name, path))
 				continue;
 			if (d->types[i] == DT_UNKNOWN) {
-				if (delta_child(fs->b, path, &des, &es, &st) < 0)
+				if (delta_child_in(fs->b, &dirs, path, &des, &es, &st) < 0)
 					continue;
 				is_dir = S_ISDIR(st.st_mode);
 			}
-			pthread_rwlock_rdlock(&fs->pol_lock);
-			policy_decide(fs->pol, path, strlen(path), is_dir, &v);
-			pthread_rwlock_unlock(&fs->pol_lock);
-			if (v.level == LEVEL_NONE)
+			if (decide(fs, path, is_dir, &gen) == LEVEL_NONE)
 				continue;
 			e.attr.st_ino = d->inos[i];
 			e.attr.st_mode = (mode_t)d->types[i] << 12;
@@ -1166,6 +1190,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		p += need;
 		rem -= need;
 	}
+	delta_close_dirs(&dirs);
 	fuse_reply_buf(req, buf, size - rem);
 	free(buf);
 }

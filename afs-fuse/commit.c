@@ -189,6 +189,8 @@ static int copy_entry(int ddfd, int sdfd, const char *name, const struct stat *s
 		}
 		if (n < 0)
 			r = -errno;
+		if (r == 0)
+			delta_copy_xattrs(in, out);	/* as copy-up does */
 		close(in);
 		if (close(out) < 0 && r == 0)
 			r = -errno;

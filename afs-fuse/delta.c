@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "delta.h"
@@ -201,6 +202,23 @@ static int copy_data(int in, int out)
 	return n < 0 ? -errno : 0;
 }
 
+/* Copy the user.* extended attributes of IN to OUT (the only namespace the
+ * mount shows); a failure loses them, never the copy. */
+void delta_copy_xattrs(int in, int out)
+{
+	char names[65536], value[65536];
+	ssize_t n, i, v;
+
+	n = flistxattr(in, names, sizeof(names));
+	for (i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
+		if (strncmp(names + i, "user.", 5) != 0)
+			continue;
+		v = fgetxattr(in, names + i, value, sizeof(value));
+		if (v >= 0)
+			fsetxattr(out, names + i, value, (size_t)v, 0);
+	}
+}
+
 static atomic_uint tmp_counter;
 
 int delta_copy_up(struct backing *b, const char *path)
@@ -225,6 +243,14 @@ int delta_copy_up(struct backing *b, const char *path)
 			return 0;
 		if (geteuid() == 0)
 			backing_chown(b, path, st.st_uid, st.st_gid);
+		in = backing_open_dir(b, LOWER, path);
+		out = backing_open_dir(b, UPPER, path);
+		if (in >= 0 && out >= 0)
+			delta_copy_xattrs(in, out);
+		if (in >= 0)
+			close(in);
+		if (out >= 0)
+			close(out);
 		r = backing_chmod(b, path, st.st_mode & 07777);
 		if (r == 0)
 			r = backing_utimens(b, path, ts);
@@ -252,6 +278,8 @@ int delta_copy_up(struct backing *b, const char *path)
 			return out;
 		}
 		r = copy_data(in, out);
+		if (r == 0)
+			delta_copy_xattrs(in, out);
 		close(in);
 		if (r == 0 && geteuid() == 0 && fchown(out, st.st_uid, st.st_gid) < 0)
 			r = -errno;

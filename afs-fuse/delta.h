@@ -57,6 +57,10 @@ void delta_close_dirs(struct dirfds *d);
  * (empty: its lower content stays merged). */
 int delta_copy_up(struct backing *b, const char *path);
 
+/* Copy the user.* extended attributes (the only namespace the mount shows)
+ * of the open file IN to OUT; a failure loses them, never the copy. */
+void delta_copy_xattrs(int in, int out);
+
 int delta_whiteout(struct backing *b, const char *path);
 int delta_unwhiteout(struct backing *b, const char *path);
 int delta_set_opaque(struct backing *b, const char *dir);

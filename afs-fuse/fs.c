@@ -287,6 +287,7 @@ struct fs *fs_new(const struct fs_config *cfg)
 	if (cfg->nallow)
 		memcpy(fs->allow, cfg->allow, cfg->nallow * sizeof(*fs->allow));
 	fs->timeout = cfg->timeout;
+	fs->audit = cfg->audit;
 	fs->gen = 1;
 	fs->root.is_dir = true;
 	fs->root.nlookup = 1;

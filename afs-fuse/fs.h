@@ -18,9 +18,11 @@ struct fs_config {
 	const uid_t *allow;	/* more uids allowed to use the mount */
 	size_t nallow;
 	double timeout;		/* entry, attribute and negative cache, seconds */
+	struct auditlog *audit;	/* NULL: no audit log */
 };
 
 struct fs;
+struct auditlog;
 
 struct fs *fs_new(const struct fs_config *cfg);
 void fs_free(struct fs *fs);

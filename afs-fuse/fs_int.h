@@ -42,6 +42,7 @@ struct fs {
 	size_t nallow;
 	double timeout;
 	struct fuse_session *se;
+	struct auditlog *audit;	/* NULL: none */
 
 	pthread_rwlock_t pol_lock;
 	struct policy *pol;

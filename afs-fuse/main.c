@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "commit.h"
+#include "audit.h"
 #include "explain.h"
 #include "mount.h"
 #include "util.h"
@@ -31,8 +33,11 @@ static void usage(FILE *f)
 		"                            present); default: a private delta removed at\n"
 		"                            unmount\n"
 		"      --writethrough        write into SOURCE itself (no delta)\n"
+		"  -a, --audit FILE          append an audit record (JSON Lines) per access\n"
+		"      --audit-level LEVEL   off, deny, write or access (default)\n"
+		"      --name NAME           name the mount in audit records and mtab\n"
 		"  -f                        stay in the foreground\n"
-		"  -o OPT[,OPT...]           FUSE mount options; policy=, delta= too\n"
+		"  -o OPT[,OPT...]           FUSE mount options; policy=, delta=, audit= too\n"
 		"      --allow-uid UID       let UID use the mount too (repeatable)\n"
 		"      --ready-fd N          write \"ready\\n\" to fd N once mounted\n"
 		"      --check               validate the policy and exit (0 good, 2 errors)\n"
@@ -48,7 +53,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH,
-       OPT_COMMIT, OPT_DISCARD };
+       OPT_COMMIT, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_NAME };
 
 static long number(const char *s, const char *what, long max)
 {
@@ -63,10 +68,14 @@ static long number(const char *s, const char *what, long max)
 }
 
 /* Take our own options out of a -o list; append the rest to *FUSE. */
-static void take_o(char *list, const char **policy, const char **delta, char **fuse)
+static char *take_o(char *list, const char **policy, const char **delta, const char **audit,
+		   char **fuse)
 {
 	char *save = NULL, *o;
 
+	/* A copy: ps shows the command line as given.  The values kept
+	 * (policy=...) point into it: the caller frees it at the end. */
+	list = xstrdup(list);
 	for (o = strtok_r(list, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
 		if (strncmp(o, "policy=", 7) == 0) {
 			*policy = o + 7;
@@ -76,8 +85,10 @@ static void take_o(char *list, const char **policy, const char **delta, char **f
 			*delta = o + 6;
 			continue;
 		}
-		if (strncmp(o, "audit=", 6) == 0)
-			die(2, "-o audit=: this build has no audit log yet");
+		if (strncmp(o, "audit=", 6) == 0) {
+			*audit = o + 6;
+			continue;
+		}
 		if (*fuse) {
 			char *n = xasprintf("%s,%s", *fuse, o);
 
@@ -87,6 +98,7 @@ static void take_o(char *list, const char **policy, const char **delta, char **f
 			*fuse = xstrdup(o);
 		}
 	}
+	return list;
 }
 
 int main(int argc, char **argv)
@@ -102,16 +114,22 @@ int main(int argc, char **argv)
 		{ "delta", required_argument, NULL, 'd' },
 		{ "writethrough", no_argument, NULL, OPT_WRITETHROUGH },
 		{ "commit", no_argument, NULL, OPT_COMMIT },
+		{ "audit", required_argument, NULL, 'a' },
+		{ "audit-level", required_argument, NULL, OPT_AUDIT_LEVEL },
+		{ "name", required_argument, NULL, OPT_NAME },
 		{ "discard", no_argument, NULL, OPT_DISCARD },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy = "view-only";
 	bool check = false, explain = false, commit = false, discard = false;
-	struct mount_opts mo = { .ready_fd = -1 };
+	struct mount_opts mo = { .ready_fd = -1, .audit_level = -1 };
+	enum audit_level al;
+	char **olists = NULL;
+	size_t nolists = 0;
 	int c;
 
 	progname = "afs-fuse";
-	while ((c = getopt_long(argc, argv, "+p:d:fo:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:a:fo:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			policy = optarg;
@@ -125,6 +143,19 @@ int main(int argc, char **argv)
 		case OPT_WRITETHROUGH:
 			mo.writethrough = true;
 			break;
+		case 'a':
+			mo.audit = optarg;
+			break;
+		case OPT_AUDIT_LEVEL:
+			if (audit_level_parse(optarg, &al) < 0)
+				die(2, "bad --audit-level '%s' (off, deny, write or access)", optarg);
+			mo.audit_level = (int)al;
+			break;
+		case OPT_NAME:
+			if (!*optarg || strchr(optarg, '\n'))
+				die(2, "bad --name '%s'", optarg);
+			mo.name = optarg;
+			break;
 		case OPT_COMMIT:
 			commit = true;
 			break;
@@ -132,7 +163,9 @@ int main(int argc, char **argv)
 			discard = true;
 			break;
 		case 'o':
-			take_o(optarg, &policy, &mo.delta, &mo.fuse_opts);
+			olists = xreallocarray(olists, nolists + 1, sizeof(*olists));
+			olists[nolists++] = take_o(optarg, &policy, &mo.delta, &mo.audit,
+						   &mo.fuse_opts);
 			break;
 		case OPT_ALLOW_UID:
 			mo.allow = xreallocarray(mo.allow, mo.nallow + 1, sizeof(*mo.allow));
@@ -165,6 +198,14 @@ int main(int argc, char **argv)
 			die(2, "--%s needs --delta DELTA", commit ? "commit" : "discard");
 		if (optind == argc)
 			die(2, "--%s needs SOURCE", commit ? "commit" : "discard");
+		if (!commit) {
+			struct stat st;
+
+			/* Not written to, but a wrong SOURCE is a wrong command. */
+			if (stat(argv[optind], &st) < 0 || !S_ISDIR(st.st_mode))
+				die(1, "cannot open source '%s': %s", argv[optind],
+				    stat(argv[optind], &st) < 0 ? strerror(errno) : "not a directory");
+		}
 		return commit_run(commit, mo.delta, argv[optind], argv + optind + 1,
 				  argc - optind - 1);
 	}
@@ -184,11 +225,20 @@ int main(int argc, char **argv)
 	}
 	if (mo.delta && mo.writethrough)
 		die(2, "--delta and --writethrough cannot be combined");
+	if (mo.audit_level >= 0 && !mo.audit)
+		die(2, "--audit-level needs --audit FILE");
+	if (mo.audit_level < 0)
+		mo.audit_level = AUDIT_ACCESS;
+	if (mo.audit_level == AUDIT_OFF)
+		mo.audit = NULL;	/* off: no log is opened */
 	mo.source = argv[optind];
 	mo.mountpoint = argv[optind + 1];
 	mo.policy = policy;
 	c = mount_run(&mo);
 	free(mo.allow);
 	free(mo.fuse_opts);
+	while (nolists)
+		free(olists[--nolists]);
+	free(olists);
 	return c;
 }

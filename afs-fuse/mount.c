@@ -2,8 +2,9 @@
  *
  * Signals: SIGTERM and SIGINT unmount and exit 0 (libfuse's handlers);
  * SIGHUP reloads the policy, keeping the old one when the new one is
- * broken.  SIGHUP is blocked in every thread and taken by sigwait() in one
- * thread of its own, so a reload never runs inside a FUSE op.
+ * broken; SIGUSR1 reopens the audit log.  Both are blocked in every thread
+ * and taken by sigwait() in one thread of their own, so a reload never runs
+ * inside a FUSE op.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "auditlog.h"
 #include "delta.h"
 #include "fs.h"
 #include "mount.h"
@@ -32,6 +34,7 @@
 
 struct reloader {
 	struct fs *fs;
+	struct auditlog *audit;
 	char *policy;
 	sigset_t set;
 	_Atomic bool stop;	/* set before the last SIGHUP, at shutdown */
@@ -60,6 +63,14 @@ static void *reload_thread(void *arg)
 			continue;
 		if (r->stop)
 			break;
+		if (sig == SIGUSR1 && r->audit) {
+			int e = auditlog_reopen(r->audit);
+
+			if (e < 0)
+				error("cannot reopen the audit log: %s; still writing the old one",
+				      strerror(-e));
+			continue;
+		}
 		if (sig == SIGHUP) {
 			struct policy *pol = load_policy(r->policy);
 
@@ -114,8 +125,32 @@ static void notify_ready(void)
 		close(fd);
 }
 
-int mount_run(const struct mount_opts *o)
+/* PATH made absolute: afs-fuse runs in "/" once mounted, and unmounts,
+ * reopens the audit log and removes a private delta from there. */
+static char *absolute(const char *path)
 {
+	char cwd[PATH_MAX], real[PATH_MAX];
+
+	if (realpath(path, real))
+		return xstrdup(real);
+	if (path[0] == '/')
+		return xstrdup(path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		die(1, "cannot find the current directory: %m");
+	return xasprintf("%s/%s", cwd, path);
+}
+
+int mount_run(const struct mount_opts *in)
+{
+	struct mount_opts abs = *in, *o = &abs;
+	char *a_src = absolute(in->source), *a_mnt = absolute(in->mountpoint);
+	char *a_delta = in->delta ? absolute(in->delta) : NULL;
+	char *a_audit = in->audit ? absolute(in->audit) : NULL;
+
+	abs.source = a_src;
+	abs.mountpoint = a_mnt;
+	abs.delta = a_delta;
+	abs.audit = a_audit;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct backing *b = NULL;
 	struct policy *pol;
@@ -149,8 +184,10 @@ int mount_run(const struct mount_opts *o)
 		upper = xstrdup(o->delta);
 	} else {
 		const char *tmp = getenv("TMPDIR");
+		char *dir = absolute(tmp && *tmp ? tmp : "/tmp");
 
-		private = xasprintf("%s/afs-delta.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		private = xasprintf("%s/afs-delta.XXXXXX", dir);
+		free(dir);
 		if (!mkdtemp(private))
 			die(1, "cannot make a private delta '%s': %m", private);
 		upper = xstrdup(private);
@@ -177,6 +214,20 @@ int mount_run(const struct mount_opts *o)
 		status = 2;
 		goto out_layers;
 	}
+	/* Before any thread starts: every thread inherits the mask, and
+	 * only the signal thread takes these. */
+	sigemptyset(&rl.set);
+	sigaddset(&rl.set, SIGHUP);
+	sigaddset(&rl.set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &rl.set, NULL);
+	if (o->audit) {
+		r = auditlog_open(o->audit, (enum audit_level)o->audit_level, o->name, &rl.audit);
+		if (r < 0) {
+			error("cannot open the audit log '%s': %s", o->audit, strerror(-r));
+			policy_free(pol);
+			goto out_layers;
+		}
+	}
 
 	struct fs_config cfg = {
 		.backing = b,
@@ -185,6 +236,7 @@ int mount_run(const struct mount_opts *o)
 		.allow = o->allow,
 		.nallow = o->nallow,
 		.timeout = CACHE_TIMEOUT,
+		.audit = rl.audit,
 	};
 	fs = fs_new(&cfg);
 
@@ -193,7 +245,7 @@ int mount_run(const struct mount_opts *o)
 	 * let others in, and the gate admits only the owner, root and those
 	 * uids -- for every request that reaches the daemon; see afs-fuse(1)
 	 * for what the kernel answers from its cache. */
-	src = opt_escape(o->source);
+	src = opt_escape(o->name ? o->name : o->source);
 	opts = xasprintf("fsname=afs:%s,subtype=afs%s%s%s", src,
 			 o->nallow ? ",allow_other" : "",
 			 o->fuse_opts ? "," : "", o->fuse_opts ? o->fuse_opts : "");
@@ -203,9 +255,6 @@ int mount_run(const struct mount_opts *o)
 	free(opts);
 	free(src);
 
-	sigemptyset(&rl.set);
-	sigaddset(&rl.set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &rl.set, NULL);
 
 	se = fuse_session_new(&args, fs_ops(), sizeof(*fs_ops()), fs);
 	if (!se) {
@@ -266,11 +315,17 @@ out:
 	fuse_opt_free_args(&args);
 	fs_free(fs);
 out_layers:
+	/* Every record is written before the exit. */
+	auditlog_close(rl.audit);
 	backing_close(b);
 	if (private && delta_remove_tree(private) < 0)
 		error("cannot remove the private delta '%s'", private);
 	free(private);
 	free(upper);
 	free(rl.policy);
+	free(a_src);
+	free(a_mnt);
+	free(a_delta);
+	free(a_audit);
 	return status;
 }

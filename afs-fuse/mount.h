@@ -11,6 +11,9 @@ struct mount_opts {
 	const char *policy;	/* a file path or a preset name */
 	const char *delta;	/* NULL: a private one, removed at unmount */
 	bool writethrough;	/* write into SOURCE itself, no delta */
+	const char *audit;	/* the audit log, or NULL */
+	int audit_level;	/* enum audit_level */
+	const char *name;	/* in audit records and the mount table */
 	bool foreground;
 	int ready_fd;		/* -1: none */
 	char *fuse_opts;	/* comma-separated, for libfuse; may be NULL */

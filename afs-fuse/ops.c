@@ -27,8 +27,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "auditlog.h"
 #include "fs_int.h"
 #include "util.h"
+
+/* open(2) passes this for an exec (the kernel's __FMODE_EXEC). */
+#define OPEN_EXEC 040
 
 static struct fs *FS(fuse_req_t req)
 {
@@ -46,6 +50,165 @@ static int join(const char *dir, const char *name, char *out)
 		out[dl++] = '/';
 	memcpy(out + dl, name, nl + 1);
 	return 0;
+}
+
+/* ---- audit records --------------------------------------------------------- */
+
+/* The command name of PID, from /proc, cached per thread for a second. */
+static void comm_of(pid_t pid, char out[16])
+{
+	static __thread struct {
+		pid_t pid;
+		time_t at;
+		char comm[16];
+	} cache[64];
+	unsigned i = (unsigned)pid % 64;
+	time_t now = time(NULL);
+	char p[64];
+	ssize_t n;
+	int fd;
+
+	if (cache[i].pid == pid && now - cache[i].at < 1) {
+		memcpy(out, cache[i].comm, 16);
+		return;
+	}
+	out[0] = '\0';
+	snprintf(p, sizeof(p), "/proc/%d/comm", (int)pid);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, out, 15);
+		close(fd);
+		if (n > 0 && out[n - 1] == '\n')
+			n--;
+		out[n > 0 ? n : 0] = '\0';
+	}
+	cache[i].pid = pid;
+	cache[i].at = now;
+	memcpy(cache[i].comm, out, 16);
+}
+
+/* What an audit record of an op knows. */
+struct event {
+	const char *op;
+	const char *path;
+	const char *to;
+	const char *mode;
+	int64_t bytes;		/* -1: none */
+	const struct timespec *ts;	/* NULL: now */
+	pid_t pid;		/* 0: the request's */
+	uid_t uid;
+};
+
+static bool auditing(const struct fs *fs, enum audit_level need)
+{
+	return fs->audit && auditlog_level(fs->audit) >= need;
+}
+
+/* Emit the record of EV with decision DECISION and errno ERR (0: none),
+ * naming the rule that decides its path. */
+static void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
+		       const char *decision, int err)
+{
+	const struct fuse_ctx *ctx = req ? fuse_req_ctx(req) : NULL;
+	struct audit_rec r;
+	struct verdict v;
+	char comm[16], rule[POLICY_MAX_PATH + 32];
+
+	audit_rec_init(&r);
+	if (ev->ts)
+		r.ts = *ev->ts;
+	else
+		clock_gettime(CLOCK_REALTIME, &r.ts);
+	r.mount = auditlog_mount(fs->audit);
+	r.pid = ev->pid ? ev->pid : ctx ? ctx->pid : 0;
+	r.uid = ev->pid ? ev->uid : ctx ? ctx->uid : 0;
+	r.has_uid = true;
+	if (r.pid) {
+		comm_of(r.pid, comm);
+		r.comm = comm[0] ? comm : NULL;
+	}
+	r.op = ev->op;
+	r.path = ev->path;
+	r.to = ev->to;
+	r.mode = ev->mode;
+	r.decision = decision;
+	r.err = err;
+	r.bytes = ev->bytes;
+	/* The rule's strings live as long as the policy: format under it. */
+	pthread_rwlock_rdlock(&fs->pol_lock);
+	if (ev->path) {
+		policy_resolve(fs->pol, ev->path, strlen(ev->path), false, &v);
+		if (v.rule) {
+			snprintf(rule, sizeof(rule), "%s:%d", v.rule->file, v.rule->line);
+			r.rule = rule;
+			r.reason = v.rule->reason;
+		} else {
+			r.rule = v.why == WHY_IMPLICIT ? "implicit" : "default";
+		}
+	}
+	auditlog_emit(fs->audit, &r);
+	pthread_rwlock_unlock(&fs->pol_lock);
+}
+
+/* The record of an op that changes the tree, after it answered R: a
+ * denial at deny level, a done change at write level. */
+static void audit_change(fuse_req_t req, struct fs *fs, const struct event *ev, int r,
+			 bool hidden)
+{
+	if (hidden && auditing(fs, AUDIT_DENY))
+		audit_emit(req, fs, ev, "hide", ENOENT);
+	else if ((r == EACCES || r == EPERM || r == EXDEV) && auditing(fs, AUDIT_DENY))
+		audit_emit(req, fs, ev, "deny", r);
+	else if (r == 0 && auditing(fs, AUDIT_WRITE))
+		audit_emit(req, fs, ev, "allow", 0);
+}
+
+/* An open file. */
+struct handle {
+	int fd;
+	bool record;		/* an open record is due at release */
+	int64_t bytes;		/* read or written through it */
+	struct timespec opened;
+	pid_t pid;
+	uid_t uid;
+	char mode[3];
+	char path[];
+};
+
+static struct handle *H(const struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+static const char *open_mode(int flags)
+{
+	if (flags & OPEN_EXEC)
+		return "x";
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY:
+		return "w";
+	case O_RDWR:
+		return "rw";
+	default:
+		return (flags & O_TRUNC) ? "w" : "r";
+	}
+}
+
+/* A handle for FD, recording at release when the level asks for it. */
+static struct handle *handle_new(fuse_req_t req, struct fs *fs, int fd, const char *path,
+				 int flags, bool writing)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct handle *h = xcalloc(1, sizeof(*h) + strlen(path) + 1);
+
+	h->fd = fd;
+	h->record = auditing(fs, writing ? AUDIT_WRITE : AUDIT_ACCESS);
+	clock_gettime(CLOCK_REALTIME, &h->opened);
+	h->pid = ctx->pid;
+	h->uid = ctx->uid;
+	strcpy(h->mode, open_mode(flags));
+	strcpy(h->path, path);
+	return h;
 }
 
 /* How long the kernel may keep attributes.  Each name of a file with hard
@@ -125,10 +288,10 @@ static enum level decide(struct fs *fs, const char *path, bool is_dir, unsigned 
 
 /* Look NAME up in DIR (path DPATH, state DES; DIRS its open directories or
  * NULL): fills E and takes a lookup reference, or returns ENOENT (hidden or
- * missing) or another errno. */
+ * missing; when hidden, its path goes to HIDDEN if given) or another errno. */
 static int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
 		     const struct estate *des, const struct dirfds *dirs, const char *name,
-		     struct fuse_entry_param *e)
+		     struct fuse_entry_param *e, char *hidden)
 {
 	char path[POLICY_MAX_PATH];
 	struct estate es;
@@ -144,8 +307,11 @@ static int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
 	if (r < 0)
 		return -r;
 	l = decide(fs, path, S_ISDIR(st.st_mode), &gen);
-	if (l == LEVEL_NONE)
+	if (l == LEVEL_NONE) {
+		if (hidden)
+			strcpy(hidden, path);	/* for the audit record */
 		return ENOENT;
+	}
 	node_add(fs, dir, name, &st, &es, l, gen, e);
 	return 0;
 }
@@ -153,13 +319,18 @@ static int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = FS(req);
-	char dpath[POLICY_MAX_PATH];
+	char dpath[POLICY_MAX_PATH], hidden[POLICY_MAX_PATH] = "";
 	struct fuse_entry_param e;
 	struct estate des;
 	int r = gate(req, fs, parent, NEED_VISIBLE, dpath, NULL, &des);
 
 	if (!r)
-		r = do_lookup(fs, ino_node(fs, parent), dpath, &des, NULL, name, &e);
+		r = do_lookup(fs, ino_node(fs, parent), dpath, &des, NULL, name, &e, hidden);
+	if (hidden[0] && auditing(fs, AUDIT_DENY)) {
+		struct event ev = { .op = "lookup", .path = hidden, .bytes = -1 };
+
+		audit_emit(req, fs, &ev, "hide", ENOENT);
+	}
 	if (r == ENOENT) {
 		/* Hidden or missing: a negative entry the kernel may cache. */
 		double t = fs->timeout;
@@ -321,6 +492,7 @@ struct child {
 	struct stat st;
 	enum level level;
 	unsigned gen;
+	bool hidden;	/* it exists, at none */
 };
 
 /* Gate the directory, find NAME in the merge and decide its level (as a
@@ -328,8 +500,11 @@ struct child {
 static int child(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const char *name,
 		 bool is_dir, struct child *c)
 {
-	int r = gate(req, fs, parent, NEED_VISIBLE, c->dpath, NULL, &c->des);
+	int r;
 
+	c->path[0] = '\0';
+	c->hidden = false;
+	r = gate(req, fs, parent, NEED_VISIBLE, c->dpath, NULL, &c->des);
 	if (r)
 		return r;
 	c->dir = ino_node(fs, parent);
@@ -374,6 +549,7 @@ static int child_change(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const 
 
 	if (r)
 		return r;
+	c->hidden = c->exists && c->level == LEVEL_NONE;
 	if (!c->exists || c->level == LEVEL_NONE)
 		return ENOENT;
 	return c->level < LEVEL_WRITE ? EACCES : 0;
@@ -392,7 +568,7 @@ static void reply_made(fuse_req_t req, struct fs *fs, struct child *c, const cha
 	pthread_mutex_lock(&fs->lock);
 	des = c->dir->es;
 	pthread_mutex_unlock(&fs->lock);
-	r = do_lookup(fs, c->dir, c->dpath, &des, NULL, name, &e);
+	r = do_lookup(fs, c->dir, c->dpath, &des, NULL, name, &e, NULL);
 	if (r)
 		fuse_reply_err(req, r);
 	else
@@ -450,13 +626,16 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 {
 	struct fs *fs = FS(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	char path[POLICY_MAX_PATH];
+	char path[POLICY_MAX_PATH] = "";
 	struct node *n = ino_node(fs, ino);
 	enum level l;
 	struct estate es;
 	struct stat st;
 	int r = gate(req, fs, ino, NEED_WRITE, path, &l, &es);
+	struct event ev = { .op = "setattr", .path = path, .bytes = -1 };
 
+	if (r == ENOENT)
+		path[0] = '\0';	/* hidden: not named */
 	if (r)
 		goto out;
 	r = node_stat(fs, ino, path, &es, l, &st);
@@ -525,6 +704,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	pthread_mutex_unlock(&fs->lock);
 	r = node_stat(fs, ino, path, &es, l, &st);
 out:
+	if (path[0])
+		audit_change(req, fs, &ev, r, false);
 	if (r)
 		fuse_reply_err(req, r);
 	else
@@ -561,14 +742,19 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	struct stat st;
 	int r = gate(req, fs, ino, NEED_VISIBLE, path, &l, &es);
 
+	/* The answer open(2) would give, for every caller, root included:
+	 * the policy decides, not the owner and mode bits (as in open); only
+	 * executing needs an x bit of the file itself. */
 	if (!r && mask != F_OK) {
 		r = node_stat(fs, ino, path, &es, l, &st);
-		/* The presented bits are the policy: nobody, root included,
-		 * gets more than they say. */
-		if (!r && (((mask & R_OK) && !(st.st_mode & 0444)) ||
-			   ((mask & W_OK) && !(st.st_mode & 0222)) ||
-			   ((mask & X_OK) && !(st.st_mode & 0111))))
-			r = EACCES;
+		if (!r) {
+			bool dir = S_ISDIR(st.st_mode);
+			enum level need_r = dir ? LEVEL_VIEW : LEVEL_READ;
+
+			if (((mask & R_OK) && l < need_r) || ((mask & W_OK) && l < LEVEL_WRITE) ||
+			    ((mask & X_OK) && (l < need_r || !(st.st_mode & 0111))))
+				r = EACCES;
+		}
 	}
 	fuse_reply_err(req, r);
 }
@@ -608,15 +794,19 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct child c;
 	int r;
 
+	struct event ev = { .op = "create", .path = c.path, .bytes = -1 };
+
 	/* Device nodes never, in any visible directory. */
 	if (S_ISCHR(mode) || S_ISBLK(mode)) {
-		r = gate(req, fs, parent, NEED_VISIBLE, NULL, NULL, NULL);
-		fuse_reply_err(req, r ? r : EPERM);
-		return;
+		r = child(req, fs, parent, name, false, &c);
+		r = r ? r : EPERM;
+	} else {
+		r = child_create(req, fs, parent, name, false, &c);
+		if (!r)
+			r = -backing_mknod(fs->b, c.path, mode, rdev);
 	}
-	r = child_create(req, fs, parent, name, false, &c);
-	if (!r)
-		r = -backing_mknod(fs->b, c.path, mode, rdev);
+	if (c.path[0])
+		audit_change(req, fs, &ev, r, false);
 	if (r)
 		fuse_reply_err(req, r);
 	else
@@ -628,12 +818,15 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fs *fs = FS(req);
 	struct child c;
 	int r = child_create(req, fs, parent, name, true, &c);
+	struct event ev = { .op = "mkdir", .path = c.path, .bytes = -1 };
 
 	if (!r)
 		r = -backing_mkdir(fs->b, c.path, mode);
 	/* Over a deleted lower entry: its old content must not come back. */
 	if (!r && c.es.wh)
 		r = -delta_set_opaque(fs->b, c.path);
+	if (c.path[0])
+		audit_change(req, fs, &ev, r, false);
 	if (r)
 		fuse_reply_err(req, r);
 	else
@@ -645,9 +838,12 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	struct fs *fs = FS(req);
 	struct child c;
 	int r = child_create(req, fs, parent, name, false, &c);
+	struct event ev = { .op = "symlink", .path = c.path, .to = target, .bytes = -1 };
 
 	if (!r)
 		r = -backing_symlink(fs->b, target, c.path);
+	if (c.path[0])
+		audit_change(req, fs, &ev, r, false);
 	if (r)
 		fuse_reply_err(req, r);
 	else
@@ -660,8 +856,12 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct fs *fs = FS(req);
 	struct child c;
 	int r = child_create(req, fs, parent, name, false, &c), fd;
+	struct event ev = { .op = "create", .path = c.path, .mode = open_mode(fi->flags),
+			    .bytes = -1 };
 
 	if (r) {
+		if (c.path[0])
+			audit_change(req, fs, &ev, r, false);
 		fuse_reply_err(req, r);
 		return;
 	}
@@ -672,7 +872,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	fi->fh = (uint64_t)fd;
+	audit_change(req, fs, &ev, 0, false);
+	/* Its writes are counted in an open record at release. */
+	fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, fd, c.path, fi->flags, true);
 	{
 		const struct fuse_ctx *ctx = fuse_req_ctx(req);
 		struct fuse_entry_param e;
@@ -684,6 +886,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		if ((geteuid() == 0 && fchown(fd, ctx->uid, ctx->gid) < 0) || fstat(fd, &st) < 0) {
 			r = errno;
 			close(fd);
+			free(H(fi));
 			fuse_reply_err(req, r);
 			return;
 		}
@@ -700,7 +903,9 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct child c;
 	enum level l;
 	int r = gate(req, fs, ino, NEED_VISIBLE, path, &l, NULL);
+	struct event ev = { .op = "link", .path = path, .to = c.path, .bytes = -1 };
 
+	c.path[0] = '\0';
 	/* A link to a file below write would be a writable alias of it. */
 	if (!r && l < LEVEL_WRITE)
 		r = EACCES;
@@ -712,6 +917,8 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 		r = copy_up(fs, n, path);
 	if (!r)
 		r = -backing_link(fs->b, path, c.path);
+	if (r != ENOENT || c.path[0])
+		audit_change(req, fs, &ev, r, false);
 	if (r)
 		fuse_reply_err(req, r);
 	else
@@ -723,6 +930,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs *fs = FS(req);
 	struct child c;
 	int r = child_change(req, fs, parent, name, &c);
+	struct event ev = { .op = "unlink", .path = c.path, .bytes = -1 };
 
 	if (!r && S_ISDIR(c.st.st_mode))
 		r = EISDIR;
@@ -732,6 +940,8 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = ensure_upper_dir(fs, c.dir) ? EIO : -delta_whiteout(fs->b, c.path);
 	if (!r)
 		forget_name(fs, c.dir, name);
+	if (c.path[0])
+		audit_change(req, fs, &ev, r, c.hidden);
 	fuse_reply_err(req, r);
 }
 
@@ -756,6 +966,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs *fs = FS(req);
 	struct child c;
 	int r = child_change(req, fs, parent, name, &c);
+	struct event ev = { .op = "rmdir", .path = c.path, .bytes = -1 };
 
 	if (!r && !S_ISDIR(c.st.st_mode))
 		r = ENOTDIR;
@@ -770,6 +981,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = ensure_upper_dir(fs, c.dir) ? EIO : -delta_whiteout(fs->b, c.path);
 	if (!r)
 		forget_name(fs, c.dir, name);
+	if (c.path[0])
+		audit_change(req, fs, &ev, r, c.hidden);
 	fuse_reply_err(req, r);
 }
 
@@ -779,7 +992,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fs *fs = FS(req);
 	struct child from, to;
 	struct node *n = NULL, *over;
+	struct event ev = { .op = "rename", .path = from.path, .to = to.path, .bytes = -1 };
 	int r;
+
+	from.path[0] = to.path[0] = '\0';
 
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
 		fuse_reply_err(req, EINVAL);
@@ -851,6 +1067,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (over && (flags & RENAME_EXCHANGE))
 		refresh(fs, over, from.path);
 out:
+	if (from.path[0])
+		audit_change(req, fs, &ev, r, from.hidden);
 	fuse_reply_err(req, r);
 }
 
@@ -869,6 +1087,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!r && writing)
 		r = copy_up(fs, n, path);
 	if (r) {
+		if ((r == EACCES || r == EPERM) && auditing(fs, AUDIT_DENY)) {
+			struct event ev = { .op = "open", .path = path,
+					    .mode = open_mode(fi->flags), .bytes = -1 };
+
+			audit_emit(req, fs, &ev, "deny", r);
+		}
 		fuse_reply_err(req, r);
 		return;
 	}
@@ -888,38 +1112,97 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		n->size = st.st_size;
 		pthread_mutex_unlock(&fs->lock);
 	}
-	fi->fh = (uint64_t)fd;
+	fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, fd, path, fi->flags, writing);
 	fi->noflush = !writing;
 	fuse_reply_open(req, fi);
+}
+
+/* One read buffer per FUSE thread, as large as its largest read, freed
+ * when the thread ends. */
+struct rbuf {
+	char *p;
+	size_t cap;
+};
+
+static pthread_key_t rbuf_key;
+static pthread_once_t rbuf_once = PTHREAD_ONCE_INIT;
+
+static void rbuf_free(void *arg)
+{
+	struct rbuf *rb = arg;
+
+	free(rb->p);
+	free(rb);
+}
+
+static void rbuf_init(void)
+{
+	if (pthread_key_create(&rbuf_key, rbuf_free) != 0)
+		abort();
+}
+
+static struct rbuf *thread_rbuf(size_t size)
+{
+	struct rbuf *rb;
+
+	pthread_once(&rbuf_once, rbuf_init);
+	rb = pthread_getspecific(rbuf_key);
+	if (!rb) {
+		rb = xcalloc(1, sizeof(*rb));
+		pthread_setspecific(rbuf_key, rb);
+	}
+	if (rb->cap < size) {
+		rb->p = xrealloc(rb->p, size);
+		rb->cap = size;
+	}
+	return rb;
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
+	struct handle *h = H(fi);
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	struct rbuf *rb;
+	ssize_t n;
 
 	(void)ino;
-	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = (int)fi->fh;
-	buf.buf[0].pos = off;
-	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+	if (!h->record) {
+		/* Nothing to count: let libfuse splice from the fd. */
+		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		buf.buf[0].fd = h->fd;
+		buf.buf[0].pos = off;
+		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	rb = thread_rbuf(size);
+	n = pread(h->fd, rb->p, size, off);
+	if (n < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	__atomic_add_fetch(&h->bytes, n, __ATOMIC_RELAXED);
+	fuse_reply_buf(req, rb->p, (size_t)n);
 }
 
 static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
 			 struct fuse_file_info *fi)
 {
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	struct handle *h = H(fi);
 	ssize_t n;
 
 	(void)ino;
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	out.buf[0].fd = (int)fi->fh;
+	out.buf[0].fd = h->fd;
 	out.buf[0].pos = off;
 	n = fuse_buf_copy(&out, in, 0);
-	if (n < 0)
+	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_write(req, (size_t)n);
+		return;
+	}
+	__atomic_add_fetch(&h->bytes, n, __ATOMIC_RELAXED);
+	fuse_reply_write(req, (size_t)n);
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -931,7 +1214,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	int fd = (int)fi->fh;
+	int fd = H(fi)->fd;
 
 	(void)ino;
 	fuse_reply_err(req, (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0);
@@ -939,8 +1222,19 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct handle *h = H(fi);
+
 	(void)ino;
-	close((int)fi->fh);
+	close(h->fd);
+	if (h->record) {
+		/* The open, with what went through it, dated when it opened. */
+		struct event ev = { .op = "open", .path = h->path, .mode = h->mode,
+				    .bytes = h->bytes, .ts = &h->opened, .pid = h->pid,
+				    .uid = h->uid };
+
+		audit_emit(NULL, FS(req), &ev, "allow", 0);
+	}
+	free(h);
 	fuse_reply_err(req, 0);
 }
 
@@ -948,13 +1242,13 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 			 struct fuse_file_info *fi)
 {
 	(void)ino;
-	fuse_reply_err(req, fallocate((int)fi->fh, mode, off, len) < 0 ? errno : 0);
+	fuse_reply_err(req, fallocate(H(fi)->fd, mode, off, len) < 0 ? errno : 0);
 }
 
 static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		     struct fuse_file_info *fi)
 {
-	off_t r = lseek((int)fi->fh, off, whence);
+	off_t r = lseek(H(fi)->fd, off, whence);
 
 	(void)ino;
 	if (r < 0)
@@ -972,12 +1266,15 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	(void)ino_in;
 	(void)ino_out;
 	/* Both handles were opened through the gate: reading and writing. */
-	n = copy_file_range((int)fi_in->fh, &off_in, (int)fi_out->fh, &off_out, len,
+	n = copy_file_range(H(fi_in)->fd, &off_in, H(fi_out)->fd, &off_out, len,
 			    (unsigned)flags);
-	if (n < 0)
+	if (n < 0) {
 		fuse_reply_err(req, errno);
-	else
-		fuse_reply_write(req, (size_t)n);
+		return;
+	}
+	__atomic_add_fetch(&H(fi_in)->bytes, n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&H(fi_out)->bytes, n, __ATOMIC_RELAXED);
+	fuse_reply_write(req, (size_t)n);
 }
 
 /* ---- extended attributes: the user. namespace only ---------------------------- */
@@ -1061,9 +1358,12 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 			 size_t size, int flags, bool remove)
 {
 	struct fs *fs = FS(req);
-	char path[POLICY_MAX_PATH];
+	char path[POLICY_MAX_PATH] = "";
 	int r = gate(req, fs, ino, NEED_WRITE, path, NULL, NULL), fd;
+	struct event ev = { .op = "setxattr", .path = path, .bytes = -1 };
 
+	if (r == ENOENT)
+		path[0] = '\0';
 	if (!r && !user_xattr(name))
 		r = EOPNOTSUPP;
 	if (!r)
@@ -1078,6 +1378,8 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 			close(fd);
 		}
 	}
+	if (path[0])
+		audit_change(req, fs, &ev, r, false);
 	fuse_reply_err(req, r);
 }
 
@@ -1108,6 +1410,11 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
+	}
+	if (auditing(fs, AUDIT_ACCESS)) {
+		struct event ev = { .op = "readdir", .path = path, .bytes = -1 };
+
+		audit_emit(req, fs, &ev, "allow", 0);
 	}
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 1;
@@ -1154,7 +1461,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			need = fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0);
 			if (need > rem)
 				break;
-			if (do_lookup(fs, ino_node(fs, ino), dpath, &des, &dirs, name, &e) != 0)
+			if (do_lookup(fs, ino_node(fs, ino), dpath, &des, &dirs, name, &e, NULL) != 0)
 				continue;	/* hidden, or gone since opendir */
 		} else {
 			char path[POLICY_MAX_PATH];

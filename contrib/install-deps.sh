@@ -18,6 +18,7 @@ perl
 groff-base
 attr
 bindfs
+jq
 "
 
 missing=

@@ -133,8 +133,25 @@ is "NOTIFY_SOCKET gets READY=1" "READY=1" "$(cat "$T/notify.out")"
 errno_is "-o policy=: the policy applies (unmatched name hidden)" ENOENT stat "$mnt/f"
 is "a SOURCE with a comma is named in the mount table" "afs:$T/a,b" "$(findmnt -n -o SOURCE "$mnt")"
 afs_umount "$mnt"
-run timeout 10 afs-fuse -f -o audit=/x "$src" "$mnt"
-status_is "-o audit= before the audit log exists: exit 2" 2
+afs_mount "$src" "$mnt" -o "policy=$T/ref.yaml,audit=$T/o.log" || exit 1
+cat "$mnt/docs/readme.md" >/dev/null
+afs_umount "$mnt"
+is "-o audit=: the log has the open" 1 "$(grep -c '"op":"open","path":"/docs/readme.md"' "$T/o.log")"
+
+# Relative paths, options after the operands (as mount.fuse3 passes them
+# from fstab): SIGTERM still unmounts, nothing is left behind.
+(cd "$T" && exec env --default-signal=INT,TERM afs-fuse -f src mnt -o "policy=$T/ref.yaml,ro" \
+	--ready-fd 3 3>"$T/ready2" 2>"$T/rel.err") &
+rel=$!
+at_exit_kill "$rel"
+for i in $(seq 50); do mountpoint -q "$mnt" && break; sleep 0.1; done
+errno_is "relative paths, options last: mounted with the policy" ENOENT stat "$mnt/other.txt"
+is "-o is not rewritten in the command line (ps shows it as given)" 1 \
+	"$(tr '\0' '\n' <"/proc/$rel/cmdline" | grep -c "^policy=$T/ref.yaml,ro\$")"
+kill -TERM "$rel"
+wait "$rel"
+is "relative paths: SIGTERM exits 0" 0 "$?"
+if mountpoint -q "$mnt"; then not_ok "relative paths: unmounted"; else ok "relative paths: unmounted"; fi
 
 # Start-up errors.
 run timeout 10 afs-fuse -f "$T/no-such" "$mnt"

@@ -170,3 +170,18 @@ if [ -e "$T/wt/out/old.txt" ]; then not_ok "--writethrough: the delete is in SOU
 is "--writethrough: no whiteouts" "" "$(find "$T/wt" -name '.wh.*')"
 run timeout 10 afs-fuse -f -d "$delta" --writethrough "$src" "$mnt"
 status_is "--delta with --writethrough: exit 2" 2
+
+# user.* attributes survive copy-up; access(2) answers what open(2) does.
+rm -rf "$T/x"
+mkdir -p "$T/x/src" "$T/x/mnt"
+echo data >"$T/x/src/f"
+echo ro >"$T/x/src/ro"
+chmod 0444 "$T/x/src/ro"
+setfattr -n user.tag -v kept "$T/x/src/f"
+afs_mount "$T/x/src" "$T/x/mnt" -p full-access -d "$T/x/delta" || exit 1
+echo more >>"$T/x/mnt/f"
+is "copy-up keeps user.* attributes" "kept" "$(getfattr --only-values -n user.tag "$T/x/mnt/f" 2>/dev/null)"
+errno_is "a 0444 file at write: access(W_OK) is OK" OK access-w "$T/x/mnt/ro"
+errno_is "a 0444 file at write: open for writing is OK too" OK open-w "$T/x/mnt/ro"
+afs_umount "$T/x/mnt"
+is "the delta's copy has the attribute" "kept" "$(getfattr --only-values -n user.tag "$T/x/delta/f" 2>/dev/null)"

@@ -99,3 +99,14 @@ run afs-fuse --commit --delta "$delta" "$src" relative/path
 status_is "a relative PATH: exit 2" 2
 run afs-fuse --commit --delta "$T/no-such" "$src"
 status_is "a missing delta: exit 1" 1
+run afs-fuse --discard --delta "$delta" "$T/no-such-source"
+status_is "--discard with a missing SOURCE: exit 1" 1
+
+# user.* attributes are committed with the file.
+fixture
+afs_mount "$src" "$mnt" -p "$T/all.yaml" -d "$delta" || exit 1
+echo x >"$mnt/docs/attr.txt"
+setfattr -n user.note -v committed "$mnt/docs/attr.txt"
+afs_umount "$mnt"
+run afs-fuse --commit --delta "$delta" "$src" /docs/attr.txt
+is "commit keeps user.* attributes" "committed" "$(getfattr --only-values -n user.note "$src/docs/attr.txt" 2>/dev/null)"

@@ -1,0 +1,30 @@
+/* auditlog.h - the audit log of afs-fuse: records handed over by the FUSE
+ * threads, written by one thread in whole lines, one write(2) per batch,
+ * at least every 200 ms, and at close.
+ *
+ * Nothing is dropped silently.  A full buffer makes the emitting FUSE
+ * thread wait (back-pressure).  A log that cannot be written (a full disk)
+ * costs the records of the failed batches: afs-fuse keeps serving, says so
+ * on stderr, and once the log can be written again it writes an
+ * "audit-lost" record whose bytes field counts the records lost.
+ */
+#ifndef AFS_FUSE_AUDITLOG_H
+#define AFS_FUSE_AUDITLOG_H
+
+#include "audit.h"
+
+struct auditlog;
+
+/* Open PATH for appending (made 0600 if missing) and start the writer. */
+int auditlog_open(const char *path, enum audit_level level, const char *mount,
+		  struct auditlog **out);
+/* Flush, stop the writer, close. */
+void auditlog_close(struct auditlog *a);
+enum audit_level auditlog_level(const struct auditlog *a);
+const char *auditlog_mount(const struct auditlog *a);
+void auditlog_emit(struct auditlog *a, const struct audit_rec *r);
+/* Open the path again (after rotation by mv); -errno, and the old file
+ * stays in use, on failure. */
+int auditlog_reopen(struct auditlog *a);
+
+#endif

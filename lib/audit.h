@@ -1,0 +1,68 @@
+/* audit.h - audit records: JSON Lines, schema version 1 (DESIGN.md 2.3).
+ *
+ * One record is one line; fields in the schema's order, absent when not
+ * applicable.  Strings are escaped so that any byte sequence stays one
+ * valid JSON line: control characters as \n, \t or \u00NN, and each byte
+ * that is not part of valid UTF-8 as \u00NN (valid non-ASCII text passes
+ * through unescaped, so \u0080-\u00ff in a record always stands for such
+ * a byte).
+ */
+#ifndef AFS_AUDIT_H
+#define AFS_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+enum audit_level {
+	AUDIT_OFF,
+	AUDIT_DENY,	/* denials and hides */
+	AUDIT_WRITE,	/* and every modification and open for writing */
+	AUDIT_ACCESS,	/* and every open and listing */
+};
+
+struct audit_rec {
+	struct timespec ts;
+	const char *mount;	/* NULL: absent (likewise below) */
+	const char *session;
+	pid_t pid;		/* 0: absent */
+	uid_t uid;
+	bool has_uid;
+	const char *comm;
+	const char *op;
+	const char *path;
+	const char *to;
+	const char *mode;	/* r, w, rw, x */
+	const char *decision;	/* allow, deny, hide */
+	int err;		/* errno value; 0: absent */
+	const char *rule;	/* FILE:LINE, implicit or default */
+	const char *reason;
+	int64_t bytes;		/* -1: absent */
+	/* exec records */
+	char *const *argv;	/* NULL: absent */
+	int exit_code;		/* -1: absent */
+	int signal;		/* 0: absent */
+	int64_t duration_ms;	/* -1: absent */
+	const char *limit;
+};
+
+/* A record with every optional field absent. */
+void audit_rec_init(struct audit_rec *r);
+
+/* Append the record as one line (with its '\n') to BUF, growing it. */
+struct abuf {
+	char *p;
+	size_t len, cap;
+};
+void audit_format(struct abuf *b, const struct audit_rec *r);
+void abuf_free(struct abuf *b);
+
+int audit_level_parse(const char *s, enum audit_level *out);
+const char *audit_level_name(enum audit_level l);
+
+/* The errno name ("ENOENT"), or NULL for an unknown value. */
+const char *audit_errno_name(int err);
+
+#endif

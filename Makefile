@@ -31,9 +31,10 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 endif
 
 # pkg-config runs when a recipe needs it, after 'deps' has had its chance.
-PKG_CFLAGS = $(shell pkg-config --cflags fuse3 yaml-0.1 libpcre2-8)
+PKG_CFLAGS = $(shell pkg-config --cflags fuse3 yaml-0.1 libpcre2-8 jansson)
 PKG_LIBS   = $(shell pkg-config --libs yaml-0.1 libpcre2-8)
 FUSE_LIBS  = $(shell pkg-config --libs fuse3)
+JSON_LIBS  = $(shell pkg-config --libs jansson)
 
 ALL_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE \
               -D_FILE_OFFSET_BITS=64 -DAFS_VERSION='"$(VERSION)"' \
@@ -42,14 +43,16 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 LIB_SRC  := $(wildcard lib/*.c)
 FUSE_SRC := $(wildcard afs-fuse/*.c)
+AUDIT_SRC := $(wildcard afs-audit/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELP_SRC := $(wildcard tests/helpers/*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 FUSE_OBJ := $(FUSE_SRC:%.c=$(B)/obj/%.o)
+AUDIT_OBJ := $(AUDIT_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
-PROGS    := $(B)/afs-fuse
+PROGS    := $(B)/afs-fuse $(B)/afs-audit
 
 .PHONY: all check unit deps demo install uninstall clean fuzz bench-policy bench-fs FORCE
 all: $(PROGS)
@@ -78,6 +81,9 @@ $(B)/libafs.a: $(LIB_OBJ)
 
 $(B)/afs-fuse: $(FUSE_OBJ) $(B)/libafs.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(FUSE_OBJ) $(B)/libafs.a $(FUSE_LIBS) $(PKG_LIBS) -lpthread
+
+$(B)/afs-audit: $(AUDIT_OBJ) $(B)/libafs.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(AUDIT_OBJ) $(B)/libafs.a $(JSON_LIBS) $(PKG_LIBS) -lpthread
 
 $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(B)/libafs.a
 	@mkdir -p $(dir $@)

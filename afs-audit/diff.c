@@ -1,0 +1,392 @@
+/* diff.c - afs-audit diff: what a delta changes in SOURCE.
+ *
+ * A delta in the OCI layer format: a file or directory as itself, a deleted
+ * name N as .wh.N, a directory whose SOURCE content is gone holding
+ * .wh..wh..opq.  Each changed path is one line, A (added), M (content or
+ * mode changed), D (deleted) or T (type changed), sorted by path.  Neither
+ * tree is modified; no symbolic link is followed (every directory is
+ * entered with O_NOFOLLOW, every file opened with it).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "diff.h"
+#include "util.h"
+
+#define WH ".wh."
+#define OPAQUE ".wh..wh..opq"
+
+struct change {
+	char kind;	/* A M D T */
+	char *path;
+};
+
+struct changes {
+	struct change *v;
+	size_t n, cap;
+	int errors;
+};
+
+static void add(struct changes *c, char kind, const char *path)
+{
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		c->v = xreallocarray(c->v, c->cap, sizeof(*c->v));
+	}
+	c->v[c->n].kind = kind;
+	c->v[c->n++].path = xstrdup(path);
+}
+
+static int open_dir_at(int dfd, const char *name)
+{
+	return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+static char *join(const char *dir, const char *name)
+{
+	return xasprintf("%s/%s", strcmp(dir, "/") ? dir : "", name);
+}
+
+/* Everything below the SOURCE directory SDFD (path REL), as KIND. */
+static void all_below(struct changes *c, int sdfd, const char *rel, char kind, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd = dup(sdfd);
+
+	if (fd < 0 || depth > PATH_MAX / 2 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char *p;
+		int cd;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		p = join(rel, de->d_name);
+		add(c, kind, p);
+		cd = open_dir_at(dirfd(d), de->d_name);
+		if (cd >= 0) {
+			all_below(c, cd, p, kind, depth + 1);
+			close(cd);
+		}
+		free(p);
+	}
+	closedir(d);
+}
+
+/* Do the regular files NAME in D1 and D2 differ in content? */
+static bool content_differs(int d1, int d2, const char *name, off_t size)
+{
+	char a[65536], b[65536];
+	int f1 = openat(d1, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int f2 = openat(d2, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	bool differ = true;
+	off_t done = 0;
+
+	if (f1 >= 0 && f2 >= 0) {
+		differ = false;
+		while (done < size && !differ) {
+			ssize_t n1 = read(f1, a, sizeof(a)), n2 = read(f2, b, sizeof(b));
+
+			if (n1 <= 0 || n1 != n2 || memcmp(a, b, (size_t)n1))
+				differ = true;
+			done += n1 > 0 ? n1 : 0;
+		}
+	}
+	if (f1 >= 0)
+		close(f1);
+	if (f2 >= 0)
+		close(f2);
+	return differ;
+}
+
+static bool links_differ(int d1, int d2, const char *name)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	ssize_t n1 = readlinkat(d1, name, a, sizeof(a)), n2 = readlinkat(d2, name, b, sizeof(b));
+
+	return n1 < 0 || n1 != n2 || memcmp(a, b, (size_t)n1);
+}
+
+/* Walk the delta directory DDFD (path REL) against SOURCE's SDFD (-1: it
+ * has no such directory). */
+static void walk(struct changes *c, int ddfd, int sdfd, const char *rel, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd = dup(ddfd);
+	bool opaque = faccessat(ddfd, OPAQUE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+
+	if (fd < 0 || depth > PATH_MAX / 2 || !(d = fdopendir(fd))) {
+		error("cannot read the delta at '%s': %m", rel);
+		c->errors++;
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	/* An opaque directory: what SOURCE had there and the delta has not
+	 * is gone. */
+	if (opaque && sdfd >= 0) {
+		DIR *s;
+		int sfd = dup(sdfd);
+
+		if (sfd >= 0 && (s = fdopendir(sfd))) {
+			struct dirent *se;
+
+			while ((se = readdir(s))) {
+				struct stat st;
+				char *p;
+
+				if (!strcmp(se->d_name, ".") || !strcmp(se->d_name, "..") ||
+				    fstatat(ddfd, se->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+					continue;
+				p = join(rel, se->d_name);
+				add(c, 'D', p);
+				free(p);
+			}
+			closedir(s);
+		} else if (sfd >= 0) {
+			close(sfd);
+		}
+	}
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		struct stat dst, sst;
+		bool in_source;
+		char *p;
+
+		if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, OPAQUE))
+			continue;
+		if (!strncmp(name, WH, sizeof(WH) - 1)) {
+			const char *target = name + sizeof(WH) - 1;
+
+			/* A copy-up cut short is no change. */
+			if (target[0] == '.' && !strncmp(target, ".afs-tmp.", 9))
+				continue;
+			if (sdfd >= 0 && fstatat(sdfd, target, &sst, AT_SYMLINK_NOFOLLOW) == 0) {
+				p = join(rel, target);
+				add(c, 'D', p);
+				free(p);
+			}
+			continue;
+		}
+		if (fstatat(ddfd, name, &dst, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		in_source = !opaque && sdfd >= 0 &&
+			    fstatat(sdfd, name, &sst, AT_SYMLINK_NOFOLLOW) == 0;
+		p = join(rel, name);
+		if (!in_source && opaque && sdfd >= 0 &&
+		    fstatat(sdfd, name, &sst, AT_SYMLINK_NOFOLLOW) == 0) {
+			/* Replaced under an opaque directory: the old one went. */
+			add(c, (sst.st_mode & S_IFMT) == (dst.st_mode & S_IFMT) ? 'M' : 'T', p);
+			if (S_ISDIR(dst.st_mode)) {
+				int cd = open_dir_at(ddfd, name);
+
+				if (cd >= 0) {
+					all_below(c, cd, p, 'A', depth + 1);
+					close(cd);
+				}
+			}
+		} else if (!in_source) {
+			add(c, 'A', p);
+			if (S_ISDIR(dst.st_mode)) {
+				int cd = open_dir_at(ddfd, name);
+
+				if (cd >= 0) {
+					walk(c, cd, -1, p, depth + 1);
+					close(cd);
+				}
+			}
+		} else if ((sst.st_mode & S_IFMT) != (dst.st_mode & S_IFMT)) {
+			add(c, 'T', p);
+			if (S_ISDIR(dst.st_mode)) {
+				int cd = open_dir_at(ddfd, name);
+
+				if (cd >= 0) {
+					walk(c, cd, -1, p, depth + 1);
+					close(cd);
+				}
+			}
+		} else if (S_ISDIR(dst.st_mode)) {
+			int cd = open_dir_at(ddfd, name), cs = open_dir_at(sdfd, name);
+
+			if ((sst.st_mode & 07777) != (dst.st_mode & 07777))
+				add(c, 'M', p);
+			if (cd >= 0)
+				walk(c, cd, cs, p, depth + 1);
+			if (cd >= 0)
+				close(cd);
+			if (cs >= 0)
+				close(cs);
+		} else if ((sst.st_mode & 07777) != (dst.st_mode & 07777) ||
+			   (S_ISREG(dst.st_mode) &&
+			    (sst.st_size != dst.st_size || content_differs(sdfd, ddfd, name, dst.st_size))) ||
+			   (S_ISLNK(dst.st_mode) && links_differ(sdfd, ddfd, name))) {
+			add(c, 'M', p);
+		}
+		free(p);
+	}
+	closedir(d);
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct change *)a)->path, ((const struct change *)b)->path);
+}
+
+/* An fd for PATH (/-rooted) under ROOT, opened one component at a time
+ * without following links; -1 when there is none or it is no regular file. */
+static int open_file(int root, const char *path)
+{
+	char buf[PATH_MAX];
+	char *save = NULL, *comp, *next;
+	int dfd = dup(root), fd;
+	struct stat st;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	comp = strtok_r(buf, "/", &save);
+	while (comp && (next = strtok_r(NULL, "/", &save))) {
+		int nd = open_dir_at(dfd, comp);
+
+		close(dfd);
+		if (nd < 0)
+			return -1;
+		dfd = nd;
+		comp = next;
+	}
+	fd = comp ? openat(dfd, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	close(dfd);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Run diff(1) on the open files A and B (-1: empty), labelled with PATH;
+ * OUT: its output (unified) or, for --stat, only counted. */
+static int run_diff(int a, int b, const char *path, bool unified, long *plus, long *minus,
+		    bool *binary)
+{
+	int pipefd[2], status;
+	pid_t pid;
+	FILE *f;
+	char *line = NULL, la[PATH_MAX + 8], lb[PATH_MAX + 8], fa[32], fb[32];
+	size_t cap = 0;
+	ssize_t n;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -1;
+	snprintf(la, sizeof(la), "a%s", path);
+	snprintf(lb, sizeof(lb), "b%s", path);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		/* The files go to diff as inherited fds: no path is resolved
+		 * again, so no link can be followed. */
+		int na = a >= 0 ? dup(a) : open("/dev/null", O_RDONLY);
+		int nb = b >= 0 ? dup(b) : open("/dev/null", O_RDONLY);
+
+		snprintf(fa, sizeof(fa), "/dev/fd/%d", na);
+		snprintf(fb, sizeof(fb), "/dev/fd/%d", nb);
+		dup2(pipefd[1], 1);
+		execlp("diff", "diff", "-u", "--label", la, "--label", lb, fa, fb, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	f = fdopen(pipefd[0], "r");
+	*plus = *minus = 0;
+	*binary = false;
+	while (f && (n = getline(&line, &cap, f)) > 0) {
+		if (unified)
+			fwrite(line, 1, (size_t)n, stdout);
+		if (!strncmp(line, "Binary files", 12))
+			*binary = true;
+		else if (line[0] == '+' && strncmp(line, "+++ ", 4))
+			(*plus)++;
+		else if (line[0] == '-' && strncmp(line, "--- ", 4))
+			(*minus)++;
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) > 1)
+		return -1;
+	return 0;
+}
+
+int diff_run(enum diff_mode mode, const char *source, const char *delta)
+{
+	struct changes c = { 0 };
+	int sroot = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int droot = open(delta, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long tplus = 0, tminus = 0;
+	size_t i;
+
+	if (sroot < 0)
+		die(1, "cannot open source '%s': %m", source);
+	if (droot < 0)
+		die(1, "cannot open delta '%s': %m", delta);
+	walk(&c, droot, sroot, "/", 0);
+	qsort(c.v, c.n, sizeof(*c.v), by_path);
+	for (i = 0; i < c.n; i++) {
+		const char *p = c.v[i].path;
+		long plus = 0, minus = 0;
+		bool binary = false;
+
+		if (mode == DIFF_NAME_STATUS) {
+			printf("%c\t%s\n", c.v[i].kind, p);
+			continue;
+		}
+		{
+			int a = c.v[i].kind == 'A' ? -1 : open_file(sroot, p);
+			int b = c.v[i].kind == 'D' ? -1 : open_file(droot, p);
+
+			if (mode == DIFF_UNIFIED)
+				printf("%c %s\n", c.v[i].kind, p);
+			if ((a >= 0 || b >= 0) &&
+			    run_diff(a, b, p, mode == DIFF_UNIFIED, &plus, &minus, &binary) < 0) {
+				error("cannot compare '%s' (is diff(1) installed?)", p);
+				c.errors++;
+			}
+			if (mode == DIFF_UNIFIED && a < 0 && b < 0)
+				printf("(not a regular file: no content to compare)\n");
+			if (a >= 0)
+				close(a);
+			if (b >= 0)
+				close(b);
+		}
+		if (mode == DIFF_STAT) {
+			if (binary)
+				printf(" %c %s | binary\n", c.v[i].kind, p);
+			else
+				printf(" %c %s | +%ld -%ld\n", c.v[i].kind, p, plus, minus);
+			tplus += plus;
+			tminus += minus;
+		}
+	}
+	if (mode == DIFF_STAT)
+		printf(" %zu paths changed, %ld insertions(+), %ld deletions(-)\n", c.n, tplus, tminus);
+	for (i = 0; i < c.n; i++)
+		free(c.v[i].path);
+	free(c.v);
+	close(sroot);
+	close(droot);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		error("cannot write the output: %m");
+		return 1;
+	}
+	return c.errors ? 1 : 0;
+}

@@ -1,0 +1,217 @@
+/* afs-audit - query audit logs; show what a delta changed.
+ *
+ * This file reads the command line and calls the module for the job:
+ * query.c for queries, diff.c for "afs-audit diff".
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <getopt.h>
+#include <pcre2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "diff.h"
+#include "glob.h"
+#include "query.h"
+#include "util.h"
+
+#ifndef AFS_VERSION
+#define AFS_VERSION "0.0.0"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: afs-audit [FILTERS] [--format text|json|tsv] [--summary] [-f] [LOG...]\n"
+		"       afs-audit diff [--name-status|--stat|-u] SOURCE DELTA\n"
+		"\n"
+		"Reads LOGs (standard input when none), merged by time.  Filters, all of\n"
+		"which must hold:\n"
+		"  --op OP[,OP...]       open, create, lookup, rename, exec, ...\n"
+		"  --path GLOB           the path matches a policy glob (** for any depth)\n"
+		"  --regex RE            the path matches a PCRE2 regex\n"
+		"  --decision D          allow, deny or hide\n"
+		"  --pid PID, --comm NAME, --mount NAME, --session NAME\n"
+		"  --since T, --until T  RFC 3339 (2026-11-26T10:00:00Z) or ago: 30s 10m 2h 1d\n"
+		"  --format F            text (default), json (the records), tsv (with header)\n"
+		"  --summary             counts by op and decision, paths, denials, processes\n"
+		"  -f, --follow          keep reading as the log grows, across rotation\n"
+		"  -h, --help, -V, --version\n"
+		"\n"
+		"See afs-audit(1).\n");
+}
+
+enum { OPT_OP = 256, OPT_PATH, OPT_REGEX, OPT_DECISION, OPT_PID, OPT_COMM, OPT_MOUNT,
+       OPT_SESSION, OPT_SINCE, OPT_UNTIL, OPT_FORMAT, OPT_SUMMARY };
+
+static int diff_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "name-status", no_argument, NULL, 'n' },
+		{ "stat", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum diff_mode mode = DIFF_NAME_STATUS;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "uh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			mode = DIFF_NAME_STATUS;
+			break;
+		case 's':
+			mode = DIFF_STAT;
+			break;
+		case 'u':
+			mode = DIFF_UNIFIED;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		usage(stderr);
+		return 2;
+	}
+	return diff_run(mode, argv[optind], argv[optind + 1]);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "op", required_argument, NULL, OPT_OP },
+		{ "path", required_argument, NULL, OPT_PATH },
+		{ "regex", required_argument, NULL, OPT_REGEX },
+		{ "decision", required_argument, NULL, OPT_DECISION },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "mount", required_argument, NULL, OPT_MOUNT },
+		{ "session", required_argument, NULL, OPT_SESSION },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "summary", no_argument, NULL, OPT_SUMMARY },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct query q = { .pid = -1, .since_us = INT64_MIN, .until_us = INT64_MAX };
+	struct timespec now;
+	int64_t now_us;
+	int c, status;
+
+	progname = "afs-audit";
+	if (argc > 1 && strcmp(argv[1], "diff") == 0)
+		return diff_main(argc - 1, argv + 1);
+	clock_gettime(CLOCK_REALTIME, &now);
+	now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+	while ((c = getopt_long(argc, argv, "fhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_OP: {
+			char *save = NULL, *o, *list = xstrdup(optarg);
+
+			for (o = strtok_r(list, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+				q.ops = xreallocarray(q.ops, q.nops + 1, sizeof(*q.ops));
+				q.ops[q.nops++] = xstrdup(o);
+			}
+			free(list);
+			break;
+		}
+		case OPT_PATH: {
+			const char *err;
+
+			glob_free(q.path_glob);
+			if (glob_compile(optarg, &q.path_glob, &err) < 0)
+				die(2, "bad --path glob '%s': %s", optarg, err);
+			break;
+		}
+		case OPT_REGEX: {
+			int code;
+			PCRE2_SIZE off;
+			PCRE2_UCHAR msg[256];
+
+			pcre2_code_free(q.path_re);
+			q.path_re = pcre2_compile((PCRE2_SPTR)optarg, PCRE2_ZERO_TERMINATED,
+						  PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY, &code, &off, NULL);
+			if (!q.path_re) {
+				pcre2_get_error_message(code, msg, sizeof(msg));
+				die(2, "bad --regex '%s': %s at offset %zu", optarg, (char *)msg,
+				    (size_t)off);
+			}
+			break;
+		}
+		case OPT_DECISION:
+			if (strcmp(optarg, "allow") && strcmp(optarg, "deny") && strcmp(optarg, "hide"))
+				die(2, "bad --decision '%s' (allow, deny or hide)", optarg);
+			q.decision = optarg;
+			break;
+		case OPT_PID: {
+			char *end;
+
+			q.pid = strtol(optarg, &end, 10);
+			if (*end || end == optarg || q.pid < 0)
+				die(2, "bad --pid '%s'", optarg);
+			break;
+		}
+		case OPT_COMM:
+			q.comm = optarg;
+			break;
+		case OPT_MOUNT:
+			q.mount = optarg;
+			break;
+		case OPT_SESSION:
+			q.session = optarg;
+			break;
+		case OPT_SINCE:
+			if (time_parse(optarg, now_us, &q.since_us) < 0)
+				die(2, "bad --since '%s' (RFC 3339, or 30s, 10m, 2h, 1d)", optarg);
+			break;
+		case OPT_UNTIL:
+			if (time_parse(optarg, now_us, &q.until_us) < 0)
+				die(2, "bad --until '%s' (RFC 3339, or 30s, 10m, 2h, 1d)", optarg);
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "text"))
+				q.format = FMT_TEXT;
+			else if (!strcmp(optarg, "json"))
+				q.format = FMT_JSON;
+			else if (!strcmp(optarg, "tsv"))
+				q.format = FMT_TSV;
+			else
+				die(2, "bad --format '%s' (text, json or tsv)", optarg);
+			break;
+		case OPT_SUMMARY:
+			q.summary = true;
+			break;
+		case 'f':
+			q.follow = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("afs-audit %s\n", AFS_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (q.follow && q.summary)
+		die(2, "--follow and --summary cannot be combined");
+	status = query_run(&q, argv + optind, argc - optind);
+	while (q.nops)
+		free(q.ops[--q.nops]);
+	free(q.ops);
+	glob_free(q.path_glob);
+	pcre2_code_free(q.path_re);
+	return status;
+}

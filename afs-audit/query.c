@@ -1,0 +1,664 @@
+/* query.c - filter, merge, format and summarise audit logs.
+ *
+ * Every log is read line by line; a line that is not a schema-1 record is
+ * reported with its file and line number and skipped.  Several logs are
+ * merged by time (records' ts sort as strings: fixed-width UTC).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <jansson.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "glob.h"
+#include "query.h"
+#include "util.h"
+
+/* A line longer than this is not a record afs wrote: skipped as malformed
+ * rather than read into memory whole. */
+#define LINE_MAX_BYTES (1 << 20)
+
+struct src {
+	const char *name;	/* "-" for stdin */
+	FILE *f;
+	long lineno;
+	char *line;		/* the current record's line, without '\n' */
+	size_t cap;
+	size_t len;
+	json_t *rec;		/* NULL at EOF */
+	int64_t ts;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* ---- time ------------------------------------------------------------------ */
+
+static int64_t to_us(struct tm *tm, long frac_us, long off_s)
+{
+	return ((int64_t)timegm(tm) - off_s) * 1000000 + frac_us;
+}
+
+/* Days from 1970-01-01 to Y-M-D (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* The form afs writes, YYYY-MM-DDTHH:MM:SS.uuuuuuZ, without strptime. */
+static int fixed_ts(const char *s, int64_t *out)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+	int v[7] = { 0 }, f = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(shape) - 1; i++) {
+		if (shape[i] == 'd') {
+			if (s[i] < '0' || s[i] > '9')
+				return -1;
+		} else if (s[i] != shape[i]) {
+			return -1;
+		}
+	}
+	if (s[i] != '\0')
+		return -1;
+	v[0] = atoi(s);
+	v[1] = atoi(s + 5);
+	v[2] = atoi(s + 8);
+	v[3] = atoi(s + 11);
+	v[4] = atoi(s + 14);
+	v[5] = atoi(s + 17);
+	f = atoi(s + 20);
+	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+		return -1;
+	*out = ((days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]) * 86400) + v[3] * 3600 +
+		v[4] * 60 + v[5]) * 1000000 + f;
+	return 0;
+}
+
+/* RFC 3339: 2026-11-26T10:00:00[.frac](Z|+hh:mm|-hh:mm). */
+static int rfc3339(const char *s, int64_t *out)
+{
+	struct tm tm = { 0 };
+	long frac = 0, off = 0;
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	int digits = 0;
+
+	if (!p)
+		return -1;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 6)
+				frac = frac * 10 + (*p - '0');
+		if (digits == 0)
+			return -1;
+		for (; digits < 6; digits++)
+			frac *= 10;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+		int h = atoi(p + 1), m = atoi(p + 4);
+
+		off = (h * 3600L + m * 60L) * (*p == '-' ? -1 : 1);
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	*out = to_us(&tm, frac, off);
+	return 0;
+}
+
+int time_parse(const char *s, int64_t now_us, int64_t *out)
+{
+	char *end;
+	long n;
+
+	if (rfc3339(s, out) == 0)
+		return 0;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || end == s || n < 0 || end[0] == '\0' || end[1] != '\0')
+		return -1;
+	switch (*end) {
+	case 's':
+		break;
+	case 'm':
+		n *= 60;
+		break;
+	case 'h':
+		n *= 3600;
+		break;
+	case 'd':
+		n *= 86400;
+		break;
+	default:
+		return -1;
+	}
+	*out = now_us - (int64_t)n * 1000000;
+	return 0;
+}
+
+/* ---- reading ------------------------------------------------------------------ */
+
+static const char *str(json_t *rec, const char *key)
+{
+	return json_string_value(json_object_get(rec, key));
+}
+
+static void malformed(struct src *s, const char *why)
+{
+	fprintf(stderr, "%s: %s:%ld: malformed record: %s\n", progname,
+		strcmp(s->name, "-") ? s->name : "(stdin)", s->lineno, why);
+}
+
+/* Could the raw LINE pass Q's equality filters and path glob?  A cheap look before the
+ * JSON parse: a record whose decision is "deny" holds the bytes deny
+ * somewhere, unless it spells them with \u escapes, which keeps it in. */
+static bool may_pass(const struct query *q, const char *line, size_t len)
+{
+	const char *vals[4] = { q->decision, q->comm, q->mount, q->session };
+	size_t i;
+
+	if (memmem(line, len, "\\u", 2) || memmem(line, len, "\\/", 2))
+		return true;
+	if (q->path_glob) {
+		size_t plen;
+		const char *prefix = glob_prefix(q->path_glob, &plen);
+
+		/* The glob's literal prefix, if it says more than "/". */
+		if (plen > 1 && !memmem(line, len, prefix, plen))
+			return false;
+	}
+	for (i = 0; i < ARRAY_SIZE(vals); i++)
+		if (vals[i] && !memmem(line, len, vals[i], strlen(vals[i])))
+			return false;
+	if (q->nops) {
+		for (i = 0; i < q->nops; i++)
+			if (memmem(line, len, q->ops[i], strlen(q->ops[i])))
+				break;
+		if (i == q->nops)
+			return false;
+	}
+	return true;
+}
+
+/* Read up to the next record; false at EOF.  FOLLOW: a last line without
+ * its newline is still being written: leave it for the next try.  Lines
+ * shaped like an object that cannot pass Q are skipped unparsed. */
+static bool next_record(struct src *s, bool follow, const struct query *q)
+{
+	if (s->rec) {
+		json_decref(s->rec);
+		s->rec = NULL;
+	}
+	for (;;) {
+		ssize_t n;
+		json_error_t err;
+		json_t *rec;
+		const char *ts;
+
+		clearerr(s->f);
+		n = getline(&s->line, &s->cap, s->f);
+		if (n < 0)
+			return false;
+		if (follow && s->line[n - 1] != '\n' && s->f != stdin) {
+			fseeko(s->f, -(off_t)n, SEEK_CUR);
+			return false;
+		}
+		s->lineno++;
+		if (n > 0 && s->line[n - 1] == '\n')
+			s->line[--n] = '\0';
+		s->len = (size_t)n;
+		if (n == 0)
+			continue;
+		if (n > LINE_MAX_BYTES) {
+			malformed(s, "line longer than 1 MiB");
+			continue;
+		}
+		if (s->line[0] == '{' && s->line[n - 1] == '}' && !may_pass(q, s->line, (size_t)n))
+			continue;
+		rec = json_loadb(s->line, (size_t)n, JSON_REJECT_DUPLICATES, &err);
+		if (!rec) {
+			malformed(s, err.text);
+			continue;
+		}
+		if (!json_is_object(rec) || json_integer_value(json_object_get(rec, "v")) != 1) {
+			malformed(s, "not a version 1 record");
+			json_decref(rec);
+			continue;
+		}
+		ts = str(rec, "ts");
+		if (!ts || (fixed_ts(ts, &s->ts) < 0 && rfc3339(ts, &s->ts) < 0)) {
+			malformed(s, "no valid ts");
+			json_decref(rec);
+			continue;
+		}
+		s->rec = rec;
+		return true;
+	}
+}
+
+/* ---- filtering ---------------------------------------------------------------- */
+
+static bool pass(const struct query *q, json_t *rec, int64_t ts)
+{
+	const char *op = str(rec, "op"), *path = str(rec, "path");
+	size_t i;
+
+	if (ts < q->since_us || ts > q->until_us)
+		return false;
+	if (q->nops) {
+		for (i = 0; i < q->nops; i++)
+			if (op && strcmp(op, q->ops[i]) == 0)
+				break;
+		if (i == q->nops)
+			return false;
+	}
+	if (q->path_glob && (!path || !glob_match(q->path_glob, path, strlen(path))))
+		return false;
+	if (q->path_re) {
+		pcre2_match_data *md;
+		int rc;
+
+		if (!path)
+			return false;
+		md = pcre2_match_data_create(1, NULL);
+		rc = pcre2_match(q->path_re, (PCRE2_SPTR)path, strlen(path), 0, 0, md, NULL);
+		pcre2_match_data_free(md);
+		if (rc < 0)
+			return false;
+	}
+	if (q->decision && (!str(rec, "decision") || strcmp(str(rec, "decision"), q->decision)))
+		return false;
+	if (q->pid >= 0 && json_integer_value(json_object_get(rec, "pid")) != q->pid)
+		return false;
+	if (q->comm && (!str(rec, "comm") || strcmp(str(rec, "comm"), q->comm)))
+		return false;
+	if (q->mount && (!str(rec, "mount") || strcmp(str(rec, "mount"), q->mount)))
+		return false;
+	if (q->session && (!str(rec, "session") || strcmp(str(rec, "session"), q->session)))
+		return false;
+	return true;
+}
+
+/* ---- output ------------------------------------------------------------------- */
+
+static const char *const tsv_cols[] = { "ts", "mount", "session", "pid", "uid", "comm", "op",
+	"path", "to", "mode", "decision", "errno", "rule", "reason", "bytes" };
+
+/* A field for a TSV or text column: tabs, newlines and backslashes
+ * escaped so that a record stays one line. */
+static void put_escaped(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\t')
+			fputs("\\t", stdout);
+		else if (*s == '\n')
+			fputs("\\n", stdout);
+		else if (*s == '\\')
+			fputs("\\\\", stdout);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\x%02x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+}
+
+static void put_field(json_t *v)
+{
+	if (!v)
+		return;
+	if (json_is_integer(v))
+		printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_string_value(v))
+		put_escaped(json_string_value(v));
+}
+
+static void print_text(json_t *rec)
+{
+	const char *ts = str(rec, "ts"), *dec = str(rec, "decision");
+	json_t *pid = json_object_get(rec, "pid");
+
+	/* 2026-11-26 13:41:10.445  deny  open      29048 cat    /path ... */
+	printf("%.10s %.12s  %-5s %-8s ", ts, ts + 11, dec ? dec : "-",
+	       str(rec, "op") ? str(rec, "op") : "-");
+	if (pid)
+		printf("%7" JSON_INTEGER_FORMAT, json_integer_value(pid));
+	else
+		printf("%7s", "-");
+	printf(" %-15s ", str(rec, "comm") ? str(rec, "comm") : "-");
+	put_field(json_object_get(rec, "path"));
+	if (json_object_get(rec, "to")) {
+		fputs(" -> ", stdout);
+		put_field(json_object_get(rec, "to"));
+	}
+	if (json_object_get(rec, "mode"))
+		printf(" [%s]", str(rec, "mode"));
+	if (json_object_get(rec, "errno"))
+		printf(" %s", str(rec, "errno"));
+	if (json_object_get(rec, "bytes"))
+		printf(" %" JSON_INTEGER_FORMAT "B",
+		       json_integer_value(json_object_get(rec, "bytes")));
+	if (json_object_get(rec, "rule")) {
+		fputs("  ", stdout);
+		put_field(json_object_get(rec, "rule"));
+	}
+	putchar('\n');
+}
+
+static void print_tsv(json_t *rec)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(tsv_cols); i++) {
+		if (i)
+			putchar('\t');
+		put_field(json_object_get(rec, tsv_cols[i]));
+	}
+	putchar('\n');
+}
+
+static void print_record(const struct query *q, struct src *s)
+{
+	switch (q->format) {
+	case FMT_JSON:
+		fwrite(s->line, 1, s->len, stdout);
+		putchar('\n');
+		break;
+	case FMT_TSV:
+		print_tsv(s->rec);
+		break;
+	case FMT_TEXT:
+		print_text(s->rec);
+		break;
+	}
+}
+
+/* ---- summary ------------------------------------------------------------------ */
+
+struct summary {
+	json_t *by_op;		/* "op decision" -> count */
+	json_t *paths;		/* path -> count */
+	json_t *denied;		/* "path US decision US rule" -> count */
+	json_t *procs;		/* "pid\tcomm\tuid" -> count */
+	long n;
+	char first[40], last[40];
+};
+
+static void bump(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	json_object_set_new(obj, key, json_integer(v ? json_integer_value(v) + 1 : 1));
+}
+
+static void summary_add(struct summary *sm, json_t *rec)
+{
+	const char *op = str(rec, "op"), *dec = str(rec, "decision"), *path = str(rec, "path");
+	const char *ts = str(rec, "ts");
+	char *key;
+
+	if (!sm->n)
+		snprintf(sm->first, sizeof(sm->first), "%s", ts);
+	snprintf(sm->last, sizeof(sm->last), "%s", ts);
+	sm->n++;
+	key = xasprintf("%s %s", op ? op : "-", dec ? dec : "-");
+	bump(sm->by_op, key);
+	free(key);
+	if (path)
+		bump(sm->paths, path);
+	if (dec && strcmp(dec, "allow") && path) {
+		key = xasprintf("%s\x1f%s\x1f%s", path, dec, str(rec, "rule") ? str(rec, "rule") : "-");
+		bump(sm->denied, key);
+		free(key);
+	}
+	if (json_object_get(rec, "pid")) {
+		key = xasprintf("%" JSON_INTEGER_FORMAT "\t%s\t%" JSON_INTEGER_FORMAT,
+				json_integer_value(json_object_get(rec, "pid")),
+				str(rec, "comm") ? str(rec, "comm") : "-",
+				json_integer_value(json_object_get(rec, "uid")));
+		bump(sm->procs, key);
+		free(key);
+	}
+}
+
+struct kv {
+	const char *key;
+	long n;
+};
+
+static int by_count(const void *a, const void *b)
+{
+	const struct kv *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* OBJ's entries, most frequent first, at most LIMIT (0: all). */
+static struct kv *sorted(json_t *obj, size_t *n, size_t limit)
+{
+	struct kv *v = xcalloc(json_object_size(obj) + 1, sizeof(*v));
+	const char *key;
+	json_t *val;
+	size_t i = 0;
+
+	json_object_foreach(obj, key, val) {
+		v[i].key = key;
+		v[i++].n = (long)json_integer_value(val);
+	}
+	qsort(v, i, sizeof(*v), by_count);
+	*n = limit && i > limit ? limit : i;
+	return v;
+}
+
+static void summary_print(struct summary *sm)
+{
+	struct kv *v;
+	size_t n, i;
+
+	printf("records: %ld", sm->n);
+	if (sm->n)
+		printf(" (%s to %s)", sm->first, sm->last);
+	printf("\n\nby op and decision:\n");
+	v = sorted(sm->by_op, &n, 0);
+	for (i = 0; i < n; i++) {
+		char op[64], dec[64];
+
+		if (sscanf(v[i].key, "%63s %63s", op, dec) == 2)
+			printf("  %-10s %-6s %8ld\n", op, dec, v[i].n);
+	}
+	free(v);
+	printf("\nmost accessed paths:\n");
+	v = sorted(sm->paths, &n, 20);
+	for (i = 0; i < n; i++) {
+		printf("  %8ld  ", v[i].n);
+		put_escaped(v[i].key);
+		putchar('\n');
+	}
+	free(v);
+	printf("\ndenied and hidden paths:\n");
+	v = sorted(sm->denied, &n, 0);
+	if (!n)
+		printf("  none\n");
+	for (i = 0; i < n; i++) {
+		/* path US decision US rule: the unit separator, not a path's tab */
+		const char *t2 = strrchr(v[i].key, '\x1f'), *t1 = t2;
+
+		while (t1 && t1 > v[i].key && t1[-1] != '\x1f')
+			t1--;
+		t1 = t1 && t1 > v[i].key ? t1 - 1 : NULL;
+
+		if (t1 && t2) {
+			char *path = xstrndup(v[i].key, (size_t)(t1 - v[i].key));
+
+			printf("  %8ld  %-6.*s ", v[i].n, (int)(t2 - t1 - 1), t1 + 1);
+			put_escaped(path);
+			fputs("  (", stdout);
+			put_escaped(t2 + 1);
+			fputs(")\n", stdout);
+			free(path);
+		}
+	}
+	free(v);
+	printf("\nprocesses:\n");
+	v = sorted(sm->procs, &n, 0);
+	for (i = 0; i < n; i++) {
+		char comm[64];
+		long pid, uid;
+
+		if (sscanf(v[i].key, "%ld\t%63[^\t]\t%ld", &pid, comm, &uid) == 3)
+			printf("  %8ld  pid %-7ld uid %-6ld %s\n", v[i].n, pid, uid, comm);
+	}
+	free(v);
+}
+
+/* ---- running ------------------------------------------------------------------ */
+
+static bool src_open(struct src *s, const char *name)
+{
+	struct stat st;
+
+	memset(s, 0, sizeof(*s));
+	s->name = name;
+	if (strcmp(name, "-") == 0) {
+		s->f = stdin;
+	} else {
+		s->f = fopen(name, "re");
+		if (!s->f) {
+			error("cannot open '%s': %m", name);
+			return false;
+		}
+	}
+	if (fstat(fileno(s->f), &st) == 0) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+	return true;
+}
+
+static void src_close(struct src *s)
+{
+	if (s->rec)
+		json_decref(s->rec);
+	if (s->f && s->f != stdin)
+		fclose(s->f);
+	free(s->line);
+	s->f = NULL;
+}
+
+/* -f: was the file at S's name replaced (rotation) or cut (truncation)? */
+static void follow_reopen(struct src *s)
+{
+	struct stat st, cur;
+	FILE *f;
+
+	if (s->f == stdin || stat(s->name, &st) < 0)
+		return;
+	if (fstat(fileno(s->f), &cur) < 0)
+		return;
+	if (st.st_dev == s->dev && st.st_ino == s->ino && st.st_size >= ftello(s->f))
+		return;
+	f = fopen(s->name, "re");
+	if (!f)
+		return;
+	/* What is left in the old file has been read: start the new one. */
+	fclose(s->f);
+	s->f = f;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->lineno = 0;
+}
+
+int query_run(const struct query *q, char *const *logs, int nlogs)
+{
+	static char *const dash[] = { (char *)"-" };
+	struct src *srcs;
+	struct summary sm = { 0 };
+	int i, nsrc = 0;
+
+	if (nlogs == 0) {
+		logs = dash;
+		nlogs = 1;
+	}
+	srcs = xcalloc((size_t)nlogs, sizeof(*srcs));
+	for (i = 0; i < nlogs; i++)
+		if (src_open(&srcs[nsrc], logs[i]))
+			nsrc++;
+	if (nsrc == 0) {
+		free(srcs);
+		return 1;
+	}
+	if (q->summary) {
+		sm.by_op = json_object();
+		sm.paths = json_object();
+		sm.denied = json_object();
+		sm.procs = json_object();
+	}
+	if (q->format == FMT_TSV && !q->summary) {
+		for (i = 0; i < (int)ARRAY_SIZE(tsv_cols); i++)
+			printf("%s%s", i ? "\t" : "", tsv_cols[i]);
+		putchar('\n');
+	}
+	for (i = 0; i < nsrc; i++)
+		next_record(&srcs[i], q->follow, q);
+	for (;;) {
+		struct src *best = NULL;
+
+		for (i = 0; i < nsrc; i++)
+			if (srcs[i].rec && (!best || srcs[i].ts < best->ts))
+				best = &srcs[i];
+		if (!best) {
+			if (!q->follow)
+				break;
+			/* Follow: wait for more, across rotation. */
+			fflush(stdout);
+			usleep(200000);
+			for (i = 0; i < nsrc; i++) {
+				if (!next_record(&srcs[i], true, q)) {
+					follow_reopen(&srcs[i]);
+					next_record(&srcs[i], q->follow, q);
+				}
+			}
+			continue;
+		}
+		if (pass(q, best->rec, best->ts)) {
+			if (q->summary)
+				summary_add(&sm, best->rec);
+			else
+				print_record(q, best);
+		}
+		next_record(best, q->follow, q);
+	}
+	if (q->summary) {
+		summary_print(&sm);
+		json_decref(sm.by_op);
+		json_decref(sm.paths);
+		json_decref(sm.denied);
+		json_decref(sm.procs);
+	}
+	for (i = 0; i < nsrc; i++)
+		src_close(&srcs[i]);
+	free(srcs);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		error("cannot write the output: %m");
+		return 1;
+	}
+	return 0;
+}

@@ -246,8 +246,11 @@ int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 		r = ENOENT;
 	else if ((need == NEED_READ && l < LEVEL_READ) || (need == NEED_WRITE && l < LEVEL_WRITE))
 		r = EACCES;
-	if (!r && path && node_path(fs, n, path, POLICY_MAX_PATH) < 0)
+	/* The path also for a denial: its audit record names it. */
+	if (path && r != ENOENT && node_path(fs, n, path, POLICY_MAX_PATH) < 0) {
+		path[0] = '\0';
 		r = ENAMETOOLONG;
+	}
 	if (es)
 		*es = n->es;
 	pthread_mutex_unlock(&fs->lock);

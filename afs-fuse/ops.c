@@ -907,8 +907,12 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 
 	c.path[0] = '\0';
 	/* A link to a file below write would be a writable alias of it. */
-	if (!r && l < LEVEL_WRITE)
+	if (!r && l < LEVEL_WRITE) {
 		r = EACCES;
+		/* Only to name the new link in the audit record. */
+		if (auditing(fs, AUDIT_DENY) && child(req, fs, newparent, newname, false, &c))
+			c.path[0] = '\0';
+	}
 	if (!r && n->is_dir)
 		r = EPERM;
 	if (!r)

@@ -165,6 +165,42 @@ want read && workload "read ${BIG_MB} MiB (warm)" "dd if=big.bin bs=1M status=no
 want read && COLD=1 workload "read ${BIG_MB} MiB (cold)" "dd if=big.bin bs=1M status=none | md5sum"
 echo "# afs-fuse CPU over the read workloads: $(( ($(cpu_of "$read_pid") - cpu0) ))0 ms"
 
+# ---- the audit log and a big policy: access + 2,000 rules vs off + 1 rule ----
+pair() {	# pair NAME CMD DIR_A DIR_B: median ratio B/A, alternating
+	local name=$1 cmd=$2 a=$3 b=$4 i ta tb
+	: >"$W/r.pair"
+	run_one "$a" "$cmd" >/dev/null
+	run_one "$b" "$cmd" >/dev/null
+	for ((i = 0; i < RUNS; i++)); do
+		ta=$(run_one "$a" "$cmd")
+		tb=$(run_one "$b" "$cmd")
+		echo "$tb $ta" | awk '{printf "%.4f\n", $1 / $2}' >>"$W/r.pair"
+	done
+	printf '%-28s %9.3fx\n' "$name" "$(median <"$W/r.pair")"
+}
+if want audit; then
+	{ echo 'version: 1'; echo 'rules:'
+	  echo '  - {pattern: "**", permission: read}'
+	  for i in $(seq 1999); do
+		case $((i % 4)) in
+		0) echo "  - {pattern: /d$i/**, permission: read}" ;;
+		1) echo "  - {pattern: \"**/*.x$i\", permission: none, priority: 5}" ;;
+		2) echo "  - {pattern: /d$i/f$i.c, type: file, permission: view}" ;;
+		3) echo "  - {pattern: /d$i/sub, type: directory, permission: write}" ;;
+		esac
+	  done; } >"$W/p2000.yaml"
+	printf 'version: 1\nrules:\n  - pattern: "**"\n    permission: read\n' >"$W/p1.yaml"
+	mount_afs "$W/tree" "$W/m.off" "$W/p1.yaml"
+	mount_afs "$W/tree" "$W/m.acc" "${ACC_POLICY:-$W/p2000.yaml}" ${ACC_OPTS--a "$W/audit.log" --audit-level access}
+	acc_pid=$afs_pid
+	echo "# audit access + 2,000 rules against audit off + 1 rule (ratio, median of $RUNS)"
+	pair "grep -r (warm)" "grep -r -c needle . | wc -l" "$W/m.off" "$W/m.acc"
+	pair "find . -type f (warm)" "find . -type f | wc -l" "$W/m.off" "$W/m.acc"
+	pair "stat every file" "xargs -0 -a '$W/list' stat -c %s | wc -l" "$W/m.off" "$W/m.acc"
+	echo "# audit records written: $(wc -l <"$W/audit.log")"
+	rm -f "$W/audit.log"
+fi
+
 # ---- write workloads on a loop-mounted ext4 image ---------------------------
 if want create || want write || want copyup; then
 	rm -f "$W/ext.img"

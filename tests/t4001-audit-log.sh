@@ -146,3 +146,35 @@ if mount -t tmpfs -o size=16k tmpfs "$T/small" 2>/dev/null; then
 else
 	skip "full disk" "cannot mount a tmpfs"
 fi
+
+# The other ops at write level, allowed and denied, exactly.
+rm -f "$log"
+echo l >"$src/w/old"
+afs_mount "$src" "$mnt" -p "$T/p.yaml" -a "$log" --audit-level write --name m2 || exit 1
+ln -s a "$mnt/w/sym"
+ln "$mnt/w/a" "$mnt/w/hard"
+chmod 0600 "$mnt/w/a"
+setfattr -n user.k -v v "$mnt/w/a"
+rm "$mnt/w/old"
+mv "$mnt/w/hard" "$mnt/w/moved"
+ln "$mnt/r/b" "$mnt/w/alias" 2>/dev/null
+chmod 0600 "$mnt/r/b" 2>/dev/null
+setfattr -n user.k -v v "$mnt/r/b" 2>/dev/null
+rm -f "$mnt/r/b" 2>/dev/null
+mkfifo "$mnt/w/fifo"
+afs_umount "$mnt"
+cat >"$T/expected" <<X
+{"v":1,"mount":"m2","uid":0,"op":"symlink","path":"/w/sym","to":"a","decision":"allow","rule":"$rule:5"}
+{"v":1,"mount":"m2","uid":0,"op":"link","path":"/w/a","to":"/w/hard","decision":"allow","rule":"$rule:5"}
+{"v":1,"mount":"m2","uid":0,"op":"setattr","path":"/w/a","decision":"allow","rule":"$rule:5"}
+{"v":1,"mount":"m2","uid":0,"op":"setxattr","path":"/w/a","decision":"allow","rule":"$rule:5"}
+{"v":1,"mount":"m2","uid":0,"op":"unlink","path":"/w/old","decision":"allow","rule":"$rule:5"}
+{"v":1,"mount":"m2","uid":0,"op":"rename","path":"/w/hard","to":"/w/moved","decision":"allow","rule":"$rule:5"}
+{"v":1,"mount":"m2","uid":0,"op":"link","path":"/r/b","to":"/w/alias","decision":"deny","errno":"EACCES","rule":"$rule:3"}
+{"v":1,"mount":"m2","uid":0,"op":"setattr","path":"/r/b","decision":"deny","errno":"EACCES","rule":"$rule:3"}
+{"v":1,"mount":"m2","uid":0,"op":"setxattr","path":"/r/b","decision":"deny","errno":"EACCES","rule":"$rule:3"}
+{"v":1,"mount":"m2","uid":0,"op":"unlink","path":"/r/b","decision":"deny","errno":"EACCES","rule":"$rule:3"}
+{"v":1,"mount":"m2","uid":0,"op":"create","path":"/w/fifo","decision":"allow","rule":"$rule:5"}
+X
+records "$log" >"$T/got"
+same_file "write level: symlink, link, setattr, setxattr, unlink, rename, mknod; denials" "$T/expected" "$T/got"

@@ -54,13 +54,47 @@ static int join(const char *dir, const char *name, char *out)
 
 /* ---- audit records --------------------------------------------------------- */
 
-/* The command name of PID, from /proc, cached per thread for a second. */
-static void comm_of(pid_t pid, char out[16])
+/* The session a process belongs to: AFS_SESSION in its environment, which
+ * afs-launch and afs-session set for the sandbox.  A process may change it
+ * for the processes it starts; the record's pid and comm stay its own. */
+#define SESSION_MAX 64
+
+static void session_of(pid_t pid, char out[SESSION_MAX])
+{
+	static const char key[] = "AFS_SESSION=";
+	char p[64], env[65536];
+	ssize_t n;
+	size_t i;
+	int fd;
+
+	out[0] = '\0';
+	snprintf(p, sizeof(p), "/proc/%d/environ", (int)pid);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	/* The first 64 KiB: the variables afs-launch sets come first. */
+	n = read(fd, env, sizeof(env) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	env[n] = '\0';
+	for (i = 0; i < (size_t)n; i += strlen(env + i) + 1) {
+		if (strncmp(env + i, key, sizeof(key) - 1) == 0) {
+			snprintf(out, SESSION_MAX, "%s", env + i + sizeof(key) - 1);
+			return;
+		}
+	}
+}
+
+/* The command name and session of PID, from /proc, cached per thread for
+ * a second. */
+static void proc_of(pid_t pid, char comm[16], char session[SESSION_MAX])
 {
 	static __thread struct {
 		pid_t pid;
 		time_t at;
 		char comm[16];
+		char session[SESSION_MAX];
 	} cache[64];
 	unsigned i = (unsigned)pid % 64;
 	time_t now = time(NULL);
@@ -69,22 +103,25 @@ static void comm_of(pid_t pid, char out[16])
 	int fd;
 
 	if (cache[i].pid == pid && now - cache[i].at < 1) {
-		memcpy(out, cache[i].comm, 16);
+		memcpy(comm, cache[i].comm, 16);
+		memcpy(session, cache[i].session, SESSION_MAX);
 		return;
 	}
-	out[0] = '\0';
+	comm[0] = '\0';
 	snprintf(p, sizeof(p), "/proc/%d/comm", (int)pid);
 	fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		n = read(fd, out, 15);
+		n = read(fd, comm, 15);
 		close(fd);
-		if (n > 0 && out[n - 1] == '\n')
+		if (n > 0 && comm[n - 1] == '\n')
 			n--;
-		out[n > 0 ? n : 0] = '\0';
+		comm[n > 0 ? n : 0] = '\0';
 	}
+	session_of(pid, session);
 	cache[i].pid = pid;
 	cache[i].at = now;
-	memcpy(cache[i].comm, out, 16);
+	memcpy(cache[i].comm, comm, 16);
+	memcpy(cache[i].session, session, SESSION_MAX);
 }
 
 /* What an audit record of an op knows. */
@@ -112,7 +149,7 @@ static void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 	const struct fuse_ctx *ctx = req ? fuse_req_ctx(req) : NULL;
 	struct audit_rec r;
 	struct verdict v;
-	char comm[16], rule[POLICY_MAX_PATH + 32];
+	char comm[16], session[SESSION_MAX], rule[POLICY_MAX_PATH + 32];
 
 	audit_rec_init(&r);
 	if (ev->ts)
@@ -124,8 +161,9 @@ static void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 	r.uid = ev->pid ? ev->uid : ctx ? ctx->uid : 0;
 	r.has_uid = true;
 	if (r.pid) {
-		comm_of(r.pid, comm);
+		proc_of(r.pid, comm, session);
 		r.comm = comm[0] ? comm : NULL;
+		r.session = session[0] ? session : NULL;
 	}
 	r.op = ev->op;
 	r.path = ev->path;

@@ -178,3 +178,13 @@ cat >"$T/expected" <<X
 X
 records "$log" >"$T/got"
 same_file "write level: symlink, link, setattr, setxattr, unlink, rename, mknod; denials" "$T/expected" "$T/got"
+
+# The session: AFS_SESSION in the environment of the process.
+rm -f "$log"
+afs_mount "$src" "$mnt" -p "$T/p.yaml" -a "$log" || exit 1
+AFS_SESSION=agent-7 cat "$mnt/w/a" >/dev/null
+cat "$mnt/r/b" >/dev/null
+afs_umount "$mnt"
+is "session: from AFS_SESSION of the process" "agent-7" "$(jq -r 'select(.path=="/w/a") | .session' "$log")"
+is "session: absent without it" "null" "$(jq -r 'select(.path=="/r/b") | .session' "$log")"
+is "session: in schema order (mount absent without --name)" '["v","ts","session","pid","uid"]' "$(jq -c 'select(.path=="/w/a") | keys_unsorted[0:5]' "$log")"

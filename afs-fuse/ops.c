@@ -134,6 +134,8 @@ struct event {
 	const struct timespec *ts;	/* NULL: now */
 	pid_t pid;		/* 0: the request's */
 	uid_t uid;
+	const char *comm;	/* with pid: as the process was at the time */
+	const char *session;
 };
 
 static bool auditing(const struct fs *fs, enum audit_level need)
@@ -160,7 +162,10 @@ static void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 	r.pid = ev->pid ? ev->pid : ctx ? ctx->pid : 0;
 	r.uid = ev->pid ? ev->uid : ctx ? ctx->uid : 0;
 	r.has_uid = true;
-	if (r.pid) {
+	if (ev->pid) {
+		r.comm = ev->comm && ev->comm[0] ? ev->comm : NULL;
+		r.session = ev->session && ev->session[0] ? ev->session : NULL;
+	} else if (r.pid) {
 		proc_of(r.pid, comm, session);
 		r.comm = comm[0] ? comm : NULL;
 		r.session = session[0] ? session : NULL;
@@ -209,6 +214,8 @@ struct handle {
 	struct timespec opened;
 	pid_t pid;
 	uid_t uid;
+	char comm[16];		/* read at open: the process may be gone at release */
+	char session[SESSION_MAX];
 	char mode[3];
 	char path[];
 };
@@ -244,6 +251,8 @@ static struct handle *handle_new(fuse_req_t req, struct fs *fs, int fd, const ch
 	clock_gettime(CLOCK_REALTIME, &h->opened);
 	h->pid = ctx->pid;
 	h->uid = ctx->uid;
+	if (h->record)
+		proc_of(h->pid, h->comm, h->session);
 	strcpy(h->mode, open_mode(flags));
 	strcpy(h->path, path);
 	return h;
@@ -1272,7 +1281,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		/* The open, with what went through it, dated when it opened. */
 		struct event ev = { .op = "open", .path = h->path, .mode = h->mode,
 				    .bytes = h->bytes, .ts = &h->opened, .pid = h->pid,
-				    .uid = h->uid };
+				    .uid = h->uid, .comm = h->comm, .session = h->session };
 
 		audit_emit(NULL, FS(req), &ev, "allow", 0);
 	}

@@ -111,12 +111,14 @@ is "busy run: each name once" 10000 "$(jq -r 'select(.op=="create") | .path' "$l
 rm -f "$log" "$log.1"
 afs_mount "$src" "$mnt" -p "$T/p.yaml" -a "$log" --audit-level write || exit 1
 mkdir "$mnt/w/rot"
-(for i in $(seq 3000); do : >"$mnt/w/rot/f$i"; done) &
+(for i in $(seq 1500); do : >"$mnt/w/rot/f$i"; done) &
 writer=$!
 sleep 0.3
 mv "$log" "$log.1"
 kill -USR1 "$fuse_pid"
 wait "$writer"
+# More after the signal, so that the new file surely has some.
+for i in $(seq 1501 3000); do : >"$mnt/w/rot/f$i"; done
 afs_umount "$mnt"
 is "rotation: both files hold records" "yes yes" "$([ -s "$log.1" ] && echo yes) $([ -s "$log" ] && echo yes)"
 is "rotation: nothing lost across mv + SIGUSR1" 3000 "$(cat "$log.1" "$log" | grep -c '"op":"create","path":"/w/rot/f')"

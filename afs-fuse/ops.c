@@ -180,7 +180,9 @@ static void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 	/* The rule's strings live as long as the policy: format under it. */
 	pthread_rwlock_rdlock(&fs->pol_lock);
 	if (ev->path) {
-		policy_resolve(fs->pol, ev->path, strlen(ev->path), false, &v);
+		/* The ops reach a path through visible directories: deciding
+		 * the path alone names the rule, without the ancestors' cost. */
+		policy_decide(fs->pol, ev->path, strlen(ev->path), false, &v);
 		if (v.rule) {
 			snprintf(rule, sizeof(rule), "%s:%d", v.rule->file, v.rule->line);
 			r.rule = rule;

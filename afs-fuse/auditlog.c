@@ -27,6 +27,7 @@ struct auditlog {
 	pthread_cond_t space;		/* emitters: the buffer drained */
 	struct abuf buf;
 	bool stop;
+	bool started;
 	pthread_t writer;
 
 	pthread_mutex_t fd_lock;	/* guards fd against reopen */
@@ -166,14 +167,15 @@ int auditlog_open(const char *path, enum audit_level level, const char *mount,
 	pthread_mutex_init(&a->fd_lock, NULL);
 	pthread_cond_init(&a->wake, NULL);
 	pthread_cond_init(&a->space, NULL);
-	if (pthread_create(&a->writer, NULL, writer, a) != 0) {
-		close(fd);
-		free(a->path);
-		free(a->mount);
-		free(a);
-		return -EAGAIN;
-	}
 	*out = a;
+	return 0;
+}
+
+int auditlog_start(struct auditlog *a)
+{
+	if (pthread_create(&a->writer, NULL, writer, a) != 0)
+		return -EAGAIN;
+	a->started = true;
 	return 0;
 }
 
@@ -185,7 +187,12 @@ void auditlog_close(struct auditlog *a)
 	a->stop = true;
 	pthread_cond_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);
-	pthread_join(a->writer, NULL);
+	if (a->started) {
+		pthread_join(a->writer, NULL);
+	} else if (a->buf.len) {
+		/* Never started (start-up failed): write what there is. */
+		write_batch(a, &a->buf);
+	}
 	if (a->lost)
 		error("the audit log '%s' lost %llu records", a->path, a->lost);
 	close(a->fd);

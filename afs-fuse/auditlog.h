@@ -15,9 +15,12 @@
 
 struct auditlog;
 
-/* Open PATH for appending (made 0600 if missing) and start the writer. */
+/* Open PATH for appending (made 0600 if missing); records wait in memory
+ * until auditlog_start() starts the writer thread -- after any fork, since
+ * a thread does not survive one. */
 int auditlog_open(const char *path, enum audit_level level, const char *mount,
 		  struct auditlog **out);
+int auditlog_start(struct auditlog *a);
 /* Flush, stop the writer, close. */
 void auditlog_close(struct auditlog *a);
 enum audit_level auditlog_level(const struct auditlog *a);

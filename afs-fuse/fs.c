@@ -235,6 +235,8 @@ int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 	enum level l;
 	int r = 0;
 
+	if (path)
+		path[0] = '\0';	/* a refused caller learns, and logs, no path */
 	if (!caller_allowed(fs, ctx->uid))
 		return EACCES;
 	pthread_rwlock_rdlock(&fs->pol_lock);

@@ -279,6 +279,12 @@ int mount_run(const struct mount_opts *in)
 	notify_ready();
 	if (fuse_daemonize(o->foreground) != 0)
 		goto out_unmount;
+	/* Threads start only now: fuse_daemonize() forks, and a thread does
+	 * not live on in the child. */
+	if (rl.audit && auditlog_start(rl.audit) < 0) {
+		error("cannot start the audit log writer");
+		goto out_unmount;
+	}
 	rl.fs = fs;
 	if (pthread_create(&tid, NULL, reload_thread, &rl) != 0) {
 		error("cannot start the reload thread");

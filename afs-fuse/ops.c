@@ -136,6 +136,7 @@ struct event {
 	uid_t uid;
 	const char *comm;	/* with pid: as the process was at the time */
 	const char *session;
+	const char *rule_path;	/* whose rule decided, when not PATH's */
 };
 
 static bool auditing(const struct fs *fs, enum audit_level need)
@@ -180,9 +181,11 @@ static void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 	/* The rule's strings live as long as the policy: format under it. */
 	pthread_rwlock_rdlock(&fs->pol_lock);
 	if (ev->path) {
+		const char *rp = ev->rule_path ? ev->rule_path : ev->path;
+
 		/* The ops reach a path through visible directories: deciding
 		 * the path alone names the rule, without the ancestors' cost. */
-		policy_decide(fs->pol, ev->path, strlen(ev->path), false, &v);
+		policy_decide(fs->pol, rp, strlen(rp), false, &v);
 		if (v.rule) {
 			snprintf(rule, sizeof(rule), "%s:%d", v.rule->file, v.rule->line);
 			r.rule = rule;
@@ -964,8 +967,11 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	}
 	if (!r && n->is_dir)
 		r = EPERM;
-	if (!r)
+	if (!r) {
 		r = child_create(req, fs, newparent, newname, false, &c);
+		if (r == EACCES)
+			ev.rule_path = c.path;	/* the new name refused it */
+	}
 	if (!r)
 		r = copy_up(fs, n, path);
 	if (!r)
@@ -1057,8 +1063,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	r = child_change(req, fs, parent, name, &from);
 	if (!r)
 		r = child(req, fs, newparent, newname, S_ISDIR(from.st.st_mode), &to);
-	if (!r && to.level < LEVEL_WRITE)
+	if (!r && to.level < LEVEL_WRITE) {
 		r = EACCES;
+		ev.rule_path = to.path;	/* the new name refused it */
+	}
 	if (!r && delta_reserved(newname))
 		r = EINVAL;
 	if (!r && strcmp(from.path, to.path) == 0)
@@ -1140,7 +1148,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!r && writing)
 		r = copy_up(fs, n, path);
 	if (r) {
-		if ((r == EACCES || r == EPERM) && auditing(fs, AUDIT_DENY)) {
+		if ((r == EACCES || r == EPERM) && path[0] && auditing(fs, AUDIT_DENY)) {
 			struct event ev = { .op = "open", .path = path,
 					    .mode = open_mode(fi->flags), .bytes = -1 };
 

@@ -190,3 +190,28 @@ afs_umount "$mnt"
 is "session: from AFS_SESSION of the process" "agent-7" "$(jq -r 'select(.path=="/w/a") | .session' "$log")"
 is "session: absent without it" "null" "$(jq -r 'select(.path=="/r/b") | .session' "$log")"
 is "session: in schema order (mount absent without --name)" '["v","ts","session","pid","uid"]' "$(jq -c 'select(.path=="/w/a") | keys_unsorted[0:5]' "$log")"
+
+# Without -f: the daemon writes its log too, and flushes at unmount.
+rm -f "$log"
+afs-fuse -p "$T/p.yaml" -a "$log" --audit-level write --name "bg-$$" "$src" "$mnt"
+is "daemon mode: afs-fuse returns 0 once mounted" 0 "$?"
+at_exit_umount "$mnt"
+bgpid=$(pgrep -f -- "--name bg-$$")
+at_exit_kill "$bgpid"
+touch "$mnt/w/bg1"
+sleep 0.6
+is "daemon mode: records written while it runs (within 200 ms)" 1 "$(grep -c '"op":"create","path":"/w/bg1"' "$log" 2>/dev/null)"
+touch "$mnt/w/bg2"
+fusermount3 -u "$mnt"
+for i in $(seq 50); do kill -0 "$bgpid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$bgpid" 2>/dev/null; then not_ok "daemon mode: exits after unmount"; else ok "daemon mode: exits after unmount"; fi
+is "daemon mode: the last records are flushed at unmount" 1 "$(grep -c '"op":"create","path":"/w/bg2"' "$log")"
+
+# A rename refused for its new name names the rule of the new name.
+rm -f "$log"
+afs_mount "$src" "$mnt" -p "$T/p.yaml" -a "$log" --audit-level deny || exit 1
+echo m >"$mnt/w/tomove"
+mv "$mnt/w/tomove" "$mnt/r/moved" 2>/dev/null
+afs_umount "$mnt"
+is "a rename refused by its target: the target's rule" "$rule:3" \
+	"$(jq -r 'select(.op=="rename") | .rule' "$log" | head -1)"

@@ -32,7 +32,7 @@ static void usage(FILE *f)
 		"  --op OP[,OP...]       open, create, lookup, rename, exec, ...\n"
 		"  --path GLOB           the path matches a policy glob (** for any depth)\n"
 		"  --regex RE            the path matches a PCRE2 regex\n"
-		"  --decision D          allow, deny or hide\n"
+		"  --decision D[,D...]   allow, deny or hide\n"
 		"  --pid PID, --comm NAME, --mount NAME, --session NAME\n"
 		"  --since T, --until T  RFC 3339 (2026-11-26T10:00:00Z) or ago: 30s 10m 2h 1d\n"
 		"  --format F            text (default), json (the records), tsv (with header)\n"
@@ -45,6 +45,21 @@ static void usage(FILE *f)
 
 enum { OPT_OP = 256, OPT_PATH, OPT_REGEX, OPT_DECISION, OPT_PID, OPT_COMM, OPT_MOUNT,
        OPT_SESSION, OPT_SINCE, OPT_UNTIL, OPT_FORMAT, OPT_SUMMARY };
+
+/* Append the comma-separated values of ARG to *V; for --decision (WHAT),
+ * each must be allow, deny or hide. */
+static void add_list(char ***v, size_t *n, const char *arg, const char *what)
+{
+	char *save = NULL, *o, *list = xstrdup(arg);
+
+	for (o = strtok_r(list, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (what && strcmp(o, "allow") && strcmp(o, "deny") && strcmp(o, "hide"))
+			die(2, "bad %s '%s' (allow, deny or hide)", what, o);
+		*v = xreallocarray(*v, *n + 1, sizeof(**v));
+		(*v)[(*n)++] = xstrdup(o);
+	}
+	free(list);
+}
 
 static int diff_main(int argc, char **argv)
 {
@@ -115,16 +130,9 @@ int main(int argc, char **argv)
 	now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 	while ((c = getopt_long(argc, argv, "fhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_OP: {
-			char *save = NULL, *o, *list = xstrdup(optarg);
-
-			for (o = strtok_r(list, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-				q.ops = xreallocarray(q.ops, q.nops + 1, sizeof(*q.ops));
-				q.ops[q.nops++] = xstrdup(o);
-			}
-			free(list);
+		case OPT_OP:
+			add_list(&q.ops, &q.nops, optarg, NULL);
 			break;
-		}
 		case OPT_PATH: {
 			const char *err;
 
@@ -149,9 +157,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case OPT_DECISION:
-			if (strcmp(optarg, "allow") && strcmp(optarg, "deny") && strcmp(optarg, "hide"))
-				die(2, "bad --decision '%s' (allow, deny or hide)", optarg);
-			q.decision = optarg;
+			add_list(&q.decisions, &q.ndecisions, optarg, "--decision");
 			break;
 		case OPT_PID: {
 			char *end;
@@ -211,6 +217,9 @@ int main(int argc, char **argv)
 	while (q.nops)
 		free(q.ops[--q.nops]);
 	free(q.ops);
+	while (q.ndecisions)
+		free(q.decisions[--q.ndecisions]);
+	free(q.decisions);
 	glob_free(q.path_glob);
 	pcre2_code_free(q.path_re);
 	return status;

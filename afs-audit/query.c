@@ -166,12 +166,23 @@ static void malformed(struct src *s, const char *why)
 		strcmp(s->name, "-") ? s->name : "(stdin)", s->lineno, why);
 }
 
+/* Does LINE hold one of the N values (true when N is 0)? */
+static bool any_in(const char *line, size_t len, char **vals, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (memmem(line, len, vals[i], strlen(vals[i])))
+			return true;
+	return n == 0;
+}
+
 /* Could the raw LINE pass Q's equality filters and path glob?  A cheap look before the
  * JSON parse: a record whose decision is "deny" holds the bytes deny
  * somewhere, unless it spells them with \u escapes, which keeps it in. */
 static bool may_pass(const struct query *q, const char *line, size_t len)
 {
-	const char *vals[4] = { q->decision, q->comm, q->mount, q->session };
+	const char *vals[3] = { q->comm, q->mount, q->session };
 	size_t i;
 
 	if (memmem(line, len, "\\u", 2) || memmem(line, len, "\\/", 2))
@@ -187,13 +198,8 @@ static bool may_pass(const struct query *q, const char *line, size_t len)
 	for (i = 0; i < ARRAY_SIZE(vals); i++)
 		if (vals[i] && !memmem(line, len, vals[i], strlen(vals[i])))
 			return false;
-	if (q->nops) {
-		for (i = 0; i < q->nops; i++)
-			if (memmem(line, len, q->ops[i], strlen(q->ops[i])))
-				break;
-		if (i == q->nops)
-			return false;
-	}
+	if (!any_in(line, len, q->ops, q->nops) || !any_in(line, len, q->decisions, q->ndecisions))
+		return false;
 	return true;
 }
 
@@ -283,8 +289,15 @@ static bool pass(const struct query *q, json_t *rec, int64_t ts)
 		if (rc < 0)
 			return false;
 	}
-	if (q->decision && (!str(rec, "decision") || strcmp(str(rec, "decision"), q->decision)))
-		return false;
+	if (q->ndecisions) {
+		const char *d = str(rec, "decision");
+
+		for (i = 0; d && i < q->ndecisions; i++)
+			if (strcmp(d, q->decisions[i]) == 0)
+				break;
+		if (!d || i == q->ndecisions)
+			return false;
+	}
 	if (q->pid >= 0 && json_integer_value(json_object_get(rec, "pid")) != q->pid)
 		return false;
 	if (q->comm && (!str(rec, "comm") || strcmp(str(rec, "comm"), q->comm)))

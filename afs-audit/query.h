@@ -14,7 +14,8 @@ struct query {
 	size_t nops;
 	struct glob *path_glob;
 	void *path_re;		/* pcre2_code */
-	const char *decision;
+	char **decisions;	/* any of them */
+	size_t ndecisions;
 	long pid;		/* -1: any */
 	const char *comm;
 	const char *mount;

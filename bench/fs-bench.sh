@@ -215,6 +215,13 @@ if want create || want write || want copyup; then
 	mount_bindfs "$W/ext/src" "$BINDFS"
 	header
 	want create && workload "create+write+unlink 5k x 4 KiB" "'$B/bench/mkfiles' create w 5000 4096"
+	if want audit; then
+		mkdir -p "$W/ext/delta2"
+		mount_afs "$W/ext/src" "$W/m.wacc" "$W/write.yaml" -d "$W/ext/delta2" \
+			-a "$W/ext/audit.log" --audit-level access
+		echo "# audit access against off, same policy (ratio, median of $RUNS)"
+		pair "create+write+unlink 5k" "'$B/bench/mkfiles' create w 5000 4096" "$AFS" "$W/m.wacc"
+	fi
 	want write && workload "write 512 MiB + fdatasync" "dd if=/dev/zero of=w/big bs=1M count=512 conv=fdatasync status=none; rm -f w/big"
 	if want copyup; then
 		# First writes to 1,000 files of SOURCE: each a copy-up.  A fresh

@@ -89,8 +89,9 @@ static void all_below(struct changes *c, int sdfd, const char *rel, char kind, i
 static bool content_differs(int d1, int d2, const char *name, off_t size)
 {
 	char a[65536], b[65536];
-	int f1 = openat(d1, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	int f2 = openat(d2, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO swapped in must not block us. */
+	int f1 = openat(d1, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int f2 = openat(d2, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	bool differ = true;
 	off_t done = 0;
 
@@ -265,7 +266,8 @@ static int open_file(int root, const char *path)
 		dfd = nd;
 		comp = next;
 	}
-	fd = comp ? openat(dfd, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = comp ? openat(dfd, comp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
 	close(dfd);
 	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
 		close(fd);
@@ -285,14 +287,18 @@ static int run_diff(int a, int b, const char *path, bool unified, long *plus, lo
 	char *line = NULL, la[PATH_MAX + 8], lb[PATH_MAX + 8], fa[32], fb[32];
 	size_t cap = 0;
 	ssize_t n;
+	int nline;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -1;
 	snprintf(la, sizeof(la), "a%s", path);
 	snprintf(lb, sizeof(lb), "b%s", path);
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
 		return -1;
+	}
 	if (pid == 0) {
 		/* The files go to diff as inherited fds: no path is resolved
 		 * again, so no link can be followed. */
@@ -309,14 +315,17 @@ static int run_diff(int a, int b, const char *path, bool unified, long *plus, lo
 	f = fdopen(pipefd[0], "r");
 	*plus = *minus = 0;
 	*binary = false;
-	while (f && (n = getline(&line, &cap, f)) > 0) {
+	for (nline = 0; f && (n = getline(&line, &cap, f)) > 0; nline++) {
 		if (unified)
 			fwrite(line, 1, (size_t)n, stdout);
+		/* The first two lines are the --- and +++ headers. */
+		if (nline < 2 && (!strncmp(line, "--- ", 4) || !strncmp(line, "+++ ", 4)))
+			continue;
 		if (!strncmp(line, "Binary files", 12))
 			*binary = true;
-		else if (line[0] == '+' && strncmp(line, "+++ ", 4))
+		else if (line[0] == '+')
 			(*plus)++;
-		else if (line[0] == '-' && strncmp(line, "--- ", 4))
+		else if (line[0] == '-')
 			(*minus)++;
 	}
 	free(line);
@@ -347,15 +356,20 @@ int diff_run(enum diff_mode mode, const char *source, const char *delta)
 		bool binary = false;
 
 		if (mode == DIFF_NAME_STATUS) {
-			printf("%c\t%s\n", c.v[i].kind, p);
+			printf("%c\t", c.v[i].kind);
+			fput_field(stdout, p);
+			putchar('\n');
 			continue;
 		}
 		{
 			int a = c.v[i].kind == 'A' ? -1 : open_file(sroot, p);
 			int b = c.v[i].kind == 'D' ? -1 : open_file(droot, p);
 
-			if (mode == DIFF_UNIFIED)
-				printf("%c %s\n", c.v[i].kind, p);
+			if (mode == DIFF_UNIFIED) {
+				printf("%c ", c.v[i].kind);
+				fput_field(stdout, p);
+				putchar('\n');
+			}
 			if ((a >= 0 || b >= 0) &&
 			    run_diff(a, b, p, mode == DIFF_UNIFIED, &plus, &minus, &binary) < 0) {
 				error("cannot compare '%s' (is diff(1) installed?)", p);
@@ -369,10 +383,12 @@ int diff_run(enum diff_mode mode, const char *source, const char *delta)
 				close(b);
 		}
 		if (mode == DIFF_STAT) {
+			printf(" %c ", c.v[i].kind);
+			fput_field(stdout, p);
 			if (binary)
-				printf(" %c %s | binary\n", c.v[i].kind, p);
+				printf(" | binary\n");
 			else
-				printf(" %c %s | +%ld -%ld\n", c.v[i].kind, p, plus, minus);
+				printf(" | +%ld -%ld\n", plus, minus);
 			tplus += plus;
 			tminus += minus;
 		}

@@ -4,6 +4,7 @@
  * query.c for queries, diff.c for "afs-audit diff".
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
 #include <getopt.h>
 #include <pcre2.h>
 #include <stdint.h>
@@ -124,8 +125,12 @@ int main(int argc, char **argv)
 	int c, status;
 
 	progname = "afs-audit";
-	if (argc > 1 && strcmp(argv[1], "diff") == 0)
+	/* getopt names the program by argv[0] in its messages. */
+	argv[0] = (char *)"afs-audit";
+	if (argc > 1 && strcmp(argv[1], "diff") == 0) {
+		argv[1] = (char *)"afs-audit diff";
 		return diff_main(argc - 1, argv + 1);
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 	while ((c = getopt_long(argc, argv, "fhV", longopts, NULL)) != -1) {
@@ -162,8 +167,10 @@ int main(int argc, char **argv)
 		case OPT_PID: {
 			char *end;
 
+			errno = 0;
 			q.pid = strtol(optarg, &end, 10);
-			if (*end || end == optarg || q.pid < 0)
+			if (optarg[0] < '0' || optarg[0] > '9' || *end || errno || q.pid <= 0 ||
+			    q.pid > 0x3fffffff)
 				die(2, "bad --pid '%s'", optarg);
 			break;
 		}
@@ -213,6 +220,8 @@ int main(int argc, char **argv)
 	}
 	if (q.follow && q.summary)
 		die(2, "--follow and --summary cannot be combined");
+	if (q.since_us > q.until_us)
+		die(2, "--until is before --since: nothing could match");
 	status = query_run(&q, argv + optind, argc - optind);
 	while (q.nops)
 		free(q.ops[--q.nops]);

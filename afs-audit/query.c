@@ -34,14 +34,12 @@ struct src {
 	int64_t ts;
 	dev_t dev;
 	ino_t ino;
+	bool failed;	/* a read error: nothing (more) read from it */
+	bool any;	/* some line was read */
 };
 
 /* ---- time ------------------------------------------------------------------ */
 
-static int64_t to_us(struct tm *tm, long frac_us, long off_s)
-{
-	return ((int64_t)timegm(tm) - off_s) * 1000000 + frac_us;
-}
 
 /* Days from 1970-01-01 to Y-M-D (proleptic Gregorian). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -88,38 +86,60 @@ static int fixed_ts(const char *s, int64_t *out)
 	return 0;
 }
 
-/* RFC 3339: 2026-11-26T10:00:00[.frac](Z|+hh:mm|-hh:mm). */
+static bool digits(const char *s, int n)
+{
+	while (n--)
+		if (*s < '0' || *s++ > '9')
+			return false;
+	return true;
+}
+
+/* RFC 3339: 2026-11-26T10:00:00[.frac](Z|+hh:mm|-hh:mm), T or t, Z or z;
+ * every field its fixed width and in range. */
 static int rfc3339(const char *s, int64_t *out)
 {
-	struct tm tm = { 0 };
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, sec;
 	long frac = 0, off = 0;
-	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	int digits = 0;
+	const char *p = s + 19;
+	int nd = 0;
 
-	if (!p)
+	if (strlen(s) < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
+	    !digits(s + 8, 2) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) ||
+	    s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
+		return -1;
+	y = atoi(s);
+	mo = atoi(s + 5);
+	d = atoi(s + 8);
+	h = atoi(s + 11);
+	mi = atoi(s + 14);
+	sec = atoi(s + 17);
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) ||
+	    h > 23 || mi > 59 || sec > 60)
 		return -1;
 	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-			if (digits < 6)
+		for (p++; *p >= '0' && *p <= '9'; p++, nd++)
+			if (nd < 6)
 				frac = frac * 10 + (*p - '0');
-		if (digits == 0)
+		if (nd == 0)
 			return -1;
-		for (; digits < 6; digits++)
+		for (; nd < 6; nd++)
 			frac *= 10;
 	}
 	if (*p == 'Z' || *p == 'z') {
 		p++;
-	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-		int h = atoi(p + 1), m = atoi(p + 4);
-
-		off = (h * 3600L + m * 60L) * (*p == '-' ? -1 : 1);
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && digits(p + 1, 2) && p[3] == ':' &&
+		   digits(p + 4, 2) && atoi(p + 1) <= 23 && atoi(p + 4) <= 59) {
+		off = (atoi(p + 1) * 3600L + atoi(p + 4) * 60L) * (*p == '-' ? -1 : 1);
 		p += 6;
 	} else {
 		return -1;
 	}
 	if (*p)
 		return -1;
-	*out = to_us(&tm, frac, off);
+	*out = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400) + h * 3600 + mi * 60 +
+		sec - off) * 1000000 + frac;
 	return 0;
 }
 
@@ -130,9 +150,12 @@ int time_parse(const char *s, int64_t now_us, int64_t *out)
 
 	if (rfc3339(s, out) == 0)
 		return 0;
+	if (*s < '0' || *s > '9')
+		return -1;
 	errno = 0;
 	n = strtol(s, &end, 10);
-	if (errno || end == s || n < 0 || end[0] == '\0' || end[1] != '\0')
+	/* At most a century ago: no overflow below. */
+	if (errno || n < 0 || n > 36525L * 86400 || end[0] == '\0' || end[1] != '\0')
 		return -1;
 	switch (*end) {
 	case 's':
@@ -149,6 +172,8 @@ int time_parse(const char *s, int64_t now_us, int64_t *out)
 	default:
 		return -1;
 	}
+	if (n > 36525L * 86400)
+		return -1;
 	*out = now_us - (int64_t)n * 1000000;
 	return 0;
 }
@@ -166,15 +191,71 @@ static void malformed(struct src *s, const char *why)
 		strcmp(s->name, "-") ? s->name : "(stdin)", s->lineno, why);
 }
 
-/* Does LINE hold one of the N values (true when N is 0)? */
+/* Would VAL appear as itself in a JSON line?  Not when JSON escapes some
+ * of its bytes. */
+static bool raw_searchable(const char *val)
+{
+	for (; *val; val++)
+		if (*val == '"' || *val == '\\' || (unsigned char)*val < 0x20 ||
+		    (unsigned char)*val >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool raw_searchable_n(const char *val, size_t n)
+{
+	char *copy = xstrndup(val, n);
+	bool ok = raw_searchable(copy);
+
+	free(copy);
+	return ok;
+}
+
+/* Might LINE hold one of the N values (true when N is 0)? */
 static bool any_in(const char *line, size_t len, char **vals, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (memmem(line, len, vals[i], strlen(vals[i])))
+		if (!raw_searchable(vals[i]) || memmem(line, len, vals[i], strlen(vals[i])))
 			return true;
 	return n == 0;
+}
+
+/* The next line of S into s->line, its newline kept: its length, -1 at
+ * EOF or on a read error (s->failed then), -2 when it is longer than
+ * LINE_MAX_BYTES (read past, never held). */
+static ssize_t read_line(struct src *s)
+{
+	size_t n = 0;
+	int c;
+
+	if (!s->line) {
+		s->cap = LINE_MAX_BYTES + 2;
+		s->line = xmalloc(s->cap);
+	}
+	clearerr(s->f);
+	while ((c = getc_unlocked(s->f)) != EOF) {
+		if (n == LINE_MAX_BYTES) {
+			/* Too long: skip to its end without keeping it. */
+			while (c != '\n' && c != EOF)
+				c = getc_unlocked(s->f);
+			return -2;
+		}
+		s->line[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	if (ferror(s->f)) {
+		if (!s->failed)
+			error("cannot read '%s': %m", strcmp(s->name, "-") ? s->name : "(stdin)");
+		s->failed = true;
+		return -1;
+	}
+	if (n == 0)
+		return -1;
+	s->line[n] = '\0';
+	return (ssize_t)n;
 }
 
 /* Could the raw LINE pass Q's equality filters and path glob?  A cheap look before the
@@ -191,12 +272,15 @@ static bool may_pass(const struct query *q, const char *line, size_t len)
 		size_t plen;
 		const char *prefix = glob_prefix(q->path_glob, &plen);
 
-		/* The glob's literal prefix, if it says more than "/". */
-		if (plen > 1 && !memmem(line, len, prefix, plen))
+		/* The glob's literal prefix, if it says more than "/", less a
+		 * trailing "/" (a glob P/STARSTAR matches P itself). */
+		if (plen > 1 && prefix[plen - 1] == '/')
+			plen--;
+		if (plen > 1 && raw_searchable_n(prefix, plen) && !memmem(line, len, prefix, plen))
 			return false;
 	}
 	for (i = 0; i < ARRAY_SIZE(vals); i++)
-		if (vals[i] && !memmem(line, len, vals[i], strlen(vals[i])))
+		if (vals[i] && raw_searchable(vals[i]) && !memmem(line, len, vals[i], strlen(vals[i])))
 			return false;
 	if (!any_in(line, len, q->ops, q->nops) || !any_in(line, len, q->decisions, q->ndecisions))
 		return false;
@@ -218,8 +302,12 @@ static bool next_record(struct src *s, bool follow, const struct query *q)
 		json_t *rec;
 		const char *ts;
 
-		clearerr(s->f);
-		n = getline(&s->line, &s->cap, s->f);
+		n = read_line(s);
+		if (n == -2) {
+			s->lineno++;
+			malformed(s, "line longer than 1 MiB");
+			continue;
+		}
 		if (n < 0)
 			return false;
 		if (follow && s->line[n - 1] != '\n' && s->f != stdin) {
@@ -227,15 +315,12 @@ static bool next_record(struct src *s, bool follow, const struct query *q)
 			return false;
 		}
 		s->lineno++;
+		s->any = true;
 		if (n > 0 && s->line[n - 1] == '\n')
 			s->line[--n] = '\0';
 		s->len = (size_t)n;
 		if (n == 0)
 			continue;
-		if (n > LINE_MAX_BYTES) {
-			malformed(s, "line longer than 1 MiB");
-			continue;
-		}
 		if (s->line[0] == '{' && s->line[n - 1] == '}' && !may_pass(q, s->line, (size_t)n))
 			continue;
 		rec = json_loadb(s->line, (size_t)n, JSON_REJECT_DUPLICATES, &err);
@@ -316,22 +401,6 @@ static const char *const tsv_cols[] = { "ts", "mount", "session", "pid", "uid", 
 
 /* A field for a TSV or text column: tabs, newlines and backslashes
  * escaped so that a record stays one line. */
-static void put_escaped(const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\t')
-			fputs("\\t", stdout);
-		else if (*s == '\n')
-			fputs("\\n", stdout);
-		else if (*s == '\\')
-			fputs("\\\\", stdout);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\x%02x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-}
-
 static void put_field(json_t *v)
 {
 	if (!v)
@@ -339,37 +408,57 @@ static void put_field(json_t *v)
 	if (json_is_integer(v))
 		printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
 	else if (json_string_value(v))
-		put_escaped(json_string_value(v));
+		fput_field(stdout, json_string_value(v));
+}
+
+/* A string field for the text format, "-" when absent or not a string. */
+static const char *or_dash(json_t *rec, const char *key)
+{
+	const char *s = str(rec, key);
+
+	return s ? s : "-";
 }
 
 static void print_text(json_t *rec)
 {
-	const char *ts = str(rec, "ts"), *dec = str(rec, "decision");
+	const char *ts = or_dash(rec, "ts");
 	json_t *pid = json_object_get(rec, "pid");
 
 	/* 2026-11-26 13:41:10.445  deny  open      29048 cat    /path ... */
-	printf("%.10s %.12s  %-5s %-8s ", ts, ts + 11, dec ? dec : "-",
-	       str(rec, "op") ? str(rec, "op") : "-");
-	if (pid)
-		printf("%7" JSON_INTEGER_FORMAT, json_integer_value(pid));
+	printf("%.10s %.12s  ", ts, strlen(ts) > 11 ? ts + 11 : "");
+	fput_field(stdout, or_dash(rec, "decision"));
+	printf("%*s", 6 - (int)strlen(or_dash(rec, "decision")) > 0 ?
+		      6 - (int)strlen(or_dash(rec, "decision")) : 1, "");
+	fput_field(stdout, or_dash(rec, "op"));
+	printf("%*s", 9 - (int)strlen(or_dash(rec, "op")) > 0 ? 9 - (int)strlen(or_dash(rec, "op")) : 1,
+	       "");
+	if (json_is_integer(pid))
+		printf("%7" JSON_INTEGER_FORMAT " ", json_integer_value(pid));
 	else
-		printf("%7s", "-");
-	printf(" %-15s ", str(rec, "comm") ? str(rec, "comm") : "-");
-	put_field(json_object_get(rec, "path"));
-	if (json_object_get(rec, "to")) {
+		printf("%7s ", "-");
+	fput_field(stdout, or_dash(rec, "comm"));
+	printf("%*s", 16 - (int)strlen(or_dash(rec, "comm")) > 0 ?
+		      16 - (int)strlen(or_dash(rec, "comm")) : 1, "");
+	fput_field(stdout, or_dash(rec, "path"));
+	if (str(rec, "to")) {
 		fputs(" -> ", stdout);
-		put_field(json_object_get(rec, "to"));
+		fput_field(stdout, str(rec, "to"));
 	}
-	if (json_object_get(rec, "mode"))
-		printf(" [%s]", str(rec, "mode"));
-	if (json_object_get(rec, "errno"))
-		printf(" %s", str(rec, "errno"));
-	if (json_object_get(rec, "bytes"))
+	if (str(rec, "mode")) {
+		fputs(" [", stdout);
+		fput_field(stdout, str(rec, "mode"));
+		putchar(']');
+	}
+	if (str(rec, "errno")) {
+		putchar(' ');
+		fput_field(stdout, str(rec, "errno"));
+	}
+	if (json_is_integer(json_object_get(rec, "bytes")))
 		printf(" %" JSON_INTEGER_FORMAT "B",
 		       json_integer_value(json_object_get(rec, "bytes")));
-	if (json_object_get(rec, "rule")) {
+	if (str(rec, "rule")) {
 		fputs("  ", stdout);
-		put_field(json_object_get(rec, "rule"));
+		fput_field(stdout, str(rec, "rule"));
 	}
 	putchar('\n');
 }
@@ -408,7 +497,7 @@ struct summary {
 	json_t *by_op;		/* "op decision" -> count */
 	json_t *paths;		/* path -> count */
 	json_t *denied;		/* "path US decision US rule" -> count */
-	json_t *procs;		/* "pid\tcomm\tuid" -> count */
+	json_t *procs;		/* "pid US uid US comm" -> count */
 	long n;
 	char first[40], last[40];
 };
@@ -441,10 +530,10 @@ static void summary_add(struct summary *sm, json_t *rec)
 		free(key);
 	}
 	if (json_object_get(rec, "pid")) {
-		key = xasprintf("%" JSON_INTEGER_FORMAT "\t%s\t%" JSON_INTEGER_FORMAT,
+		key = xasprintf("%" JSON_INTEGER_FORMAT "\x1f%" JSON_INTEGER_FORMAT "\x1f%s",
 				json_integer_value(json_object_get(rec, "pid")),
-				str(rec, "comm") ? str(rec, "comm") : "-",
-				json_integer_value(json_object_get(rec, "uid")));
+				json_integer_value(json_object_get(rec, "uid")),
+				str(rec, "comm") ? str(rec, "comm") : "-");
 		bump(sm->procs, key);
 		free(key);
 	}
@@ -502,7 +591,7 @@ static void summary_print(struct summary *sm)
 	v = sorted(sm->paths, &n, 20);
 	for (i = 0; i < n; i++) {
 		printf("  %8ld  ", v[i].n);
-		put_escaped(v[i].key);
+		fput_field(stdout, v[i].key);
 		putchar('\n');
 	}
 	free(v);
@@ -522,9 +611,9 @@ static void summary_print(struct summary *sm)
 			char *path = xstrndup(v[i].key, (size_t)(t1 - v[i].key));
 
 			printf("  %8ld  %-6.*s ", v[i].n, (int)(t2 - t1 - 1), t1 + 1);
-			put_escaped(path);
+			fput_field(stdout, path);
 			fputs("  (", stdout);
-			put_escaped(t2 + 1);
+			fput_field(stdout, t2 + 1);
 			fputs(")\n", stdout);
 			free(path);
 		}
@@ -533,11 +622,17 @@ static void summary_print(struct summary *sm)
 	printf("\nprocesses:\n");
 	v = sorted(sm->procs, &n, 0);
 	for (i = 0; i < n; i++) {
-		char comm[64];
-		long pid, uid;
+		/* pid US uid US comm: comm last, whatever it holds */
+		const char *comm = strchr(v[i].key, '\x1f');
+		long pid = atol(v[i].key), uid;
 
-		if (sscanf(v[i].key, "%ld\t%63[^\t]\t%ld", &pid, comm, &uid) == 3)
-			printf("  %8ld  pid %-7ld uid %-6ld %s\n", v[i].n, pid, uid, comm);
+		if (!comm)
+			continue;
+		uid = atol(comm + 1);
+		comm = strchr(comm + 1, '\x1f');
+		printf("  %8ld  pid %-7ld uid %-6ld ", v[i].n, pid, uid);
+		fput_field(stdout, comm ? comm + 1 : "-");
+		putchar('\n');
 	}
 	free(v);
 }
@@ -604,7 +699,7 @@ int query_run(const struct query *q, char *const *logs, int nlogs)
 	static char *const dash[] = { (char *)"-" };
 	struct src *srcs;
 	struct summary sm = { 0 };
-	int i, nsrc = 0;
+	int i, nsrc = 0, nread;
 
 	if (nlogs == 0) {
 		logs = dash;
@@ -666,12 +761,16 @@ int query_run(const struct query *q, char *const *logs, int nlogs)
 		json_decref(sm.denied);
 		json_decref(sm.procs);
 	}
-	for (i = 0; i < nsrc; i++)
+	/* 0 unless nothing could be read: every log missing or unreadable. */
+	nread = 0;
+	for (i = 0; i < nsrc; i++) {
+		nread += !srcs[i].failed;
 		src_close(&srcs[i]);
+	}
 	free(srcs);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		error("cannot write the output: %m");
 		return 1;
 	}
-	return 0;
+	return nread ? 0 : 1;
 }

@@ -32,25 +32,6 @@ int explain_check(const char *policy)
 	return 0;
 }
 
-/* A path field on one line: control bytes and backslashes escaped. */
-static void put_path(const char *p)
-{
-	for (; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '\\')
-			fputs("\\\\", stdout);
-		else if (c == '\n')
-			fputs("\\n", stdout);
-		else if (c == '\t')
-			fputs("\\t", stdout);
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\x%02x", c);
-		else
-			putchar(c);
-	}
-}
-
 int explain_paths(const char *policy, char *const *paths, int npaths)
 {
 	struct policy *pol = load(policy);
@@ -72,7 +53,7 @@ int explain_paths(const char *policy, char *const *paths, int npaths)
 		}
 		policy_resolve(pol, clean, (size_t)n, is_dir, &v);
 		printf("%s\t", level_name(v.level));
-		put_path(clean);
+		fput_field(stdout, clean);
 		if (v.rule)
 			printf("\t%s:%d\n", v.rule->file, v.rule->line);
 		else if (v.why == WHY_IMPLICIT)

@@ -129,6 +129,7 @@ int main(int argc, char **argv)
 	int c;
 
 	progname = "afs-fuse";
+	argv[0] = (char *)"afs-fuse";	/* getopt's messages */
 	while ((c = getopt_long(argc, argv, "p:d:a:fo:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':

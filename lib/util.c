@@ -157,6 +157,24 @@ int read_file_max(int fd, size_t max, char **out, size_t *outlen)
 	return 0;
 }
 
+void fput_field(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\\')
+			fputs("\\\\", f);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			putc(c, f);
+	}
+}
+
 char *exe_dir(void)
 {
 	char buf[PATH_MAX];

@@ -33,6 +33,10 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (-EFBIG when larger than MAX, -EINVAL when not a regular file). */
 int read_file_max(int fd, size_t max, char **out, size_t *outlen);
 
+/* Write S to F as one field of a line: backslash, newline, tab and other
+ * control bytes escaped (\\, \n, \t, \xNN). */
+void fput_field(FILE *f, const char *s);
+
 /* Directory of the running executable (from /proc/self/exe), or NULL. */
 char *exe_dir(void);
 

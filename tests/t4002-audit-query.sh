@@ -106,3 +106,39 @@ is "diff -u: a unified diff of the edit" "-y
 +Y" "$(sed -n '/^M \/docs\/edit.txt/,/^[AMDT] /p' "$T/out" | grep -E '^[-+][^-+]')"
 run afs-audit diff "$src" "$T/no-such"
 status_is "diff: a missing delta: exit 1" 1
+
+# Edges found in review.
+printf '%s\n' '{"v":1,"ts":"2026-11-26T10:00:00.000000Z","op":"readdir","path":"/src","decision":"allow"}' \
+	'{"v":1,"ts":"2026-11-26T10:00:01.000000Z","op":"open","path":"/src/a","comm":"we\"ird","decision":"allow"}' >"$T/edge.log"
+is "--path P/** matches P itself, prefilter included" 2 "$(afs-audit --format json --path '/src/**' "$T/edge.log" | wc -l)"
+is "a value JSON escapes still matches (--comm with a quote)" 1 "$(afs-audit --format json --comm 'we"ird' "$T/edge.log" | wc -l)"
+{ printf '{"v":1,"ts":"2026-11-26T10:00:00.000000Z","op":"open","path":"/'; head -c 1100000 /dev/zero | tr '\0' a; printf '"}\n'; cat "$T/edge.log"; } >"$T/long.log"
+run afs-audit --format json "$T/long.log"
+is "a line over 1 MiB: reported and skipped" "afs-audit: $T/long.log:1: malformed record: line longer than 1 MiB" "$(cat "$T/err")"
+is "a line over 1 MiB: the next records still read" 2 "$(wc -l <"$T/out")"
+for bad in 0 -1 +100 ' 100' 99999999999999999999; do
+	run afs-audit --pid "$bad" "$T/edge.log"
+	status_is "--pid '$bad' is refused" 2
+done
+for bad in 2026-1-2T3:4:5Z 2026-02-30T00:00:00Z 2026-11-26T10:00:00+99:99 2026-11-26T10:00:00 100000000000d; do
+	run afs-audit --since "$bad" "$T/edge.log"
+	status_is "--since '$bad' is refused" 2
+done
+is "a lowercase t and z are RFC 3339 too" 1 "$(afs-audit --format json --since 2026-11-26t10:00:00.5z "$T/edge.log" | wc -l)"
+run afs-audit --since 2026-11-27T00:00:00Z --until 2026-11-26T00:00:00Z "$T/edge.log"
+status_is "--until before --since: exit 2" 2
+run afs-audit "$T"
+status_is "a directory as a log: nothing read, exit 1" 1
+is "a directory as a log: said" "afs-audit: cannot read '$T': Is a directory" "$(cat "$T/err")"
+printf '{"v":1,"ts":"2026-11-26T10:00:00.000000Z","op":"open","path":"/x","comm":"a\\nb","decision":"allow"}\n' >"$T/nl.log"
+is "text format: a newline in comm stays on one line" 1 "$(afs-audit "$T/nl.log" | wc -l)"
+
+# diff: a FIFO in the delta does not hang, names with newlines stay on one line.
+afs_mount "$src" "$mnt" -p full-access -d "$delta" || exit 1
+mkfifo "$mnt/docs/fifo"
+echo n >"$mnt/docs/$(printf 'new\nline')"
+afs_umount "$mnt"
+run timeout 10 afs-audit diff --stat "$src" "$delta"
+status_is "diff --stat with a FIFO in the delta: done, exit 0" 0
+run afs-audit diff "$src" "$delta"
+is "diff: a name with a newline, escaped" 'A	/docs/new\nline' "$(grep 'new' "$T/out" | grep -v new.txt)"

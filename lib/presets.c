@@ -10,7 +10,7 @@
 
 const char *const *preset_dirs(void)
 {
-	static const char *dirs[4];
+	static const char *dirs[5];
 	static int done;
 	int n = 0;
 	const char *env;
@@ -24,6 +24,8 @@ const char *const *preset_dirs(void)
 	dirs[n++] = AFS_DATADIR "/policies";
 	exe = exe_dir();
 	if (exe) {
+		/* An installed tree moved elsewhere, then a build tree. */
+		dirs[n++] = xasprintf("%s/../share/afs/policies", exe);
 		dirs[n++] = xasprintf("%s/../policies", exe);
 		free(exe);
 	}

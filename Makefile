@@ -133,19 +133,32 @@ bench-fs: $(PROGS) $(B)/bench/gentree $(B)/bench/mkfiles
 	bash bench/fs-bench.sh
 
 # ---- install ----------------------------------------------------------------
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
+LOGROTATEDIR ?= /etc/logrotate.d
+
 install: $(PROGS)
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/policies \
-	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(COMPDIR) $(DESTDIR)$(LOGROTATEDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 policies/*.yaml $(DESTDIR)$(DATADIR)/policies/
 	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/afs-policy.5 $(DESTDIR)$(MANDIR)/man5/
+	sed 's|/usr/local/bin/|$(BINDIR)/|g' contrib/systemd/afs-fuse@.service \
+	  >$(DESTDIR)$(UNITDIR)/afs-fuse@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/afs-fuse@.service
+	install -m 0644 contrib/bash-completion/afs $(DESTDIR)$(COMPDIR)/afs-fuse
+	ln -sf afs-fuse $(DESTDIR)$(COMPDIR)/afs-audit
+	install -m 0644 contrib/logrotate/afs $(DESTDIR)$(LOGROTATEDIR)/afs
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1)))
 	rm -f $(DESTDIR)$(MANDIR)/man5/afs-policy.5
 	rm -rf $(DESTDIR)$(DATADIR)/policies
+	rm -f $(DESTDIR)$(UNITDIR)/afs-fuse@.service $(DESTDIR)$(LOGROTATEDIR)/afs
+	rm -f $(DESTDIR)$(COMPDIR)/afs-fuse $(DESTDIR)$(COMPDIR)/afs-audit
 
 clean:
 	rm -rf $(B)

@@ -19,6 +19,8 @@ groff-base
 attr
 bindfs
 jq
+logrotate
+systemd
 "
 
 missing=

@@ -1,0 +1,52 @@
+#!/bin/bash
+# The contrib files: the systemd unit verifies, the logrotate snippet
+# parses, bash completion loads and completes preset names.
+. "$(dirname "$0")/lib.sh"
+
+if command -v systemd-analyze >/dev/null; then
+	mkdir -p "$T/units"
+	sed "s|/usr/local/bin/afs-fuse|$B/afs-fuse|g" "$TOP/contrib/systemd/afs-fuse@.service" \
+		>"$T/units/afs-fuse@.service"
+	ln -s afs-fuse@.service "$T/units/afs-fuse@demo.service"
+	run systemd-analyze verify --man=no "$T/units/afs-fuse@demo.service"
+	status_is "systemd-analyze verify afs-fuse@demo.service" 0
+	is "systemd-analyze verify: no complaint" "" "$(grep -v 'ConditionPathExists\|^$' "$T/err")"
+else
+	skip "systemd-analyze verify" "systemd-analyze missing"
+fi
+
+if command -v logrotate >/dev/null; then
+	run logrotate -d "$TOP/contrib/logrotate/afs"
+	status_is "logrotate parses contrib/logrotate/afs" 0
+else
+	skip "logrotate -d" "logrotate missing"
+fi
+
+got=$(bash -c '. "$1/contrib/bash-completion/afs"
+	COMP_WORDS=(afs-fuse -p agent); COMP_CWORD=2; _afs_fuse; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP")
+is "bash completion: preset names after -p" "agent-safe" "$got"
+got=$(bash -c '. "$1/contrib/bash-completion/afs"
+	COMP_WORDS=(afs-audit --format t); COMP_CWORD=2; _afs_audit; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP")
+is "bash completion: afs-audit --format" "text
+tsv" "$got"
+got=$(bash -c '. "$1/contrib/bash-completion/afs"
+	COMP_WORDS=(afs-fuse --exp); COMP_CWORD=1; _afs_fuse; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP")
+is "bash completion: afs-fuse options" "--explain" "$got"
+
+# make install into a DESTDIR, and the installed programs run from there.
+run make -C "$TOP" install DESTDIR="$T/root" PREFIX=/usr/local
+status_is "make install DESTDIR=... exits 0" 0
+for f in usr/local/bin/afs-fuse usr/local/bin/afs-audit usr/local/share/afs/policies/agent-safe.yaml \
+	usr/local/share/man/man1/afs-fuse.1 usr/local/share/man/man1/afs-audit.1 \
+	usr/local/share/man/man5/afs-policy.5 usr/local/lib/systemd/system/afs-fuse@.service \
+	usr/local/share/bash-completion/completions/afs-fuse etc/logrotate.d/afs; do
+	if [ -e "$T/root/$f" ]; then ok "installed: /$f"; else not_ok "installed: /$f"; fi
+done
+is "installed programs are 0755, nothing setuid" "755 755" \
+	"$(stat -c %a "$T/root/usr/local/bin/afs-fuse" "$T/root/usr/local/bin/afs-audit" | tr '\n' ' ' | sed 's/ $//')"
+is "the installed afs-fuse finds its presets" "none" \
+	"$("$T/root/usr/local/bin/afs-fuse" --explain -p agent-safe /.env | cut -f1)"
+is "the installed unit runs the installed binary" 1 \
+	"$(grep -c '^ExecStart=/usr/local/bin/afs-fuse ' "$T/root/usr/local/lib/systemd/system/afs-fuse@.service")"
+run make -C "$TOP" uninstall DESTDIR="$T/root" PREFIX=/usr/local
+is "make uninstall removes every file" "" "$(find "$T/root" -type f -o -type l)"

@@ -168,38 +168,65 @@ int delta_child(struct backing *b, const char *path, const struct estate *parent
 	return delta_child_in(b, &no_dirs, path, parent, e, st);
 }
 
-/* Copy the data of IN to OUT. */
-static int copy_data(int in, int out)
+/* Copy the data of IN to OUT, holes kept as holes (SEEK_DATA/SEEK_HOLE),
+ * so that a sparse file stays sparse in the delta. */
+static int copy_range(int in, int out, off_t from, off_t to)
 {
 	char buf[65536];
-	ssize_t n;
+	off_t in_off = from, out_off = from;
 
-	for (;;) {
-		n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+	while (in_off < to) {
+		ssize_t n = copy_file_range(in, &in_off, out, &out_off, (size_t)(to - in_off), 0);
+
+		if (n > 0)
+			continue;
 		if (n == 0)
 			return 0;
-		if (n < 0)
-			break;
+		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+			return -errno;
+		/* Across file systems on older kernels: plain reads and writes. */
+		n = pread(in, buf, (size_t)(to - in_off) < sizeof(buf) ? (size_t)(to - in_off) : sizeof(buf),
+			  in_off);
+		if (n <= 0)
+			return n < 0 ? -errno : 0;
+		if (pwrite(out, buf, (size_t)n, out_off) != n)
+			return -errno;
+		in_off += n;
+		out_off += n;
 	}
-	if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+	return 0;
+}
+
+static int copy_data(int in, int out)
+{
+	struct stat st;
+	off_t data = 0, hole;
+
+	if (fstat(in, &st) < 0)
 		return -errno;
-	/* Across filesystems on older kernels: plain reads and writes. */
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		char *p = buf;
+	for (;;) {
+		int r;
 
-		while (n > 0) {
-			ssize_t w = write(out, p, (size_t)n);
-
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				return -errno;
-			}
-			p += w;
-			n -= w;
-		}
+		data = lseek(in, data, SEEK_DATA);
+		if (data < 0)
+			break;	/* ENXIO: no data past here */
+		hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			hole = st.st_size;
+		r = copy_range(in, out, data, hole);
+		if (r < 0)
+			return r;
+		data = hole;
 	}
-	return n < 0 ? -errno : 0;
+	if (data < 0 && errno != ENXIO) {
+		/* No SEEK_DATA here: copy it all. */
+		int r = copy_range(in, out, 0, st.st_size);
+
+		if (r < 0)
+			return r;
+	}
+	/* A trailing hole is the size. */
+	return ftruncate(out, st.st_size) < 0 ? -errno : 0;
 }
 
 /* Copy the user.* extended attributes of IN to OUT (the only namespace the

@@ -246,6 +246,10 @@ int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 		l = LEVEL_VIEW;
 	if (l == LEVEL_NONE)
 		r = ENOENT;
+	/* A name that went away: ops by path would reach what took its
+	 * place.  Only ops through an open file may go on. */
+	else if (!n->hashed && n != &fs->root && need != NEED_HANDLE)
+		r = ENOENT;
 	else if ((need == NEED_READ && l < LEVEL_READ) || (need == NEED_WRITE && l < LEVEL_WRITE))
 		r = EACCES;
 	/* The path also for a denial: its audit record names it. */

@@ -15,6 +15,8 @@
  * directory's negative answers are not cached (the kernel asks again). */
 #define NEG_MAX 256
 
+struct handle;
+
 struct node {
 	struct node *parent;	/* NULL for the root */
 	char *name;
@@ -33,6 +35,7 @@ struct node {
 	bool neg_full;
 	struct timespec mtime;	/* at the last open, for keep_cache */
 	off_t size;
+	struct handle *handles;	/* open files of this node (ops.c) */
 };
 
 struct fs {
@@ -55,6 +58,8 @@ struct fs {
 };
 
 enum need {
+	NEED_HANDLE,	/* an op through an open file: view, and the entry may be
+			 * gone (unlinked or renamed over) */
 	NEED_VISIBLE,	/* stat, readlink, lookup in, list: view */
 	NEED_READ,	/* open for reading or executing */
 	NEED_WRITE,	/* modify */

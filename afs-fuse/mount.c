@@ -214,6 +214,9 @@ int mount_run(const struct mount_opts *in)
 		status = 2;
 		goto out_layers;
 	}
+	/* The kernel applied the caller's umask to every mode it sends:
+	 * afs-fuse must not apply its own on top. */
+	umask(0);
 	/* Before any thread starts: every thread inherits the mask, and
 	 * only the signal thread takes these. */
 	sigemptyset(&rl.set);

@@ -214,6 +214,9 @@ static void audit_change(fuse_req_t req, struct fs *fs, const struct event *ev, 
 /* An open file. */
 struct handle {
 	int fd;
+	enum layer layer;	/* where fd is: writes through it need UPPER */
+	struct node *node;
+	struct handle *next;	/* the node's other open files (fs->lock) */
 	bool record;		/* an open record is due at release */
 	int64_t bytes;		/* read or written through it */
 	struct timespec opened;
@@ -245,13 +248,19 @@ static const char *open_mode(int flags)
 }
 
 /* A handle for FD, recording at release when the level asks for it. */
-static struct handle *handle_new(fuse_req_t req, struct fs *fs, int fd, const char *path,
-				 int flags, bool writing)
+static struct handle *handle_new(fuse_req_t req, struct fs *fs, struct node *n, int fd,
+				 enum layer layer, const char *path, int flags, bool writing)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct handle *h = xcalloc(1, sizeof(*h) + strlen(path) + 1);
 
 	h->fd = fd;
+	h->layer = layer;
+	h->node = n;
+	pthread_mutex_lock(&fs->lock);
+	h->next = n->handles;
+	n->handles = h;
+	pthread_mutex_unlock(&fs->lock);
 	h->record = auditing(fs, writing ? AUDIT_WRITE : AUDIT_ACCESS);
 	clock_gettime(CLOCK_REALTIME, &h->opened);
 	h->pid = ctx->pid;
@@ -261,6 +270,23 @@ static struct handle *handle_new(fuse_req_t req, struct fs *fs, int fd, const ch
 	strcpy(h->mode, open_mode(flags));
 	strcpy(h->path, path);
 	return h;
+}
+
+/* An fd of an open file of N in LAYER (any layer when ANY), dup'ed, or -1:
+ * for fstat and the like on a file whose name went away. */
+static int node_open_fd(struct fs *fs, struct node *n, enum layer layer, bool any)
+{
+	struct handle *h;
+	int fd = -1;
+
+	pthread_mutex_lock(&fs->lock);
+	for (h = n->handles; h; h = h->next)
+		if (any || h->layer == layer)
+			break;
+	if (h)
+		fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+	pthread_mutex_unlock(&fs->lock);
+	return fd;
 }
 
 /* How long the kernel may keep attributes.  Each name of a file with hard
@@ -607,16 +633,35 @@ static int child_change(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const 
 	return c->level < LEVEL_WRITE ? EACCES : 0;
 }
 
-/* The made entry: owned by the caller when we may, then looked up. */
-static void reply_made(fuse_req_t req, struct fs *fs, struct child *c, const char *name)
+/* Give the new entry at PATH (made with MODE, 0 for a link) to the caller,
+ * as the kernel would have: the caller's uid; the directory's gid when it
+ * is setgid (the backing file system gave it already), else the caller's;
+ * and the mode again, since a chown clears setuid and setgid. */
+static void own_made(fuse_req_t req, struct fs *fs, struct child *c, int fd, mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct stat dst;
+	gid_t gid = ctx->gid;
+
+	if (geteuid() != 0)
+		return;
+	if (backing_lstat(fs->b, UPPER, c->dpath, &dst) == 0 && (dst.st_mode & S_ISGID))
+		gid = (gid_t)-1;
+	if (fd >= 0) {
+		if (fchown(fd, ctx->uid, gid) == 0 && (mode & (S_ISUID | S_ISGID)))
+			fchmod(fd, mode & 07777);
+	} else if (backing_chown(fs->b, c->path, ctx->uid, gid) == 0 && (mode & (S_ISUID | S_ISGID))) {
+		backing_chmod(fs->b, c->path, mode & 07777);
+	}
+}
+
+/* The made entry, looked up. */
+static void reply_made(fuse_req_t req, struct fs *fs, struct child *c, const char *name)
+{
 	struct fuse_entry_param e;
 	struct estate des;
 	int r;
 
-	if (geteuid() == 0)
-		backing_chown(fs->b, c->path, ctx->uid, ctx->gid);
 	pthread_mutex_lock(&fs->lock);
 	des = c->dir->es;
 	pthread_mutex_unlock(&fs->lock);
@@ -650,11 +695,29 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	enum level l;
 	struct estate es;
 	struct stat st;
-	int r = gate(req, fs, ino, NEED_VISIBLE, path, &l, &es);
+	struct node *n = ino_node(fs, ino);
+	int r = gate(req, fs, ino, NEED_HANDLE, path, &l, &es), fd = -1;
+	bool gone;
 
-	(void)fi;
-	if (!r)
+	pthread_mutex_lock(&fs->lock);
+	gone = !n->hashed && n != &fs->root;
+	pthread_mutex_unlock(&fs->lock);
+	/* A file whose name went away (unlinked, renamed over) is still
+	 * there for its open files: ask one of them.  The kernel passes the
+	 * open file itself only for some calls. */
+	if (!r && (fi || gone)) {
+		fd = fi ? fcntl(H(fi)->fd, F_DUPFD_CLOEXEC, 0) : node_open_fd(fs, n, UPPER, true);
+		if (fd < 0)
+			r = ENOENT;
+		else if (fstat(fd, &st) < 0)
+			r = errno;
+		else
+			st.st_mode = present_mode(st.st_mode, l);
+		if (fd >= 0)
+			close(fd);
+	} else if (!r) {
 		r = node_stat(fs, ino, path, &es, l, &st);
+	}
 	if (r)
 		fuse_reply_err(req, r);
 	else
@@ -683,14 +746,32 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	enum level l;
 	struct estate es;
 	struct stat st;
-	int r = gate(req, fs, ino, NEED_WRITE, path, &l, &es);
+	/* Through the open file when it is one of the upper layer (ftruncate
+	 * and the like): it stays right when its name went away or was
+	 * taken by another file.  Never through one of the lower layer, which
+	 * is never modified.  (The kernel may pass a directory's handle too,
+	 * which is no struct handle.) */
+	int fd = fi && !n->is_dir && H(fi)->layer == UPPER ? H(fi)->fd : -1, own = -1, r;
+	bool gone;
+
+	pthread_mutex_lock(&fs->lock);
+	gone = !n->hashed && n != &fs->root;
+	pthread_mutex_unlock(&fs->lock);
+	if (fd < 0 && gone)
+		fd = own = node_open_fd(fs, n, UPPER, false);
+	r = gate(req, fs, ino, fd >= 0 ? NEED_HANDLE : NEED_WRITE, path, &l, &es);
 	struct event ev = { .op = "setattr", .path = path, .bytes = -1 };
 
 	if (r == ENOENT)
-		path[0] = '\0';	/* hidden: not named */
+		path[0] = '\0';	/* hidden or gone: not named */
+	if (!r && l < LEVEL_WRITE)
+		r = EACCES;
 	if (r)
 		goto out;
-	r = node_stat(fs, ino, path, &es, l, &st);
+	if (fd >= 0)
+		r = fstat(fd, &st) < 0 ? errno : 0;
+	else
+		r = node_stat(fs, ino, path, &es, l, &st);
 	if (r)
 		goto out;
 	if ((valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) && !may_chown(ctx, &st, valid, attr)) {
@@ -705,14 +786,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		r = EISDIR;
 		goto out;
 	}
-	/* By path in the upper layer, never through FI: a handle may be
-	 * one of the lower layer, which is never modified. */
-	(void)fi;
-	r = copy_up(fs, n, path);
-	if (r)
+	if (fd < 0 && (r = copy_up(fs, n, path)) != 0)
 		goto out;
 	if (valid & FUSE_SET_ATTR_MODE) {
-		r = -backing_chmod(fs->b, path, attr->st_mode & 07777);
+		r = fd >= 0 ? (fchmod(fd, attr->st_mode & 07777) < 0 ? errno : 0)
+			    : -backing_chmod(fs->b, path, attr->st_mode & 07777);
 		if (r)
 			goto out;
 	}
@@ -720,19 +798,21 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
 		gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
 
-		r = -backing_chown(fs->b, path, uid, gid);
+		r = fd >= 0 ? (fchown(fd, uid, gid) < 0 ? errno : 0)
+			    : -backing_chown(fs->b, path, uid, gid);
 		if (r)
 			goto out;
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
-		int fd = backing_open_file(fs->b, UPPER, path, O_WRONLY, 0);
+		int tfd = fd >= 0 ? fd : backing_open_file(fs->b, UPPER, path, O_WRONLY, 0);
 
-		if (fd < 0) {
-			r = -fd;
+		if (tfd < 0) {
+			r = -tfd;
 			goto out;
 		}
-		r = ftruncate(fd, attr->st_size) < 0 ? errno : 0;
-		close(fd);
+		r = ftruncate(tfd, attr->st_size) < 0 ? errno : 0;
+		if (tfd != fd)
+			close(tfd);
 		if (r)
 			goto out;
 	}
@@ -747,15 +827,23 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 			ts[1].tv_nsec = UTIME_NOW;
 		else if (valid & FUSE_SET_ATTR_MTIME)
 			ts[1] = attr->st_mtim;
-		r = -backing_utimens(fs->b, path, ts);
+		r = fd >= 0 ? (futimens(fd, ts) < 0 ? errno : 0) : -backing_utimens(fs->b, path, ts);
 		if (r)
 			goto out;
 	}
-	pthread_mutex_lock(&fs->lock);
-	es = n->es;
-	pthread_mutex_unlock(&fs->lock);
-	r = node_stat(fs, ino, path, &es, l, &st);
+	if (fd >= 0) {
+		r = fstat(fd, &st) < 0 ? errno : 0;
+		if (!r)
+			st.st_mode = present_mode(st.st_mode, l);
+	} else {
+		pthread_mutex_lock(&fs->lock);
+		es = n->es;
+		pthread_mutex_unlock(&fs->lock);
+		r = node_stat(fs, ino, path, &es, l, &st);
+	}
 out:
+	if (own >= 0)
+		close(own);
 	if (path[0])
 		audit_change(req, fs, &ev, r, false);
 	if (r)
@@ -856,6 +944,8 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		r = child_create(req, fs, parent, name, false, &c);
 		if (!r)
 			r = -backing_mknod(fs->b, c.path, mode, rdev);
+		if (!r)
+			own_made(req, fs, &c, -1, mode);
 	}
 	if (c.path[0])
 		audit_change(req, fs, &ev, r, false);
@@ -874,6 +964,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 	if (!r)
 		r = -backing_mkdir(fs->b, c.path, mode);
+	if (!r)
+		own_made(req, fs, &c, -1, mode);
 	/* Over a deleted lower entry: its old content must not come back. */
 	if (!r && c.es.wh)
 		r = -delta_set_opaque(fs->b, c.path);
@@ -894,6 +986,8 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 
 	if (!r)
 		r = -backing_symlink(fs->b, target, c.path);
+	if (!r)
+		own_made(req, fs, &c, -1, 0);
 	if (c.path[0])
 		audit_change(req, fs, &ev, r, false);
 	if (r)
@@ -918,31 +1012,31 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	}
 	fd = backing_open_file(fs->b, UPPER, c.path,
-			       (fi->flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CREAT | O_EXCL,
+			       (fi->flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT)) | O_CREAT | O_EXCL,
 			       mode);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
 	}
 	audit_change(req, fs, &ev, 0, false);
-	/* Its writes are counted in an open record at release. */
-	fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, fd, c.path, fi->flags, true);
 	{
-		const struct fuse_ctx *ctx = fuse_req_ctx(req);
 		struct fuse_entry_param e;
 		struct estate es = { .in_upper = true, .in_lower = c.es.wh };
 		struct stat st;
 
 		/* The new file is in the upper layer, over the lower entry a
 		 * whiteout hid, if any: no need to look it up again. */
-		if ((geteuid() == 0 && fchown(fd, ctx->uid, ctx->gid) < 0) || fstat(fd, &st) < 0) {
+		own_made(req, fs, &c, fd, mode);
+		if (fstat(fd, &st) < 0) {
 			r = errno;
 			close(fd);
-			free(H(fi));
 			fuse_reply_err(req, r);
 			return;
 		}
 		node_add(fs, c.dir, name, &st, &es, c.level, c.gen, &e);
+		/* Its writes are counted in an open record at release. */
+		fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, ino_node(fs, e.ino), fd, UPPER,
+							 c.path, fi->flags, true);
 		fuse_reply_create(req, &e, fi);
 	}
 }
@@ -978,10 +1072,32 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 		r = -backing_link(fs->b, path, c.path);
 	if (r != ENOENT || c.path[0])
 		audit_change(req, fs, &ev, r, false);
-	if (r)
+	if (r) {
 		fuse_reply_err(req, r);
-	else
-		reply_made(req, fs, &c, newname);
+		return;
+	}
+	/* The new name is the same inode for the kernel: one page cache and
+	 * one set of attributes for both names, nothing chowned. */
+	{
+		struct fuse_entry_param e;
+		struct stat st;
+
+		r = backing_lstat(fs->b, UPPER, c.path, &st);
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+		pthread_mutex_lock(&fs->lock);
+		n->nlookup++;
+		pthread_mutex_unlock(&fs->lock);
+		memset(&e, 0, sizeof(e));
+		e.ino = ino;
+		e.attr = st;
+		e.attr.st_mode = present_mode(st.st_mode, l);
+		e.attr_timeout = attr_timeout(fs, &st);
+		e.entry_timeout = fs->timeout;
+		fuse_reply_entry(req, &e);
+	}
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -1071,10 +1187,15 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = EINVAL;
 	if (!r && strcmp(from.path, to.path) == 0)
 		goto out;
+	/* Two names of one file: rename(2) does nothing. */
+	if (!r && to.exists && !(flags & RENAME_EXCHANGE) && from.st.st_ino == to.st.st_ino &&
+	    from.st.st_dev == to.st.st_dev && from.es.in_upper == to.es.in_upper)
+		goto out;
 	/* A directory's subtree may fall under other rules under its new
 	 * name: let mv copy it file by file. */
 	if (!r && (S_ISDIR(from.st.st_mode) || (to.exists && S_ISDIR(to.st.st_mode))))
-		r = to.exists && S_ISDIR(to.st.st_mode) && !S_ISDIR(from.st.st_mode) ? EISDIR : EXDEV;
+		r = to.exists && S_ISDIR(to.st.st_mode) && !S_ISDIR(from.st.st_mode) &&
+		    !(flags & RENAME_EXCHANGE) ? EISDIR : EXDEV;
 	if (!r && (flags & RENAME_NOREPLACE) && to.exists)
 		r = EEXIST;
 	if (!r && (flags & RENAME_EXCHANGE) && !to.exists)
@@ -1085,11 +1206,12 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, from.dir, name);
 	pthread_mutex_unlock(&fs->lock);
-	if (!n) {
-		r = ENOENT;
-		goto out;
-	}
-	r = copy_up(fs, n, from.path);
+	/* No node: a hard link made here is its file's node under another
+	 * name (op_link).  Bring the entry up by its path. */
+	if (n)
+		r = copy_up(fs, n, from.path);
+	else if (!from.es.in_upper && !(r = ensure_upper_dir(fs, from.dir)))
+		r = -delta_copy_up(fs->b, from.path);
 	if (!r && (flags & RENAME_EXCHANGE)) {
 		struct node *m;
 
@@ -1100,7 +1222,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if (!r)
 		r = ensure_upper_dir(fs, to.dir);
-	if (!r && !(flags & RENAME_EXCHANGE))
+	/* Only when a whiteout is there: a long name has no room for one. */
+	if (!r && !(flags & RENAME_EXCHANGE) && to.es.wh)
 		r = -delta_unwhiteout(fs->b, to.path);
 	if (!r)
 		r = -backing_rename(fs->b, from.path, to.path, flags & RENAME_EXCHANGE);
@@ -1114,18 +1237,20 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	/* The nodes follow their entries. */
 	pthread_mutex_lock(&fs->lock);
 	over = node_find(fs, to.dir, newname);
-	if (over && (flags & RENAME_EXCHANGE)) {
+	if (over && n && (flags & RENAME_EXCHANGE)) {
 		table_remove(fs, over);
 		node_move(fs, n, to.dir, newname);
 		node_move(fs, over, from.dir, name);
 	} else {
 		if (over)
 			node_orphan(fs, over);
-		node_move(fs, n, to.dir, newname);
+		if (n)
+			node_move(fs, n, to.dir, newname);
 	}
 	pthread_mutex_unlock(&fs->lock);
-	refresh(fs, n, to.path);
-	if (over && (flags & RENAME_EXCHANGE))
+	if (n)
+		refresh(fs, n, to.path);
+	if (over && n && (flags & RENAME_EXCHANGE))
 		refresh(fs, over, from.path);
 out:
 	if (from.path[0])
@@ -1157,8 +1282,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, r);
 		return;
 	}
+	/* Without O_DIRECT: the kernel hands afs-fuse unaligned buffers. */
 	fd = backing_open_file(fs->b, writing ? UPPER : layer_of(&es), path,
-			       fi->flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW), 0);
+			       fi->flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT), 0);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
@@ -1173,7 +1299,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		n->size = st.st_size;
 		pthread_mutex_unlock(&fs->lock);
 	}
-	fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, fd, path, fi->flags, writing);
+	fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, n, fd, writing ? UPPER : layer_of(&es),
+						 path, fi->flags, writing);
 	fi->noflush = !writing;
 	fuse_reply_open(req, fi);
 }
@@ -1283,9 +1410,18 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct handle *h = H(fi);
+	struct fs *fs = FS(req);
+	struct handle *h = H(fi), **pp;
 
 	(void)ino;
+	if (h->node) {
+		pthread_mutex_lock(&fs->lock);
+		for (pp = &h->node->handles; *pp && *pp != h; pp = &(*pp)->next)
+			;
+		if (*pp)
+			*pp = h->next;
+		pthread_mutex_unlock(&fs->lock);
+	}
 	close(h->fd);
 	if (h->record) {
 		/* The open, with what went through it, dated when it opened. */
@@ -1293,7 +1429,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 				    .bytes = h->bytes, .ts = &h->opened, .pid = h->pid,
 				    .uid = h->uid, .comm = h->comm, .session = h->session };
 
-		audit_emit(NULL, FS(req), &ev, "allow", 0);
+		audit_emit(NULL, fs, &ev, "allow", 0);
 	}
 	free(h);
 	fuse_reply_err(req, 0);
@@ -1477,6 +1613,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 		audit_emit(req, fs, &ev, "allow", 0);
 	}
+	d->fresh = true;
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
@@ -1500,6 +1637,21 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t rem = size, i;
 	int r = gate(req, fs, ino, NEED_VISIBLE, dpath, NULL, &des);
 
+	/* Reading again from the start (rewinddir): list again, as a
+	 * directory read from its start shows what is there now. */
+	if (!r && off == 0 && !d->fresh) {
+		struct dirsnap *nd;
+
+		r = -delta_list(fs->b, dpath, &des, &nd);
+		if (!r) {
+			struct dirsnap tmp = *d;
+
+			*d = *nd;
+			*nd = tmp;
+			dirsnap_free(nd);
+		}
+	}
+	d->fresh = false;
 	if (r) {
 		fuse_reply_err(req, r);
 		return;

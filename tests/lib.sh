@@ -17,8 +17,14 @@ _failed=0
 _pids=
 _mounts=
 
+_interrupted=
 _cleanup() {
 	local p m
+	if [ -n "$_interrupted" ]; then
+		_n=$((_n + 1))
+		_failed=$((_failed + 1))
+		echo "not ok $_n - interrupted by a signal"
+	fi
 	for p in $_pids; do
 		kill -TERM "$p" 2>/dev/null
 	done
@@ -40,7 +46,7 @@ _cleanup() {
 	[ "$_failed" -eq 0 ]
 }
 trap '_cleanup; exit $?' EXIT
-trap 'exit 130' INT TERM
+trap '_interrupted=1; exit 130' INT TERM
 
 at_exit_kill() { _pids="$_pids $*"; }
 at_exit_umount() { _mounts="$_mounts $*"; }

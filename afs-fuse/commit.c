@@ -85,42 +85,6 @@ static int join(const char *dir, const char *name, char *out)
 	return n < 0 || n >= POLICY_MAX_PATH ? -ENAMETOOLONG : 0;
 }
 
-/* Remove NAME in DFD, a tree or not, never following a link. */
-static int remove_entry(int dfd, const char *name, int depth)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -errno;
-	if (depth > PATH_MAX / 2)
-		return -ELOOP;
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		int r;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		r = remove_entry(dirfd(d), de->d_name, depth + 1);
-		if (r < 0) {
-			closedir(d);
-			return r;
-		}
-	}
-	closedir(d);
-	return unlinkat(dfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
-}
-
 static int clear_dir(int dfd)
 {
 	struct dirent *de;
@@ -137,7 +101,7 @@ static int clear_dir(int dfd)
 	rewinddir(d);
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && r == 0)
-			r = remove_entry(dfd, de->d_name, 0);
+			r = delta_remove_at(dfd, de->d_name);
 	closedir(d);
 	return r;
 }
@@ -209,7 +173,7 @@ static int copy_entry(int ddfd, int sdfd, const char *name, const struct stat *s
 			r = -errno;
 			/* A directory in the way: the delta replaced it. */
 			if (r == -EISDIR || r == -ENOTEMPTY || r == -EEXIST) {
-				r = remove_entry(sdfd, name, 0);
+				r = delta_remove_at(sdfd, name);
 				if (r == 0 && renameat(sdfd, tmp, sdfd, name) < 0)
 					r = -errno;
 			}
@@ -283,7 +247,7 @@ static void walk(struct job *j, int ddfd, int sdfd, const char *rel, bool sel, i
 
 			if (join(rel, target, path) < 0 || !selected(j, path))
 				continue;
-			if (j->commit && (r = remove_entry(sdfd, target, 0)) < 0) {
+			if (j->commit && (r = delta_remove_at(sdfd, target)) < 0) {
 				fail(j, "delete", path, -r);
 				continue;
 			}

@@ -331,10 +331,10 @@ int delta_copy_up(struct backing *b, const char *path)
 	return r;
 }
 
-int delta_whiteout(struct backing *b, const char *path)
+/* An empty marker file of the format at P (or -errno from making P). */
+static int marker(struct backing *b, int r, const char *p)
 {
-	char p[POLICY_MAX_PATH];
-	int fd, r = sibling(path, DELTA_WH_PREFIX, p);
+	int fd;
 
 	if (r < 0)
 		return r;
@@ -343,6 +343,13 @@ int delta_whiteout(struct backing *b, const char *path)
 		return fd;
 	close(fd);
 	return 0;
+}
+
+int delta_whiteout(struct backing *b, const char *path)
+{
+	char p[POLICY_MAX_PATH];
+
+	return marker(b, sibling(path, DELTA_WH_PREFIX, p), p);
 }
 
 int delta_unwhiteout(struct backing *b, const char *path)
@@ -359,15 +366,8 @@ int delta_unwhiteout(struct backing *b, const char *path)
 int delta_set_opaque(struct backing *b, const char *dir)
 {
 	char p[POLICY_MAX_PATH];
-	int fd, r = child_path(dir, DELTA_OPAQUE, p);
 
-	if (r < 0)
-		return r;
-	fd = backing_open_file(b, UPPER, p, O_WRONLY | O_CREAT, 0600);
-	if (fd < 0)
-		return fd;
-	close(fd);
-	return 0;
+	return marker(b, child_path(dir, DELTA_OPAQUE, p), p);
 }
 
 int delta_clear_markers(struct backing *b, const char *dir)
@@ -497,6 +497,13 @@ int delta_list(struct backing *b, const char *path, const struct estate *e,
 }
 
 /* ---- the private delta --------------------------------------------------------- */
+
+static int remove_at(int dfd, const char *name, int depth);
+
+int delta_remove_at(int dfd, const char *name)
+{
+	return remove_at(dfd, name, 0);
+}
 
 static int remove_at(int dfd, const char *name, int depth)
 {

@@ -77,5 +77,7 @@ void dirsnap_free(struct dirsnap *d);
 /* Remove a directory tree of the host (a private delta) without following
  * links. */
 int delta_remove_tree(const char *dir);
+/* Remove NAME in the directory DFD, a tree or not, never following a link. */
+int delta_remove_at(int dfd, const char *name);
 
 #endif

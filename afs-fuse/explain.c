@@ -32,7 +32,7 @@ int explain_check(const char *policy)
 	return 0;
 }
 
-int explain_paths(const char *policy, char *const *paths, int npaths)
+int explain_paths(const char *policy, char *const *paths, int npaths, bool verbose)
 {
 	struct policy *pol = load(policy);
 	char clean[POLICY_MAX_PATH];
@@ -55,11 +55,16 @@ int explain_paths(const char *policy, char *const *paths, int npaths)
 		printf("%s\t", level_name(v.level));
 		fput_field(stdout, clean);
 		if (v.rule)
-			printf("\t%s:%d\n", v.rule->file, v.rule->line);
+			printf("\t%s:%d", v.rule->file, v.rule->line);
 		else if (v.why == WHY_IMPLICIT)
-			printf("\timplicit\n");
+			printf("\timplicit");
 		else
-			printf("\tdefault\n");
+			printf("\tdefault");
+		if (verbose && v.rule && v.rule->reason) {
+			putchar('\t');
+			fput_field(stdout, v.rule->reason);
+		}
+		putchar('\n');
 	}
 	policy_free(pol);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -42,7 +42,8 @@ static void usage(FILE *f)
 		"      --ready-fd N          write \"ready\\n\" to fd N once mounted\n"
 		"      --check               validate the policy and exit (0 good, 2 errors)\n"
 		"      --explain             print LEVEL<TAB>PATH<TAB>RULE for each PATH;\n"
-		"                            a PATH ending in / is a directory\n"
+		"                            a PATH ending in / is a directory; with -v,\n"
+		"                            the rule's reason as a fourth field\n"
 		"      --commit              apply DELTA's changes (all, or at and below\n"
 		"                            each PATH) to SOURCE and drop them from DELTA\n"
 		"      --discard             drop DELTA's changes (all, or those PATHs)\n"
@@ -108,6 +109,7 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "allow-uid", required_argument, NULL, OPT_ALLOW_UID },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
@@ -121,7 +123,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy = "view-only";
-	bool check = false, explain = false, commit = false, discard = false;
+	bool check = false, explain = false, commit = false, discard = false, verbose = false;
 	struct mount_opts mo = { .ready_fd = -1, .audit_level = -1 };
 	enum audit_level al;
 	char **olists = NULL;
@@ -130,13 +132,16 @@ int main(int argc, char **argv)
 
 	progname = "afs-fuse";
 	argv[0] = (char *)"afs-fuse";	/* getopt's messages */
-	while ((c = getopt_long(argc, argv, "p:d:a:fo:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:a:fo:hvV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			policy = optarg;
 			break;
 		case 'f':
 			mo.foreground = true;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		case 'd':
 			mo.delta = optarg;
@@ -194,6 +199,8 @@ int main(int argc, char **argv)
 	}
 	if (check + explain + commit + discard > 1)
 		die(2, "--check, --explain, --commit and --discard exclude each other");
+	if (verbose && !explain)
+		die(2, "-v is for --explain");
 	if (commit || discard) {
 		if (!mo.delta)
 			die(2, "--%s needs --delta DELTA", commit ? "commit" : "discard");
@@ -218,7 +225,7 @@ int main(int argc, char **argv)
 	if (explain) {
 		if (optind == argc)
 			die(2, "--explain needs at least one PATH");
-		return explain_paths(policy, argv + optind, argc - optind);
+		return explain_paths(policy, argv + optind, argc - optind, verbose);
 	}
 	if (argc - optind != 2) {
 		usage(stderr);

@@ -151,3 +151,13 @@ for p in view-only read-only agent-safe development full-access; do
 	status_is "preset $p checks clean" 0
 	is "preset $p: no warning" "" "$(cat "$T/err")"
 done
+
+# -v: the deciding rule's reason as a fourth field, when it has one.
+run afs-fuse --explain -v -p agent-safe /.env /src/x.c
+cat >expected <<X
+none	/.env	$preset:17	environment files hold secrets
+read	/src/x.c	$preset:5
+X
+same_file "explain -v: the reason as a fourth field" expected "$T/out"
+run afs-fuse -v -p agent-safe "$T" "$T"
+status_is "-v without --explain: exit 2" 2

@@ -31,10 +31,11 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 endif
 
 # pkg-config runs when a recipe needs it, after 'deps' has had its chance.
-PKG_CFLAGS = $(shell pkg-config --cflags fuse3 yaml-0.1 libpcre2-8 jansson)
+PKG_CFLAGS = $(shell pkg-config --cflags fuse3 yaml-0.1 libpcre2-8 jansson libcap-ng)
 PKG_LIBS   = $(shell pkg-config --libs yaml-0.1 libpcre2-8)
 FUSE_LIBS  = $(shell pkg-config --libs fuse3)
 JSON_LIBS  = $(shell pkg-config --libs jansson)
+CAPNG_LIBS = $(shell pkg-config --libs libcap-ng)
 
 ALL_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE \
               -D_FILE_OFFSET_BITS=64 -DAFS_VERSION='"$(VERSION)"' \
@@ -44,15 +45,17 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIB_SRC  := $(wildcard lib/*.c)
 FUSE_SRC := $(wildcard afs-fuse/*.c)
 AUDIT_SRC := $(wildcard afs-audit/*.c)
+LAUNCH_SRC := $(wildcard afs-launch/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELP_SRC := $(wildcard tests/helpers/*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 FUSE_OBJ := $(FUSE_SRC:%.c=$(B)/obj/%.o)
 AUDIT_OBJ := $(AUDIT_SRC:%.c=$(B)/obj/%.o)
+LAUNCH_OBJ := $(LAUNCH_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
-PROGS    := $(B)/afs-fuse $(B)/afs-audit
+PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch
 
 .PHONY: all check unit deps demo install uninstall clean fuzz bench-policy bench-fs FORCE
 all: $(PROGS)
@@ -84,6 +87,9 @@ $(B)/afs-fuse: $(FUSE_OBJ) $(B)/libafs.a
 
 $(B)/afs-audit: $(AUDIT_OBJ) $(B)/libafs.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(AUDIT_OBJ) $(B)/libafs.a $(JSON_LIBS) $(PKG_LIBS) -lpthread
+
+$(B)/afs-launch: $(LAUNCH_OBJ) $(B)/libafs.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(LAUNCH_OBJ) $(B)/libafs.a $(CAPNG_LIBS) -lm
 
 $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(B)/libafs.a
 	@mkdir -p $(dir $@)

@@ -68,10 +68,10 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-static void put_string(struct abuf *b, const char *str)
+void json_put_string(struct abuf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), i = 0;
+	size_t i = 0;
 	char esc[8];
 
 	grow(b, n + 2);
@@ -106,6 +106,11 @@ static void put_string(struct abuf *b, const char *str)
 	}
 	grow(b, 1);
 	b->p[b->len++] = '"';
+}
+
+static void put_string(struct abuf *b, const char *str)
+{
+	json_put_string(b, str, strlen(str));
 }
 
 static void key(struct abuf *b, const char *k)

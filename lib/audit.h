@@ -59,6 +59,10 @@ struct abuf {
 void audit_format(struct abuf *b, const struct audit_rec *r);
 void abuf_free(struct abuf *b);
 
+/* Append the N bytes at S as one JSON string (quotes included), escaped as
+ * described above; NUL bytes become \u0000. */
+void json_put_string(struct abuf *b, const char *s, size_t n);
+
 int audit_level_parse(const char *s, enum audit_level *out);
 const char *audit_level_name(enum audit_level l);
 

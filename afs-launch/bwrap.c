@@ -1,0 +1,257 @@
+/* bwrap.c - the default runtime: bubblewrap, with our shim as pid 1.
+ *
+ * What the sandbox MUST be (DESIGN.md 3), and where it is done:
+ *   - new user, pid, ipc, uts, mount, cgroup and (without --net) network
+ *     namespaces: the --unshare-* flags below;
+ *   - a non-root uid, inside and out: started as root, the child drops to
+ *     --uid/--gid (65534 by default) before bwrap runs, so that nothing in
+ *     the sandbox is root in any namespace and RLIMIT_NPROC applies;
+ *   - no capabilities and no_new_privs: bwrap drops them for an
+ *     unprivileged user namespace; the shim checks and enforces it again;
+ *   - of the host only /usr (and the /bin, /sbin, /lib* links or dirs),
+ *     read-only, and of /etc only resolv.conf, the certificates and the
+ *     ld.so cache; passwd, group and hosts are written for the sandbox;
+ *   - private /tmp, /dev, /proc and $HOME; the root itself read-only;
+ *   - killed with afs-launch (--die-with-parent, and PR_SET_PDEATHSIG on
+ *     bwrap itself), in a session of its own (--new-session: no TIOCSTI
+ *     into the caller's terminal).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "launch.h"
+#include "util.h"
+
+#define SANDBOX_HOME "/home/sandbox"
+
+struct argv_buf {
+	char **v;
+	size_t n, cap;
+};
+
+static void add(struct argv_buf *a, const char *s)
+{
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 64;
+		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
+	}
+	a->v[a->n++] = xstrdup(s);
+	a->v[a->n] = NULL;
+}
+
+/* PREFIX followed by the number V ("--fd" style, or "nofile=" style). */
+static void addf(struct argv_buf *a, const char *prefix, long v)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s%ld", prefix, v);
+	add(a, buf);
+}
+
+/* An fd holding TEXT, for bwrap's --ro-bind-data. */
+static int data_fd(const char *name, const char *text)
+{
+	int fd = memfd_create(name, 0);
+	size_t n = strlen(text);
+
+	if (fd < 0 || write(fd, text, n) != (ssize_t)n || lseek(fd, 0, SEEK_SET) != 0)
+		die(EXIT_LAUNCH, "cannot make the sandbox's /etc/%s: %m", name);
+	return fd;
+}
+
+/* /bin, /sbin, /lib...: on merged-/usr systems links into usr/, else
+ * directories of their own. */
+static void system_dir(struct argv_buf *a, const char *path)
+{
+	char target[256];
+	struct stat st;
+	ssize_t n;
+
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISLNK(st.st_mode)) {
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			return;
+		target[n] = '\0';
+		add(a, "--symlink");
+		add(a, target);
+		add(a, path);
+	} else if (S_ISDIR(st.st_mode)) {
+		add(a, "--ro-bind");
+		add(a, path);
+		add(a, path);
+	}
+}
+
+static void etc_file(struct argv_buf *a, const char *name, const char *text)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/etc/%s", name);
+	add(a, "--ro-bind-data");
+	addf(a, "", data_fd(name, text));
+	add(a, path);
+}
+
+/* In the child: build bwrap's command line and exec it.  Never returns. */
+static void exec_bwrap(const struct launch *L, const struct workspace *ws,
+		       const struct sandbox *sb, int info_w, int status_w)
+{
+	static const char *const sysdirs[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+					       "/libx32" };
+	static const char *const etc_host[] = { "/etc/resolv.conf", "/etc/ld.so.cache",
+						"/etc/ssl", "/etc/ca-certificates", "/etc/pki" };
+	struct argv_buf a = { 0 };
+	char *text;
+	int self;
+	size_t i;
+
+	self = open("/proc/self/exe", O_RDONLY);
+	if (self < 0)
+		die(EXIT_LAUNCH, "cannot open afs-launch's own binary: %m");
+
+	add(&a, "bwrap");
+	add(&a, "--unshare-user");
+	add(&a, "--unshare-pid");
+	add(&a, "--unshare-ipc");
+	add(&a, "--unshare-uts");
+	add(&a, "--unshare-cgroup");
+	if (!L->net)
+		add(&a, "--unshare-net");
+	add(&a, "--uid");
+	addf(&a, "", (long)L->uid);
+	add(&a, "--gid");
+	addf(&a, "", (long)L->gid);
+	add(&a, "--hostname");
+	add(&a, "afs");
+	add(&a, "--die-with-parent");
+	add(&a, "--new-session");
+	add(&a, "--as-pid-1");
+	add(&a, "--info-fd");
+	addf(&a, "", info_w);
+
+	add(&a, "--ro-bind");
+	add(&a, "/usr");
+	add(&a, "/usr");
+	for (i = 0; i < ARRAY_SIZE(sysdirs); i++)
+		system_dir(&a, sysdirs[i]);
+	add(&a, "--dir");
+	add(&a, "/etc");
+	for (i = 0; i < ARRAY_SIZE(etc_host); i++) {
+		add(&a, "--ro-bind-try");
+		add(&a, etc_host[i]);
+		add(&a, etc_host[i]);
+	}
+	text = xasprintf("root:x:0:0:root:/root:/usr/sbin/nologin\n"
+			 "sandbox:x:%ld:%ld:afs sandbox:" SANDBOX_HOME ":/bin/sh\n"
+			 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+			 (long)L->uid, (long)L->gid);
+	etc_file(&a, "passwd", text);
+	free(text);
+	text = xasprintf("root:x:0:\nsandbox:x:%ld:\nnogroup:x:65534:\n", (long)L->gid);
+	etc_file(&a, "group", text);
+	free(text);
+	etc_file(&a, "hosts", "127.0.0.1\tlocalhost afs\n::1\tlocalhost ip6-localhost\n");
+
+	add(&a, "--proc");
+	add(&a, "/proc");
+	add(&a, "--dev");
+	add(&a, "/dev");
+	add(&a, "--tmpfs");
+	add(&a, "/tmp");
+	add(&a, "--perms");
+	add(&a, "0700");
+	add(&a, "--tmpfs");
+	add(&a, SANDBOX_HOME);
+	add(&a, "--bind");
+	add(&a, ws->dir);
+	add(&a, "/workspace");
+	add(&a, "--remount-ro");
+	add(&a, "/");
+	add(&a, "--chdir");
+	add(&a, L->workdir);
+
+	/* The shim: our own binary, through its fd. */
+	addf(&a, "/proc/self/fd/", self);
+	add(&a, SHIM_ARG);
+	addf(&a, "exec-fd=", self);
+	addf(&a, "status-fd=", status_w);
+	/* RLIMIT_AS only where no memory cgroup does the job better (see
+	 * cgroup.c); RLIMIT_NPROC counts the shim, and leaves the pids cgroup,
+	 * where there is one, to be the one that refuses (it counts). */
+	if (L->lim.memory && !cgroup_has(sb->cg, "memory"))
+		addf(&a, "as=", (long)L->lim.memory);
+	if (L->lim.pids)
+		addf(&a, "nproc=", L->lim.pids + (cgroup_has(sb->cg, "pids") ? 2 : 1));
+	if (L->lim.cpu_time)
+		addf(&a, "cpu=", L->lim.cpu_time);
+	if (L->lim.nofile)
+		addf(&a, "nofile=", L->lim.nofile);
+	if (L->lim.fsize)
+		addf(&a, "fsize=", (long)L->lim.fsize);
+	add(&a, "--");
+	for (i = 0; L->argv[i]; i++)
+		add(&a, L->argv[i]);
+
+	execvpe("bwrap", a.v, L->envp);
+	die(EXIT_LAUNCH, "cannot run bwrap: %m");
+}
+
+int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb)
+{
+	int info[2], status[2], out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	pid_t parent = getpid(), pid;
+
+	if (pipe2(info, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0 ||
+	    (L->json && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0))) {
+		error("cannot make pipes: %m");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		error("cannot fork: %m");
+		return -1;
+	}
+	if (pid == 0) {
+		run_child_setup();
+		if (cgroup_enter(sb->cg) != 0)
+			die(EXIT_LAUNCH, "cannot enter the run's cgroup: %m");
+		if (L->json && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))
+			die(EXIT_LAUNCH, "dup2: %m");
+		if (fcntl(info[1], F_SETFD, 0) != 0 || fcntl(status[1], F_SETFD, 0) != 0)
+			die(EXIT_LAUNCH, "fcntl: %m");
+		/* Started as root: become the sandbox's uid for good before
+		 * bwrap runs, so that it makes an unprivileged user namespace
+		 * and nothing inside maps to root outside. */
+		if (geteuid() == 0 &&
+		    (setgroups(0, NULL) != 0 || setresgid(L->gid, L->gid, L->gid) != 0 ||
+		     setresuid(L->uid, L->uid, L->uid) != 0))
+			die(EXIT_LAUNCH, "cannot switch to uid %ld: %m", (long)L->uid);
+		/* Set after the uid change, which clears it. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent)
+			_exit(EXIT_LAUNCH);
+		exec_bwrap(L, ws, sb, info[1], status[1]);
+	}
+	close(info[1]);
+	close(status[1]);
+	if (L->json) {
+		close(out[1]);
+		close(err[1]);
+	}
+	sb->pid = pid;
+	sb->info_fd = info[0];
+	sb->status_fd = status[0];
+	sb->out_fd = out[0];
+	sb->err_fd = err[0];
+	return 0;
+}

@@ -1,0 +1,278 @@
+/* docker.c - the docker runtime, through the docker client.
+ *
+ * Why the client and not the Engine API on the socket: the client is the
+ * interface docker keeps stable for users; it negotiates the API version,
+ * finds the daemon as the user configured it (DOCKER_HOST, contexts), and
+ * demultiplexes the attached stdout and stderr byte-exact.  Doing that
+ * over the socket would be a few hundred lines of HTTP and stream framing
+ * in afs-launch for no gain in what the sandbox enforces: the isolation
+ * is the same set of `docker run` flags either way.
+ *
+ * The container MUST be removed whatever happens: it is named, run
+ * without --rm (its state is read after it ends: OOMKilled, exit code),
+ * and removed with `docker rm -f` by afs-launch, or by its guardian if
+ * afs-launch is killed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "launch.h"
+#include "util.h"
+
+extern char **environ;
+
+struct argv_buf {
+	char **v;
+	size_t n, cap;
+};
+
+static void add(struct argv_buf *a, const char *s)
+{
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 64;
+		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
+	}
+	a->v[a->n++] = xstrdup(s);
+	a->v[a->n] = NULL;
+}
+
+static void add2(struct argv_buf *a, const char *opt, const char *val)
+{
+	add(a, opt);
+	add(a, val);
+}
+
+char *docker_new_name(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return xasprintf("afs-launch-%ld-%lx", (long)getpid(),
+			 (unsigned long)(ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20)));
+}
+
+/* Run a docker client command quietly; its stdout into OUT (up to SIZE)
+ * when OUT is given.  Returns its exit status, or -1. */
+static int docker_quiet(const char *const argv[], char *out, size_t size)
+{
+	int p[2] = { -1, -1 }, st;
+	pid_t pid;
+
+	if (out && pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		run_child_setup();
+		dup2(null, 0);
+		dup2(out ? p[1] : null, 1);
+		dup2(null, 2);
+		execvp("docker", (char *const *)argv);
+		_exit(127);
+	}
+	if (out) {
+		size_t len = 0;
+		ssize_t n;
+
+		close(p[1]);
+		while (len < size - 1 && (n = read(p[0], out + len, size - 1 - len)) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				break;
+			len += (size_t)n;
+		}
+		out[len] = '\0';
+		close(p[0]);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void docker_remove(const char *name)
+{
+	const char *argv[] = { "docker", "rm", "-f", (char *)name, NULL };
+
+	(void)docker_quiet(argv, NULL, 0);
+}
+
+void docker_signal(const struct sandbox *sb, int sig)
+{
+	char signame[32];
+	const char *argv[] = { "docker", "kill", "--signal", signame, sb->docker_name, NULL };
+	const char *abbrev = sigabbrev_np(sig);
+
+	snprintf(signame, sizeof(signame), "SIG%s", abbrev ? abbrev : "KILL");
+	(void)docker_quiet(argv, NULL, 0);
+}
+
+/* The container's own account of how it ended. */
+void docker_finish(const struct sandbox *sb, struct outcome *oc)
+{
+	const char *argv[] = { "docker", "inspect", "--format",
+			       "{{.State.ExitCode}} {{.State.OOMKilled}} {{.State.StartedAt}}",
+			       sb->docker_name, NULL };
+	char out[256], oom[16] = "", started[64] = "";
+	int code;
+
+	if (docker_quiet(argv, out, sizeof(out)) != 0 ||
+	    sscanf(out, "%d %15s %63s", &code, oom, started) < 2)
+		return;		/* no container: `docker run` itself failed */
+	/* Never started: the image has no such command (127), or it is
+	 * not executable (126); the client said which. */
+	if (strncmp(started, "0001-", 5) == 0 && code != 127 && code != 126)
+		return;
+	oc->reported = true;
+	oc->exit_code = code;
+	if (strcmp(oom, "true") == 0) {
+		oc->exit_code = 0;
+		oc->signal = SIGKILL;
+		oc->limit = "memory";
+	} else if ((oc->timed_out || oc->interrupted) && code > 128 && code < 128 + 65) {
+		/* We sent it: docker only tells 128+N. */
+		oc->exit_code = 0;
+		oc->signal = code - 128;
+	}
+}
+
+/* The docker client's environment: the caller's (DOCKER_HOST and the
+ * like), with the sandbox's on top; `-e NAME` then takes each value from
+ * it, so that no value shows on a command line in ps. */
+static char **client_env(const struct launch *L)
+{
+	size_t n = 0, m = 0, i, j;
+	char **env;
+
+	while (environ[n])
+		n++;
+	while (L->envp[m])
+		m++;
+	env = xcalloc(n + m + 1, sizeof(*env));
+	for (i = 0, j = 0; i < n; i++) {
+		size_t k = strcspn(environ[i], "=");
+		bool over = false;
+
+		for (size_t e = 0; e < m; e++)
+			if (strncmp(L->envp[e], environ[i], k + 1) == 0)
+				over = true;
+		if (!over)
+			env[j++] = environ[i];
+	}
+	for (i = 0; i < m; i++)
+		env[j++] = L->envp[i];
+	return env;
+}
+
+int docker_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	struct argv_buf a = { 0 };
+	char buf[256];
+	pid_t parent = getpid(), pid;
+
+	add2(&a, "docker", "run");
+	add2(&a, "--name", sb->docker_name);
+	add(&a, "--init");
+	add(&a, "--interactive");
+	add2(&a, "--log-driver", "none");
+	if (!L->net)
+		add2(&a, "--network", "none");
+	add2(&a, "--cap-drop", "ALL");
+	add2(&a, "--security-opt", "no-new-privileges");
+	snprintf(buf, sizeof(buf), "%ld:%ld", (long)L->uid, (long)L->gid);
+	add2(&a, "--user", buf);
+	add2(&a, "--hostname", "afs");
+	add(&a, "--read-only");
+	add2(&a, "--tmpfs", "/tmp:rw,nosuid,nodev,mode=1777");
+	snprintf(buf, sizeof(buf), "/home/sandbox:rw,nosuid,nodev,mode=0700,uid=%ld,gid=%ld",
+		 (long)L->uid, (long)L->gid);
+	add2(&a, "--tmpfs", buf);
+	{
+		char *m = xasprintf("type=bind,source=%s,target=/workspace,bind-propagation=rslave",
+				    ws->dir);
+
+		add2(&a, "--mount", m);
+		free(m);
+	}
+	add2(&a, "--workdir", L->workdir);
+	for (size_t i = 0; L->envp[i]; i++) {
+		char *name = xstrndup(L->envp[i], strcspn(L->envp[i], "="));
+
+		add2(&a, "--env", name);
+		free(name);
+	}
+	if (L->lim.memory) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)L->lim.memory);
+		add2(&a, "--memory", buf);
+		add2(&a, "--memory-swap", buf);	/* no swap beyond it */
+	}
+	if (L->lim.pids) {
+		snprintf(buf, sizeof(buf), "%ld", L->lim.pids + 1);	/* + docker-init */
+		add2(&a, "--pids-limit", buf);
+	}
+	if (L->lim.millicpus) {
+		snprintf(buf, sizeof(buf), "%ld.%03ld", L->lim.millicpus / 1000,
+			 L->lim.millicpus % 1000);
+		add2(&a, "--cpus", buf);
+	}
+	if (L->lim.cpu_time) {
+		snprintf(buf, sizeof(buf), "cpu=%ld:%ld", L->lim.cpu_time, L->lim.cpu_time + 1);
+		add2(&a, "--ulimit", buf);
+	}
+	if (L->lim.nofile) {
+		snprintf(buf, sizeof(buf), "nofile=%ld:%ld", L->lim.nofile, L->lim.nofile);
+		add2(&a, "--ulimit", buf);
+	}
+	if (L->lim.fsize) {
+		snprintf(buf, sizeof(buf), "fsize=%lld:%lld", (long long)L->lim.fsize,
+			 (long long)L->lim.fsize);
+		add2(&a, "--ulimit", buf);
+	}
+	add(&a, "--");
+	add(&a, L->image);
+	for (size_t i = 0; L->argv[i]; i++)
+		add(&a, L->argv[i]);
+
+	if (L->json && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)) {
+		error("cannot make pipes: %m");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		error("cannot fork: %m");
+		return -1;
+	}
+	if (pid == 0) {
+		run_child_setup();
+		if (L->json && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))
+			die(EXIT_LAUNCH, "dup2: %m");
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent)
+			_exit(EXIT_LAUNCH);
+		execvpe("docker", a.v, client_env(L));
+		die(EXIT_LAUNCH, "cannot run docker: %m");
+	}
+	for (size_t i = 0; i < a.n; i++)
+		free(a.v[i]);
+	free(a.v);
+	if (L->json) {
+		close(out[1]);
+		close(err[1]);
+	}
+	sb->pid = pid;
+	sb->out_fd = out[0];
+	sb->err_fd = err[0];
+	return 0;
+}

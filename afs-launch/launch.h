@@ -1,0 +1,127 @@
+/* launch.h - what the afs-launch modules share. */
+#ifndef AFS_LAUNCH_H
+#define AFS_LAUNCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Exit statuses of DESIGN.md 3 (and timeout(1), env(1)). */
+enum {
+	EXIT_TIMEOUT = 124,
+	EXIT_LAUNCH = 125,	/* afs-launch itself failed */
+	EXIT_NOEXEC = 126,
+	EXIT_NOTFOUND = 127,
+};
+
+enum runtime { RT_BWRAP, RT_DOCKER };
+
+/* 0 means "no limit". */
+struct limits {
+	int64_t memory;		/* bytes */
+	long pids;
+	long millicpus;		/* --cpus X, in thousandths */
+	long cpu_time;		/* seconds */
+	long nofile;
+	int64_t fsize;		/* bytes */
+};
+
+struct launch {
+	const char *mount_dir;	/* -m */
+	const char *source;	/* -s */
+	const char *policy, *delta, *audit, *name;
+	const char *workdir;	/* absolute, inside the sandbox */
+	enum runtime runtime;
+	const char *image;
+	struct limits lim;
+	int64_t timeout_ms;	/* 0: none */
+	int64_t kill_after_ms;
+	bool json, net;
+	size_t max_output;
+	char **envp;		/* the sandbox's whole environment */
+	uid_t uid;		/* the sandbox's uid and gid */
+	gid_t gid;
+	char **argv;		/* the command */
+	const char *session;	/* $AFS_SESSION, for the exec record */
+};
+
+/* How the command ended. */
+struct outcome {
+	bool reported;		/* we know how the command itself ended */
+	int exit_code;		/* when reported and !signal */
+	int signal;		/* killed by this signal, or 0 */
+	int exec_errno;		/* the command could not be executed */
+	bool timed_out;
+	int interrupted;	/* the signal that afs-launch received, or 0 */
+	const char *limit;	/* memory, pids, cpu-time, fsize, nofile, or NULL */
+	int64_t duration_ms;
+};
+
+/* Captured output for --json: the first MAX bytes, and a count of the rest. */
+struct capture {
+	char *buf;
+	size_t len, max;
+	uint64_t dropped;
+};
+
+/* The directory bound at /workspace and what we made for it. */
+struct workspace {
+	char *dir;
+	char *tmpdir;		/* our private temp dir, or NULL */
+	char *mnt;		/* our mountpoint in it, or NULL */
+	pid_t fuse_pid;		/* the afs-fuse we started, or 0 */
+	int guard_fd;		/* write end of the guardian's pipe, or -1 */
+	pid_t guard_pid;
+};
+
+/* A running sandbox, whatever the runtime. */
+struct sandbox {
+	pid_t pid;		/* bwrap, or the docker client */
+	pid_t inner;		/* bwrap: pid 1 of the sandbox, once known */
+	int info_fd;		/* bwrap --info-fd, read end, or -1 */
+	int status_fd;		/* the shim's report, read end, or -1 */
+	int out_fd, err_fd;	/* --json: the command's stdout and stderr */
+	char *docker_name;
+	struct cgroup *cg;
+};
+
+/* cgroup.c */
+struct cgroup;
+int cgroup_new(const struct limits *lim, struct cgroup **out, const char **why);
+int cgroup_enter(const struct cgroup *cg);
+const char *cgroup_limit_hit(const struct cgroup *cg);
+bool cgroup_has(const struct cgroup *cg, const char *controller);
+char **cgroup_dirs(const struct cgroup *cg);
+void cgroup_free(struct cgroup *cg);
+
+/* bwrap.c */
+int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb);
+
+/* docker.c */
+char *docker_new_name(void);
+int docker_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb);
+void docker_signal(const struct sandbox *sb, int sig);
+void docker_finish(const struct sandbox *sb, struct outcome *oc);
+void docker_remove(const char *name);
+
+/* run.c */
+int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outcome *oc,
+	     struct capture *out, struct capture *err);
+void run_child_setup(void);
+void run_close_sandbox(struct sandbox *sb);
+
+/* workspace.c */
+int workspace_open(const struct launch *L, struct workspace *ws);
+void workspace_guard(struct workspace *ws, const char *docker_name, char **cgroup_dirs);
+int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd);
+int workspace_close(struct workspace *ws);
+void workspace_release(struct workspace *ws);
+
+/* shim.c: the program's second personality, pid 1 of a bwrap sandbox. */
+#define SHIM_ARG "--afs-shim"
+int shim_main(int argc, char **argv);
+
+int64_t now_ms(void);
+
+#endif

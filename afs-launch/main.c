@@ -1,0 +1,532 @@
+/* afs-launch - run one command in a sandbox over a codebase.
+ *
+ * This file reads the command line, then: cgroup.c (limits that need a
+ * cgroup), workspace.c (the mount and its clean-up), bwrap.c or docker.c
+ * (the sandbox), run.c (waiting, timeout, outcome); shim.c is the same
+ * binary run as pid 1 inside a bwrap sandbox.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "launch.h"
+#include "util.h"
+
+#ifndef AFS_VERSION
+#define AFS_VERSION "0.0.0"
+#endif
+
+#define SANDBOX_PATH "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+#define DEFAULT_MAX_OUTPUT (16 << 20)
+/* An -e list is a command line's worth at most. */
+#define MAX_ENV 4096
+
+extern char **environ;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: afs-launch [OPTIONS] (-m DIR | -s DIR) [--] COMMAND [ARG...]\n"
+		"       afs-launch [OPTIONS] (-m DIR | -s DIR) -c 'SHELL STRING' [ARG0 ARG...]\n"
+		"\n"
+		"Workspace (at /workspace in the sandbox):\n"
+		"  -m, --mount DIR        bind DIR (an afs-fuse mount, or any directory)\n"
+		"  -s, --source DIR       mount DIR through afs-fuse for this run only\n"
+		"  -p, --policy FILE|PRESET   with -s: the policy\n"
+		"  -d, --delta DIR        with -s: keep the writes in DIR (default: dropped)\n"
+		"  -a, --audit FILE       the audit log (with -s: afs-fuse's too); an exec\n"
+		"                         record is appended for the command\n"
+		"      --name NAME        the mount's name in audit records\n"
+		"  -w, --workdir DIR      the command's directory (default /workspace)\n"
+		"Sandbox:\n"
+		"      --runtime bwrap|docker   (default bwrap)\n"
+		"      --image IMAGE      the docker image (docker only)\n"
+		"      --uid UID, --gid GID     the sandbox's (default: 65534 when run as\n"
+		"                         root, else the caller's)\n"
+		"  -e, --env K=V | K      add K to the environment (K: the caller's value)\n"
+		"      --net              allow the network\n"
+		"Limits:\n"
+		"      --memory SIZE      memory (K, M, G suffixes)\n"
+		"      --pids N           processes and threads\n"
+		"      --cpus X           CPU share (needs a cgroup, or docker)\n"
+		"      --cpu-time SECONDS CPU time per process\n"
+		"      --nofile N         open files per process\n"
+		"      --fsize SIZE       largest file a process may write\n"
+		"  -t, --timeout SECONDS  SIGTERM to the sandbox after SECONDS (exit 124)\n"
+		"      --kill-after SECONDS   then SIGKILL (default 5)\n"
+		"Result:\n"
+		"      --json             print one JSON object with the exit status and\n"
+		"                         the captured stdout and stderr\n"
+		"      --max-output SIZE  keep at most SIZE of each (default 16M)\n"
+		"  -h, --help             show this help\n"
+		"  -V, --version          show the version\n"
+		"\n"
+		"Exit status: the command's; 124 timed out; 125 afs-launch failed;\n"
+		"126 not executable; 127 not found; 128+N killed by signal N.\n"
+		"See afs-launch(1).\n");
+}
+
+enum {
+	OPT_NAME = 256, OPT_RUNTIME, OPT_IMAGE, OPT_UID, OPT_GID, OPT_NET, OPT_MEMORY,
+	OPT_PIDS, OPT_CPUS, OPT_CPU_TIME, OPT_NOFILE, OPT_FSIZE, OPT_KILL_AFTER, OPT_JSON,
+	OPT_MAX_OUTPUT,
+};
+
+static const struct option longopts[] = {
+	{ "mount", required_argument, NULL, 'm' },
+	{ "source", required_argument, NULL, 's' },
+	{ "policy", required_argument, NULL, 'p' },
+	{ "delta", required_argument, NULL, 'd' },
+	{ "audit", required_argument, NULL, 'a' },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "workdir", required_argument, NULL, 'w' },
+	{ "runtime", required_argument, NULL, OPT_RUNTIME },
+	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "gid", required_argument, NULL, OPT_GID },
+	{ "env", required_argument, NULL, 'e' },
+	{ "net", no_argument, NULL, OPT_NET },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "pids", required_argument, NULL, OPT_PIDS },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "cpu-time", required_argument, NULL, OPT_CPU_TIME },
+	{ "nofile", required_argument, NULL, OPT_NOFILE },
+	{ "fsize", required_argument, NULL, OPT_FSIZE },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "kill-after", required_argument, NULL, OPT_KILL_AFTER },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "max-output", required_argument, NULL, OPT_MAX_OUTPUT },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* A whole number in [MIN, MAX]. */
+static long long parse_num(const char *s, const char *what, long long min, long long max)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		die(EXIT_LAUNCH, "bad %s: '%s' (a whole number from %lld to %lld)", what, s, min,
+		    max);
+	return v;
+}
+
+/* A size: bytes, or with a K, M, G or T suffix (powers of 1024). */
+static int64_t parse_size(const char *s, const char *what)
+{
+	static const char suffixes[] = "KMGT";
+	char *end;
+	unsigned long long v;
+	const char *sfx;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-' || *s == '+')
+		goto bad;
+	if (*end) {
+		sfx = strchr(suffixes, *end & ~0x20);
+		if (!sfx || !*sfx)
+			goto bad;
+		shift = 10 * (int)(sfx - suffixes + 1);
+		end++;
+		if (*end == 'i' && end[1] == 'B')
+			end += 2;
+		else if (*end == 'B')
+			end++;
+		if (*end)
+			goto bad;
+	}
+	if (v == 0 || v > (unsigned long long)INT64_MAX >> shift)
+		goto bad;
+	return (int64_t)(v << shift);
+bad:
+	die(EXIT_LAUNCH, "bad %s: '%s' (a size such as 512K, 64M or 2G)", what, s);
+}
+
+/* Seconds, with a fraction and an s, m, h or d suffix; in milliseconds. */
+static int64_t parse_seconds(const char *s, const char *what, bool zero_ok)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0 || *s == '-' || *s == '+')
+		goto bad;
+	switch (*end) {
+	case 'd': v *= 24;		/* fall through */
+	case 'h': v *= 60;		/* fall through */
+	case 'm': v *= 60;		/* fall through */
+	case 's': end++;		/* fall through */
+	default: break;
+	}
+	/* A month at most: past that a deadline is a typo. */
+	if (*end || v > 31.0 * 86400 || (!zero_ok && v * 1000 < 1))
+		goto bad;
+	return (int64_t)llround(v * 1000);
+bad:
+	die(EXIT_LAUNCH, "bad %s: '%s' (seconds, such as 10, 1.5 or 2m)", what, s);
+}
+
+/* X CPUs, to three decimals. */
+static long parse_cpus(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < 0.001 || v > 1024)
+		die(EXIT_LAUNCH, "bad --cpus: '%s' (a number of CPUs from 0.001 to 1024)", s);
+	return lround(v * 1000);
+}
+
+/* Set NAME=VALUE in the environment being built (replacing NAME). */
+static void env_set(char ***env, size_t *n, const char *name, size_t nlen, const char *value)
+{
+	char *kv = xasprintf("%.*s=%s", (int)nlen, name, value);
+
+	for (size_t i = 0; i < *n; i++)
+		if (strncmp((*env)[i], kv, nlen + 1) == 0) {
+			free((*env)[i]);
+			(*env)[i] = kv;
+			return;
+		}
+	*env = xreallocarray(*env, *n + 2, sizeof(**env));
+	(*env)[(*n)++] = kv;
+	(*env)[*n] = NULL;
+}
+
+/* PATH, HOME, LANG and TERM, then each -e in order.  Nothing else of the
+ * caller's environment gets in. */
+static char **build_env(const char **given, size_t ngiven)
+{
+	static const char *const passed[] = { "LANG", "TERM" };
+	char **env = NULL;
+	size_t n = 0;
+
+	env_set(&env, &n, "PATH", 4, SANDBOX_PATH);
+	env_set(&env, &n, "HOME", 4, "/home/sandbox");
+	for (size_t i = 0; i < ARRAY_SIZE(passed); i++) {
+		const char *v = getenv(passed[i]);
+
+		if (v)
+			env_set(&env, &n, passed[i], strlen(passed[i]), v);
+	}
+	for (size_t i = 0; i < ngiven; i++) {
+		const char *eq = strchr(given[i], '=');
+
+		if (eq) {
+			env_set(&env, &n, given[i], (size_t)(eq - given[i]), eq + 1);
+		} else {
+			/* -e K: the caller's value; none, nothing (as docker). */
+			const char *v = getenv(given[i]);
+
+			if (v)
+				env_set(&env, &n, given[i], strlen(given[i]), v);
+		}
+	}
+	return env;
+}
+
+static int exit_status(const struct outcome *oc)
+{
+	if (oc->timed_out)
+		return EXIT_TIMEOUT;
+	if (oc->exec_errno)
+		return oc->exec_errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+	if (oc->signal)
+		return 128 + oc->signal;
+	return oc->exit_code;
+}
+
+static void json_capture(struct abuf *b, const char *key, const struct capture *c)
+{
+	char marker[96];
+	size_t klen = strlen(key);
+
+	b->p = xrealloc(b->p, b->len + klen + 4);
+	b->p[b->len++] = ',';
+	b->p[b->len++] = '"';
+	memcpy(b->p + b->len, key, klen);
+	b->len += klen;
+	b->p[b->len++] = '"';
+	b->p[b->len++] = ':';
+	b->cap = b->len;
+	if (!c->dropped) {
+		json_put_string(b, c->buf ? c->buf : "", c->len);
+		return;
+	}
+	/* The kept bytes, then a marker that says how much is missing. */
+	int m = snprintf(marker, sizeof(marker), "\n[afs-launch: output truncated: %llu bytes dropped]\n",
+			 (unsigned long long)c->dropped);
+	char *all = xmalloc(c->len + (size_t)m);
+
+	memcpy(all, c->buf, c->len);
+	memcpy(all + c->len, marker, (size_t)m);
+	json_put_string(b, all, c->len + (size_t)m);
+	free(all);
+}
+
+static void print_json(const struct outcome *oc, int status, const struct capture *out,
+		       const struct capture *err)
+{
+	struct abuf b = { 0 };
+	char head[256];
+	const char *sig = oc->signal ? sigabbrev_np(oc->signal) : NULL;
+	char signame[32];
+
+	if (sig)
+		snprintf(signame, sizeof(signame), "\"SIG%s\"", sig);
+	snprintf(head, sizeof(head),
+		 "{\"exit_code\":%d,\"signal\":%s,\"timed_out\":%s,\"limit\":%s%s%s,"
+		 "\"duration_ms\":%lld",
+		 status, sig ? signame : "null", oc->timed_out ? "true" : "false",
+		 oc->limit ? "\"" : "", oc->limit ? oc->limit : "null", oc->limit ? "\"" : "",
+		 (long long)oc->duration_ms);
+	b.p = xstrdup(head);
+	b.len = b.cap = strlen(head);
+	json_capture(&b, "stdout", out);
+	json_capture(&b, "stderr", err);
+	b.p = xrealloc(b.p, b.len + 2);
+	b.p[b.len++] = '}';
+	b.p[b.len++] = '\n';
+	if (fwrite(b.p, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
+		error("cannot write the result: %m");
+	abuf_free(&b);
+}
+
+/* The exec record of DESIGN.md 2.3, appended in one write. */
+static void audit_exec(const struct launch *L, const struct outcome *oc, int status)
+{
+	struct audit_rec r;
+	struct abuf b = { 0 };
+	int fd;
+
+	audit_rec_init(&r);
+	clock_gettime(CLOCK_REALTIME, &r.ts);
+	r.mount = L->name;
+	r.session = L->session;
+	r.pid = getpid();
+	r.uid = getuid();
+	r.has_uid = true;
+	r.comm = "afs-launch";
+	r.op = "exec";
+	r.argv = L->argv;
+	r.exit_code = status;
+	r.signal = oc->signal;
+	r.duration_ms = oc->duration_ms;
+	r.limit = oc->limit;
+	audit_format(&b, &r);
+	fd = open(L->audit, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len)
+		error("cannot append to the audit log '%s': %m", L->audit);
+	if (fd >= 0)
+		close(fd);
+	abuf_free(&b);
+}
+
+int main(int argc, char **argv)
+{
+	struct launch L = { .workdir = "/workspace", .kill_after_ms = 5000,
+			    .max_output = DEFAULT_MAX_OUTPUT };
+	const char *shell = NULL, **given = NULL, *why = NULL;
+	size_t ngiven = 0;
+	bool uid_set = false, gid_set = false;
+	struct workspace ws;
+	struct sandbox sb = { .info_fd = -1, .status_fd = -1, .out_fd = -1, .err_fd = -1 };
+	struct outcome oc = { 0 };
+	struct capture out = { 0 }, err = { 0 };
+	char **cgdirs;
+	sigset_t sigs;
+	int c, sigfd, status, r;
+
+	progname = "afs-launch";
+	if (argc > 1 && strcmp(argv[1], SHIM_ARG) == 0)
+		return shim_main(argc, argv);
+
+	while ((c = getopt_long(argc, argv, "+m:s:p:d:a:w:e:t:c:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': L.mount_dir = optarg; break;
+		case 's': L.source = optarg; break;
+		case 'p': L.policy = optarg; break;
+		case 'd': L.delta = optarg; break;
+		case 'a': L.audit = optarg; break;
+		case OPT_NAME: L.name = optarg; break;
+		case 'w': L.workdir = optarg; break;
+		case OPT_RUNTIME:
+			if (strcmp(optarg, "bwrap") == 0)
+				L.runtime = RT_BWRAP;
+			else if (strcmp(optarg, "docker") == 0)
+				L.runtime = RT_DOCKER;
+			else
+				die(EXIT_LAUNCH, "bad --runtime: '%s' (bwrap or docker)", optarg);
+			break;
+		case OPT_IMAGE: L.image = optarg; break;
+		case OPT_UID:
+			L.uid = (uid_t)parse_num(optarg, "--uid", 1, 0x7fffffff);
+			uid_set = true;
+			break;
+		case OPT_GID:
+			L.gid = (gid_t)parse_num(optarg, "--gid", 1, 0x7fffffff);
+			gid_set = true;
+			break;
+		case 'e':
+			if (*optarg == '=' || *optarg == '\0')
+				die(EXIT_LAUNCH, "bad --env: '%s' (K=V or K)", optarg);
+			if (ngiven == MAX_ENV)
+				die(EXIT_LAUNCH, "too many --env (at most %d)", MAX_ENV);
+			given = xreallocarray(given, ngiven + 1, sizeof(*given));
+			given[ngiven++] = optarg;
+			break;
+		case OPT_NET: L.net = true; break;
+		case OPT_MEMORY: L.lim.memory = parse_size(optarg, "--memory"); break;
+		case OPT_PIDS: L.lim.pids = (long)parse_num(optarg, "--pids", 1, 4194304); break;
+		case OPT_CPUS: L.lim.millicpus = parse_cpus(optarg); break;
+		case OPT_CPU_TIME:
+			L.lim.cpu_time = (long)parse_num(optarg, "--cpu-time", 1, 31L * 86400);
+			break;
+		case OPT_NOFILE: L.lim.nofile = (long)parse_num(optarg, "--nofile", 1, 1 << 20); break;
+		case OPT_FSIZE: L.lim.fsize = parse_size(optarg, "--fsize"); break;
+		case 't': L.timeout_ms = parse_seconds(optarg, "--timeout", true); break;
+		case OPT_KILL_AFTER:
+			L.kill_after_ms = parse_seconds(optarg, "--kill-after", true);
+			break;
+		case OPT_JSON: L.json = true; break;
+		case OPT_MAX_OUTPUT: L.max_output = (size_t)parse_size(optarg, "--max-output"); break;
+		case 'c': shell = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("afs-launch %s\n", AFS_VERSION); return 0;
+		default:
+			usage(stderr);
+			return EXIT_LAUNCH;
+		}
+	}
+	argv += optind;
+	argc -= optind;
+
+	if (!!L.mount_dir + !!L.source != 1)
+		die(EXIT_LAUNCH, "give one workspace: -m DIR or -s DIR");
+	if (L.mount_dir && (L.policy || L.delta))
+		die(EXIT_LAUNCH, "%s needs -s (with -m the mount is already made)",
+		    L.policy ? "--policy" : "--delta");
+	if (L.runtime == RT_DOCKER && !L.image)
+		die(EXIT_LAUNCH, "--runtime docker needs --image IMAGE");
+	if (L.runtime != RT_DOCKER && L.image)
+		die(EXIT_LAUNCH, "--image needs --runtime docker");
+	if (L.runtime == RT_DOCKER && L.lim.memory && L.lim.memory < (6 << 20))
+		die(EXIT_LAUNCH, "--memory: docker needs at least 6M");
+	if (shell) {
+		/* sh -c STRING [ARG0 ARG...], as sh itself takes them. */
+		char **v = xcalloc((size_t)argc + 4, sizeof(*v));
+
+		v[0] = xstrdup("/bin/sh");
+		v[1] = xstrdup("-c");
+		v[2] = (char *)shell;
+		for (int i = 0; i < argc; i++)
+			v[3 + i] = argv[i];
+		L.argv = v;
+	} else {
+		if (argc == 0)
+			die(EXIT_LAUNCH, "no command (give COMMAND [ARG...] or -c STRING)");
+		L.argv = argv;
+	}
+	if (L.workdir[0] != '/')
+		L.workdir = xasprintf("/workspace/%s", L.workdir);
+	if (geteuid() == 0) {
+		/* Root outside maps to root in any user namespace we could
+		 * make: the sandbox gets an unprivileged uid of its own. */
+		if (!uid_set)
+			L.uid = 65534;
+		if (!gid_set)
+			L.gid = 65534;
+	} else {
+		if (!uid_set)
+			L.uid = getuid();
+		if (!gid_set)
+			L.gid = getgid();
+	}
+	L.envp = build_env(given, ngiven);
+	L.session = getenv("AFS_SESSION");
+	if (L.session && !*L.session)
+		L.session = NULL;
+
+	/* Signals come through a signalfd, in one place (run.c); a
+	 * broken stdout is a write error, not a death. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGCHLD);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sigfd < 0)
+		die(EXIT_LAUNCH, "signalfd: %m");
+
+	if (L.runtime == RT_BWRAP && cgroup_new(&L.lim, &sb.cg, &why) != 0)
+		die(EXIT_LAUNCH, "%s", why);
+	if (L.runtime == RT_DOCKER)
+		sb.docker_name = docker_new_name();
+	if (workspace_open(&L, &ws) != 0) {
+		status = EXIT_LAUNCH;
+		goto out;
+	}
+	cgdirs = cgroup_dirs(sb.cg);
+	workspace_guard(&ws, sb.docker_name, cgdirs);
+	for (size_t i = 0; cgdirs[i]; i++)
+		free(cgdirs[i]);
+	free(cgdirs);
+
+	if (L.source) {
+		r = workspace_mount(&L, &ws, sigfd);
+		if (r != 0) {
+			status = r > 0 ? 128 + r : EXIT_LAUNCH;
+			goto out;
+		}
+	}
+	out.max = err.max = L.max_output;
+	r = L.runtime == RT_DOCKER ? docker_start(&L, &ws, &sb) : bwrap_start(&L, &ws, &sb);
+	if (r != 0 || run_wait(&L, &sb, sigfd, &oc, &out, &err) != 0) {
+		status = EXIT_LAUNCH;
+		goto out;
+	}
+	status = exit_status(&oc);
+	if (oc.limit) {
+		/* stderr is the command's; the message goes there too, as
+		 * the last line (after --json's object, on stderr). */
+		error("the command hit its %s limit", oc.limit);
+	}
+	if (L.audit)
+		audit_exec(&L, &oc, status);
+out:
+	run_close_sandbox(&sb);
+	if (sb.docker_name)
+		docker_remove(sb.docker_name);
+	cgroup_free(sb.cg);
+	if (workspace_close(&ws) != 0 && status != EXIT_LAUNCH)
+		status = EXIT_LAUNCH;
+	workspace_release(&ws);
+	if (L.json && oc.reported)
+		print_json(&oc, status, &out, &err);
+	free(out.buf);
+	free(err.buf);
+	return status;
+}

@@ -1,0 +1,284 @@
+/* run.c - wait for a sandbox: output, signals, the timeout, the outcome.
+ *
+ * One poll loop over a signalfd (SIGCHLD, and the signals that ask
+ * afs-launch to stop), the sandbox's report pipes and, with --json, its
+ * stdout and stderr.  A timeout or a signal to afs-launch sends SIGTERM (or
+ * that signal) to the whole sandbox and SIGKILL after --kill-after.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "launch.h"
+#include "util.h"
+
+/* After the sandbox is gone, output still in the pipes is read for at most
+ * this long: nothing in the sandbox can hold them open once its pid
+ * namespace (or container) is gone, but a docker client might. */
+#define DRAIN_MS 2000
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* In a child of afs-launch: the signal state of a fresh process, and a
+ * process group of its own (a Ctrl-C at the terminal is afs-launch's to
+ * handle: it must not reach afs-fuse, which would unmount under the
+ * command, nor bwrap, which would die without the grace period). */
+void run_child_setup(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD,
+				    SIGUSR1, SIGUSR2 };
+	sigset_t none;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		signal(sigs[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setpgid(0, 0);
+}
+
+static void capture_read(int *fd, struct capture *c)
+{
+	char buf[65536];
+	ssize_t n = read(*fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+		return;
+	}
+	size_t keep = c->len < c->max ? c->max - c->len : 0;
+
+	if (keep > (size_t)n)
+		keep = (size_t)n;
+	if (keep) {
+		c->buf = xrealloc(c->buf, c->len + keep + 1);
+		memcpy(c->buf + c->len, buf, keep);
+		c->len += keep;
+	}
+	c->dropped += (size_t)n - keep;
+}
+
+/* Small reports (bwrap's info, the shim's status): kept up to SIZE. */
+static void report_read(int *fd, char *buf, size_t size, size_t *len)
+{
+	char tmp[512];
+	ssize_t n = read(*fd, tmp, sizeof(tmp));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+		return;
+	}
+	if ((size_t)n > size - 1 - *len)
+		n = (ssize_t)(size - 1 - *len);
+	memcpy(buf + *len, tmp, (size_t)n);
+	*len += (size_t)n;
+	buf[*len] = '\0';
+}
+
+static void sandbox_signal(struct sandbox *sb, int sig)
+{
+	if (sb->docker_name) {
+		docker_signal(sb, sig);
+		return;
+	}
+	/* pid 1 of the sandbox passes the signal on to all the others; a
+	 * SIGKILL to it ends the whole pid namespace.  Before bwrap has said
+	 * which pid that is, bwrap itself: its death kills the sandbox
+	 * (--die-with-parent). */
+	if (sb->inner > 0)
+		kill(sb->inner, sig);
+	if (sb->inner <= 0 || sig == SIGKILL)
+		kill(sb->pid, sig);
+}
+
+static void parse_info(struct sandbox *sb, const char *info)
+{
+	const char *p = strstr(info, "\"child-pid\"");
+
+	if (!p || !(p = strchr(p, ':')))
+		return;
+	long v = strtol(p + 1, NULL, 10);
+
+	if (v > 1)
+		sb->inner = (pid_t)v;
+}
+
+static void parse_status(const char *s, struct outcome *oc)
+{
+	int v;
+
+	if (sscanf(s, "exit %d", &v) == 1) {
+		oc->reported = true;
+		oc->exit_code = v;
+	} else if (sscanf(s, "signal %d", &v) == 1) {
+		oc->reported = true;
+		oc->signal = v;
+	} else if (sscanf(s, "exec %d", &v) == 1) {
+		oc->reported = true;
+		oc->exec_errno = v;
+	}
+}
+
+int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outcome *oc,
+	     struct capture *out, struct capture *err)
+{
+	int64_t start = now_ms(), deadline = L->timeout_ms ? start + L->timeout_ms : -1;
+	int64_t kill_at = -1, drain_until = -1;
+	char info[1024] = "", status[128] = "";
+	size_t ilen = 0, slen = 0;
+	bool exited = false, killed = false;
+	int wst = 0;
+
+	for (;;) {
+		struct pollfd pfd[5];
+		int *fds[5] = { NULL };
+		int n = 0, i, wait = -1;
+		int64_t now = now_ms();
+
+		if (deadline >= 0 && now >= deadline) {
+			deadline = -1;
+			oc->timed_out = true;
+			sandbox_signal(sb, SIGTERM);
+			kill_at = now + L->kill_after_ms;
+		}
+		if (kill_at >= 0 && now >= kill_at) {
+			kill_at = -1;
+			killed = true;
+			sandbox_signal(sb, SIGKILL);
+		}
+		if (exited && sb->out_fd < 0 && sb->err_fd < 0 && sb->status_fd < 0 &&
+		    sb->info_fd < 0)
+			break;
+		if (drain_until >= 0 && now >= drain_until)
+			break;
+
+		pfd[n] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		fds[n++] = &sigfd;
+		if (sb->info_fd >= 0) {
+			pfd[n] = (struct pollfd){ .fd = sb->info_fd, .events = POLLIN };
+			fds[n++] = &sb->info_fd;
+		}
+		if (sb->status_fd >= 0) {
+			pfd[n] = (struct pollfd){ .fd = sb->status_fd, .events = POLLIN };
+			fds[n++] = &sb->status_fd;
+		}
+		if (sb->out_fd >= 0) {
+			pfd[n] = (struct pollfd){ .fd = sb->out_fd, .events = POLLIN };
+			fds[n++] = &sb->out_fd;
+		}
+		if (sb->err_fd >= 0) {
+			pfd[n] = (struct pollfd){ .fd = sb->err_fd, .events = POLLIN };
+			fds[n++] = &sb->err_fd;
+		}
+		{
+			int64_t next = deadline;
+
+			if (kill_at >= 0 && (next < 0 || kill_at < next))
+				next = kill_at;
+			if (drain_until >= 0 && (next < 0 || drain_until < next))
+				next = drain_until;
+			wait = next < 0 ? -1 : (int)(next > now ? next - now : 0);
+		}
+		if (poll(pfd, (nfds_t)n, wait) < 0) {
+			if (errno == EINTR)
+				continue;
+			error("poll: %m");
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			if (fds[i] == &sigfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGCHLD) {
+					if (!exited && waitpid(sb->pid, &wst, WNOHANG) == sb->pid) {
+						exited = true;
+						drain_until = now_ms() + DRAIN_MS;
+					}
+				} else if (!oc->interrupted) {
+					oc->interrupted = (int)si.ssi_signo;
+					sandbox_signal(sb, (int)si.ssi_signo);
+					kill_at = now_ms() + L->kill_after_ms;
+				}
+			} else if (fds[i] == &sb->info_fd) {
+				report_read(&sb->info_fd, info, sizeof(info), &ilen);
+				parse_info(sb, info);
+			} else if (fds[i] == &sb->status_fd) {
+				report_read(&sb->status_fd, status, sizeof(status), &slen);
+			} else if (fds[i] == &sb->out_fd) {
+				capture_read(&sb->out_fd, out);
+			} else {
+				capture_read(&sb->err_fd, err);
+			}
+		}
+	}
+	if (!exited && waitpid(sb->pid, &wst, 0) == sb->pid)
+		exited = true;
+	oc->duration_ms = now_ms() - start;
+
+	if (sb->docker_name) {
+		docker_finish(sb, oc);
+	} else {
+		parse_status(status, oc);
+		if (!oc->reported && (killed || oc->timed_out || oc->interrupted)) {
+			/* pid 1 itself was killed: so was everything in it. */
+			oc->reported = true;
+			oc->signal = SIGKILL;
+		}
+	}
+	if (!oc->reported) {
+		const char *rt = sb->docker_name ? "docker" : "bwrap";
+
+		if (WIFEXITED(wst))
+			error("the sandbox did not start (%s exited with status %d)", rt,
+			      WEXITSTATUS(wst));
+		else
+			error("the sandbox did not start (%s killed by SIG%s)", rt,
+			      sigabbrev_np(WTERMSIG(wst)) ? sigabbrev_np(WTERMSIG(wst)) : "?");
+		return -1;
+	}
+	if (oc->exit_code != 0 || oc->signal || oc->timed_out) {
+		oc->limit = cgroup_limit_hit(sb->cg);
+		/* The command, or a process whose status a shell passed on
+		 * as 128+N, died of the signal that only this limit sends. */
+		if (!oc->limit && L->lim.cpu_time &&
+		    (oc->signal == SIGXCPU || (!oc->signal && oc->exit_code == 128 + SIGXCPU)))
+			oc->limit = "cpu-time";
+		if (!oc->limit && L->lim.fsize &&
+		    (oc->signal == SIGXFSZ || (!oc->signal && oc->exit_code == 128 + SIGXFSZ)))
+			oc->limit = "fsize";
+	}
+	return 0;
+}
+
+void run_close_sandbox(struct sandbox *sb)
+{
+	int *fds[] = { &sb->info_fd, &sb->status_fd, &sb->out_fd, &sb->err_fd };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}

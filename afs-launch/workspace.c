@@ -1,0 +1,368 @@
+/* workspace.c - the directory at /workspace: an existing one (-m), or a
+ * mount of SOURCE by afs-fuse for this run only (-s), and the guarantee
+ * that such a mount and its temp dir are gone when afs-launch is:
+ *
+ *   - afs-fuse is our child with PR_SET_PDEATHSIG(SIGTERM): if afs-launch
+ *     dies, afs-fuse unmounts (and removes its private delta);
+ *   - a guardian, forked before anything is made, waits on a pipe; if
+ *     afs-launch ends without saying it cleaned up (killed with SIGKILL,
+ *     say), it removes the docker container, the mount if still there,
+ *     the temp dir and the cgroups.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "launch.h"
+#include "util.h"
+
+/* How long afs-fuse may take to mount, and to unmount and exit. */
+#define MOUNT_TIMEOUT_MS 30000
+#define UNMOUNT_TIMEOUT_MS 10000
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static bool is_mountpoint(const char *dir, const char *parent)
+{
+	struct stat a, b;
+
+	return stat(dir, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
+/* Detach a mount whose daemon is gone or stuck. */
+static void force_unmount(const char *mnt)
+{
+	if (umount2(mnt, MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT)
+		return;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("fusermount3", "fusermount3", "-u", "-z", "--", mnt, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+int workspace_open(const struct launch *L, struct workspace *ws)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct stat st;
+	char *t;
+
+	memset(ws, 0, sizeof(*ws));
+	ws->guard_fd = -1;
+	if (L->mount_dir) {
+		char *dir = realpath(L->mount_dir, NULL);
+
+		if (!dir || stat(dir, &st) != 0) {
+			error("cannot use '%s': %m", L->mount_dir);
+			free(dir);
+			return -1;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			error("cannot use '%s': %s", L->mount_dir, strerror(ENOTDIR));
+			free(dir);
+			return -1;
+		}
+		ws->dir = dir;
+		return 0;
+	}
+	if (stat(L->source, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		error("cannot use source '%s': %s", L->source,
+		      errno && !S_ISDIR(st.st_mode) ? strerror(errno) : strerror(ENOTDIR));
+		return -1;
+	}
+	t = xasprintf("%s/afs-launch.XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
+	if (!mkdtemp(t)) {
+		error("cannot make a temp dir in '%s': %m", tmp && *tmp == '/' ? tmp : "/tmp");
+		free(t);
+		return -1;
+	}
+	ws->tmpdir = t;
+	/* The sandbox's uid must be able to reach the mount: search only. */
+	ws->mnt = xasprintf("%s/workspace", t);
+	if (chmod(t, 0711) != 0 || mkdir(ws->mnt, 0755) != 0) {
+		error("cannot make a mountpoint in '%s': %m", t);
+		return -1;
+	}
+	ws->dir = xstrdup(ws->mnt);
+	return 0;
+}
+
+static void guardian(struct workspace *ws, int fd, const char *docker_name, char **cg)
+{
+	char c = 0;
+	ssize_t n;
+
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 && c == 'D')
+		_exit(0);
+	/* afs-launch is gone without cleaning up. */
+	if (docker_name)
+		docker_remove(docker_name);
+	if (ws->mnt) {
+		/* afs-fuse had SIGTERM from its parent's death: give it
+		 * the time to unmount, then detach what is left. */
+		for (int i = 0; i < UNMOUNT_TIMEOUT_MS / 10 && is_mountpoint(ws->mnt, ws->tmpdir);
+		     i++)
+			sleep_ms(10);
+		if (is_mountpoint(ws->mnt, ws->tmpdir))
+			force_unmount(ws->mnt);
+		rmdir(ws->mnt);
+	}
+	if (ws->tmpdir)
+		rmdir(ws->tmpdir);
+	for (size_t i = 0; cg && cg[i]; i++)
+		for (int tries = 0; rmdir(cg[i]) != 0 && errno == EBUSY && tries < 200; tries++)
+			sleep_ms(5);
+	_exit(0);
+}
+
+void workspace_guard(struct workspace *ws, const char *docker_name, char **cgroup_dirs)
+{
+	int p[2];
+	pid_t pid;
+
+	if (!ws->tmpdir && !docker_name && !(cgroup_dirs && cgroup_dirs[0]))
+		return;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		die(EXIT_LAUNCH, "cannot make a pipe: %m");
+	pid = fork();
+	if (pid < 0)
+		die(EXIT_LAUNCH, "cannot fork: %m");
+	if (pid == 0) {
+		/* Signals stay blocked (as in afs-launch): only SIGKILL can
+		 * stop the guardian, and then nothing is lost that it was
+		 * not already losing. */
+		setpgid(0, 0);
+		close(p[1]);
+		guardian(ws, p[0], docker_name, cgroup_dirs);
+	}
+	close(p[0]);
+	ws->guard_fd = p[1];
+	ws->guard_pid = pid;
+}
+
+static char *find_afs_fuse(void)
+{
+	char *dir = exe_dir(), *path;
+	const char *env = getenv("PATH");
+
+	if (dir) {
+		path = xasprintf("%s/afs-fuse", dir);
+		free(dir);
+		if (access(path, X_OK) == 0)
+			return path;
+		free(path);
+	}
+	for (const char *p = env ? env : "/usr/local/bin:/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+
+		path = xasprintf("%.*s/afs-fuse", (int)n, p);
+		if (n && access(path, X_OK) == 0)
+			return path;
+		free(path);
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return NULL;
+}
+
+/* Mount SOURCE at our mountpoint.  0 when ready; -1 on failure (said);
+ * or the number of a signal that asked afs-launch to stop meanwhile. */
+int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
+{
+	struct argv_buf { const char *v[32]; int n; } a = { .n = 0 };
+	char fdbuf[16], uidbuf[32], ready[16];
+	int rp[2], st;
+	size_t got = 0;
+	pid_t parent = getpid(), pid;
+	char *fuse = find_afs_fuse();
+	int64_t deadline = now_ms() + MOUNT_TIMEOUT_MS;
+
+	if (!fuse) {
+		error("cannot find afs-fuse beside afs-launch or on PATH");
+		return -1;
+	}
+	if (pipe2(rp, O_CLOEXEC) != 0) {
+		error("cannot make a pipe: %m");
+		free(fuse);
+		return -1;
+	}
+	snprintf(fdbuf, sizeof(fdbuf), "%d", rp[1]);
+	snprintf(uidbuf, sizeof(uidbuf), "%ld", (long)L->uid);
+	a.v[a.n++] = "afs-fuse";
+	a.v[a.n++] = "-f";
+	if (L->policy) {
+		a.v[a.n++] = "--policy";
+		a.v[a.n++] = L->policy;
+	}
+	if (L->delta) {
+		a.v[a.n++] = "--delta";
+		a.v[a.n++] = L->delta;
+	}
+	if (L->audit) {
+		a.v[a.n++] = "--audit";
+		a.v[a.n++] = L->audit;
+	}
+	if (L->name) {
+		a.v[a.n++] = "--name";
+		a.v[a.n++] = L->name;
+	}
+	/* The sandbox's uid, when it is not ours; and for docker always,
+	 * since dockerd (root) must reach the mount to bind it. */
+	if (L->uid != getuid() || L->runtime == RT_DOCKER) {
+		a.v[a.n++] = "--allow-uid";
+		a.v[a.n++] = uidbuf;
+	}
+	a.v[a.n++] = "--ready-fd";
+	a.v[a.n++] = fdbuf;
+	a.v[a.n++] = "--";
+	a.v[a.n++] = L->source;
+	a.v[a.n++] = ws->mnt;
+	a.v[a.n] = NULL;
+
+	pid = fork();
+	if (pid < 0) {
+		error("cannot fork: %m");
+		free(fuse);
+		return -1;
+	}
+	if (pid == 0) {
+		run_child_setup();
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != parent)
+			_exit(1);
+		if (fcntl(rp[1], F_SETFD, 0) != 0)
+			_exit(1);
+		execv(fuse, (char *const *)a.v);
+		die(EXIT_LAUNCH, "cannot run '%s': %m", fuse);
+	}
+	free(fuse);
+	close(rp[1]);
+	ws->fuse_pid = pid;
+
+	while (got < 6) {
+		struct pollfd pfd[2] = { { .fd = rp[0], .events = POLLIN },
+					 { .fd = sigfd, .events = POLLIN } };
+		int64_t left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0) {
+			error("afs-fuse did not mount '%s' within %d s", L->source,
+			      MOUNT_TIMEOUT_MS / 1000);
+			close(rp[0]);
+			return -1;
+		}
+		if (poll(pfd, 2, (int)left) < 0 && errno != EINTR) {
+			close(rp[0]);
+			return -1;
+		}
+		if (pfd[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD) {
+				close(rp[0]);
+				return (int)si.ssi_signo;
+			}
+		}
+		if (!pfd[0].revents)
+			continue;
+		n = read(rp[0], ready + got, sizeof(ready) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* afs-fuse said why; it is gone. */
+			waitpid(pid, &st, 0);
+			ws->fuse_pid = 0;
+			close(rp[0]);
+			error("afs-fuse could not mount '%s' (it exited with status %d)", L->source,
+			      WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	close(rp[0]);
+	return 0;
+}
+
+/* Unmount, remove what we made, release the guardian.  0, or -1 when
+ * something could not be undone (said). */
+int workspace_close(struct workspace *ws)
+{
+	int status = 0, st;
+
+	if (ws->fuse_pid > 0) {
+		pid_t r = 0;
+
+		kill(ws->fuse_pid, SIGTERM);
+		for (int i = 0; i < UNMOUNT_TIMEOUT_MS / 5; i++) {
+			r = waitpid(ws->fuse_pid, &st, WNOHANG);
+			if (r != 0)
+				break;
+			sleep_ms(5);
+		}
+		if (r == 0) {
+			error("afs-fuse did not unmount within %d s; killing it",
+			      UNMOUNT_TIMEOUT_MS / 1000);
+			kill(ws->fuse_pid, SIGKILL);
+			waitpid(ws->fuse_pid, &st, 0);
+			status = -1;
+		} else if (r > 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+			error("afs-fuse ended with status %d",
+			      WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			status = -1;
+		}
+		ws->fuse_pid = 0;
+	}
+	if (ws->mnt) {
+		if (is_mountpoint(ws->mnt, ws->tmpdir))
+			force_unmount(ws->mnt);
+		if (rmdir(ws->mnt) != 0 && errno != ENOENT) {
+			error("cannot remove '%s': %m", ws->mnt);
+			status = -1;
+		}
+	}
+	if (ws->tmpdir && rmdir(ws->tmpdir) != 0 && errno != ENOENT) {
+		error("cannot remove '%s': %m", ws->tmpdir);
+		status = -1;
+	}
+	return status;
+}
+
+/* Tell the guardian all is clean, and wait for it. */
+void workspace_release(struct workspace *ws)
+{
+	if (ws->guard_fd < 0)
+		return;
+	if (write(ws->guard_fd, "D", 1) != 1)
+		warning("cannot release the guardian: %m");
+	close(ws->guard_fd);
+	ws->guard_fd = -1;
+	while (waitpid(ws->guard_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}

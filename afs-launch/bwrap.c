@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -228,6 +229,9 @@ int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandb
 			die(EXIT_LAUNCH, "cannot enter the run's cgroup: %m");
 		if (L->json && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))
 			die(EXIT_LAUNCH, "dup2: %m");
+		/* Nothing the caller left open may reach the sandbox. */
+		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+			die(EXIT_LAUNCH, "close_range: %m");
 		if (fcntl(info[1], F_SETFD, 0) != 0 || fcntl(status[1], F_SETFD, 0) != 0)
 			die(EXIT_LAUNCH, "fcntl: %m");
 		/* Started as root: become the sandbox's uid for good before

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -259,6 +260,8 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 		run_child_setup();
 		if (L->json && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))
 			die(EXIT_LAUNCH, "dup2: %m");
+		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+			die(EXIT_LAUNCH, "close_range: %m");
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent)
 			_exit(EXIT_LAUNCH);
 		execvpe("docker", a.v, client_env(L));

@@ -181,6 +181,9 @@ int shim_main(int argc, char **argv)
 				_exit(EXIT_LAUNCH);
 			}
 		}
+		/* bwrap sets PWD for --chdir; the environment is exactly
+		 * what afs-launch built. */
+		unsetenv("PWD");
 		execvp(argv[0], argv);
 		err = errno;
 		if (write(errpipe[1], &err, sizeof(err)) != sizeof(err))

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -257,7 +258,7 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 		run_child_setup();
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != parent)
 			_exit(1);
-		if (fcntl(rp[1], F_SETFD, 0) != 0)
+		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0 || fcntl(rp[1], F_SETFD, 0) != 0)
 			_exit(1);
 		execv(fuse, (char *const *)a.v);
 		die(EXIT_LAUNCH, "cannot run '%s': %m", fuse);

@@ -21,6 +21,9 @@ bindfs
 jq
 logrotate
 systemd
+docker.io
+busybox-static
+tini
 "
 
 missing=

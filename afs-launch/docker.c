@@ -149,6 +149,45 @@ void docker_finish(const struct sandbox *sb, struct outcome *oc)
 	}
 }
 
+/* Is the mount that holds DIR (a real path) shared or a slave? */
+static bool mount_propagates(const char *dir)
+{
+	char line[8192];
+	size_t best = 0;
+	bool res = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *save = NULL, *tok, *mp = NULL;
+		bool prop = false;
+		int i = 0;
+		size_t n;
+
+		for (tok = strtok_r(line, " ", &save); tok && strcmp(tok, "-") != 0;
+		     tok = strtok_r(NULL, " ", &save), i++) {
+			if (i == 4)
+				mp = tok;
+			if (i >= 6 && (strncmp(tok, "shared:", 7) == 0 ||
+				       strncmp(tok, "master:", 7) == 0))
+				prop = true;
+		}
+		if (!mp)
+			continue;
+		/* Mount points with spaces are octal-escaped there; such a
+		 * one simply does not match, and rprivate is used. */
+		n = strlen(mp);
+		if (strncmp(dir, mp, n) == 0 && (dir[n] == '/' || dir[n] == '\0' || n == 1) &&
+		    n >= best) {
+			best = n;
+			res = prop;
+		}
+	}
+	fclose(f);
+	return res;
+}
+
 /* The docker client's environment: the caller's (DOCKER_HOST and the
  * like), with the sandbox's on top; `-e NAME` then takes each value from
  * it, so that no value shows on a command line in ps. */
@@ -202,8 +241,11 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 		 (long)L->uid, (long)L->gid);
 	add2(&a, "--tmpfs", buf);
 	{
-		char *m = xasprintf("type=bind,source=%s,target=/workspace,bind-propagation=rslave",
-				    ws->dir);
+		/* rslave, so that what happens to the mount outside reaches
+		 * the container; docker accepts it only from a shared or
+		 * slave mount, which ours is when we could make it so. */
+		char *m = xasprintf("type=bind,source=%s,target=/workspace%s", ws->dir,
+				    mount_propagates(ws->dir) ? ",bind-propagation=rslave" : "");
 
 		add2(&a, "--mount", m);
 		free(m);

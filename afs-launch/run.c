@@ -105,8 +105,11 @@ static void sandbox_signal(struct sandbox *sb, int sig)
 	 * (--die-with-parent). */
 	if (sb->inner > 0)
 		kill(sb->inner, sig);
-	if (sb->inner <= 0 || sig == SIGKILL)
+	else
 		kill(sb->pid, sig);
+	/* Not bwrap too when pid 1 is known: bwrap ends by itself once its
+	 * child is gone, and killed first it would leave that child to the
+	 * host's init to reap. */
 }
 
 static void parse_info(struct sandbox *sb, const char *info)
@@ -259,7 +262,8 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 		return -1;
 	}
 	if (oc->exit_code != 0 || oc->signal || oc->timed_out) {
-		oc->limit = cgroup_limit_hit(sb->cg);
+		if (!oc->limit)
+			oc->limit = cgroup_limit_hit(sb->cg);
 		/* The command, or a process whose status a shell passed on
 		 * as 128+N, died of the signal that only this limit sends. */
 		if (!oc->limit && L->lim.cpu_time &&

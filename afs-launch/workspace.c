@@ -308,6 +308,10 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 		got += (size_t)n;
 	}
 	close(rp[0]);
+	/* Shared, so that docker may bind it with rslave propagation;
+	 * only root may, and nothing depends on it otherwise. */
+	if (geteuid() == 0)
+		(void)mount(NULL, ws->mnt, NULL, MS_SHARED, NULL);
 	return 0;
 }
 

@@ -79,6 +79,8 @@ struct workspace {
 struct sandbox {
 	pid_t pid;		/* bwrap, or the docker client */
 	pid_t inner;		/* bwrap: pid 1 of the sandbox, once known */
+	bool ready;		/* ... and once it catches signals */
+	int pending;		/* a signal held back until then */
 	int info_fd;		/* bwrap --info-fd, read end, or -1 */
 	int status_fd;		/* the shim's report, read end, or -1 */
 	int out_fd, err_fd;	/* --json: the command's stdout and stderr */

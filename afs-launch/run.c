@@ -103,10 +103,15 @@ static void sandbox_signal(struct sandbox *sb, int sig)
 	 * SIGKILL to it ends the whole pid namespace.  Before bwrap has said
 	 * which pid that is, bwrap itself: its death kills the sandbox
 	 * (--die-with-parent). */
-	if (sb->inner > 0)
+	if (sb->inner > 0 && sb->ready) {
 		kill(sb->inner, sig);
-	else
-		kill(sb->pid, sig);
+	} else if (sig == SIGKILL) {
+		kill(sb->inner > 0 ? sb->inner : sb->pid, sig);
+	} else {
+		/* Sent now, it could be dropped: held until the shim says
+		 * it is ready. */
+		sb->pending = sig;
+	}
 	/* Not bwrap too when pid 1 is known: bwrap ends by itself once its
 	 * child is gone, and killed first it would leave that child to the
 	 * host's init to reap. */
@@ -124,10 +129,23 @@ static void parse_info(struct sandbox *sb, const char *info)
 		sb->inner = (pid_t)v;
 }
 
+static void status_update(struct sandbox *sb, const char *status)
+{
+	if (sb->ready || strncmp(status, "ready 1\n", 8) != 0)
+		return;
+	sb->ready = true;
+	if (sb->inner > 0 && sb->pending) {
+		kill(sb->inner, sb->pending);
+		sb->pending = 0;
+	}
+}
+
 static void parse_status(const char *s, struct outcome *oc)
 {
 	int v;
 
+	if (strncmp(s, "ready 1\n", 8) == 0)
+		s += 8;
 	if (sscanf(s, "exit %d", &v) == 1) {
 		oc->reported = true;
 		oc->exit_code = v;
@@ -227,8 +245,10 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 			} else if (fds[i] == &sb->info_fd) {
 				report_read(&sb->info_fd, info, sizeof(info), &ilen);
 				parse_info(sb, info);
+				status_update(sb, status);
 			} else if (fds[i] == &sb->status_fd) {
 				report_read(&sb->status_fd, status, sizeof(status), &slen);
+				status_update(sb, status);
 			} else if (fds[i] == &sb->out_fd) {
 				capture_read(&sb->out_fd, out);
 			} else {

@@ -13,6 +13,8 @@
  *        sandbox's uid in this namespace, not the caller's others;
  *   MUST pass SIGTERM, SIGINT, SIGHUP and SIGQUIT from afs-launch on to every
  *        process of the sandbox (kill(-1) from pid 1 reaches them all);
+ *   MUST say "ready" once those signals are caught (before, the kernel
+ *        would drop them: init of a pid namespace without a handler);
  *   MUST report how the command ended (exit status, signal, or the errno of
  *        a failed exec) on the status fd, so that afs-launch can tell an
  *        exit 137 from a SIGKILL and a missing command from an exit 127.
@@ -152,6 +154,9 @@ int shim_main(int argc, char **argv)
 		sigaction(fwd_signals[i], &sa, NULL);
 	}
 	sigprocmask(SIG_BLOCK, &set, &old);
+	/* From now on a signal from afs-launch is taken, not dropped: say so,
+	 * and afs-launch holds back any it has to send until then. */
+	report(status_fd, "ready", 1);
 
 	if (pipe2(errpipe, O_CLOEXEC) != 0)
 		die(EXIT_LAUNCH, "shim: pipe: %m");

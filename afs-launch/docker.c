@@ -138,10 +138,14 @@ void docker_finish(const struct sandbox *sb, struct outcome *oc)
 		return;
 	oc->reported = true;
 	oc->exit_code = code;
-	if (strcmp(oom, "true") == 0) {
-		oc->exit_code = 0;
-		oc->signal = SIGKILL;
+	if (strcmp(oom, "true") == 0 && code != 0) {
+		/* Something in the container was killed for memory; the
+		 * command too, when docker-init says SIGKILL. */
 		oc->limit = "memory";
+		if (code == 128 + SIGKILL) {
+			oc->exit_code = 0;
+			oc->signal = SIGKILL;
+		}
 	} else if ((oc->timed_out || oc->interrupted) && code > 128 && code < 128 + 65) {
 		/* We sent it: docker only tells 128+N. */
 		oc->exit_code = 0;
@@ -188,9 +192,26 @@ static bool mount_propagates(const char *dir)
 	return res;
 }
 
-/* The docker client's environment: the caller's (DOCKER_HOST and the
- * like), with the sandbox's on top; `-e NAME` then takes each value from
- * it, so that no value shows on a command line in ps. */
+/* Variables the docker client itself reads (its config, its daemon):
+ * the sandbox's values for them go on the command line instead.  The
+ * sandbox's fixed ones (PATH, HOME, LANG, TERM) are no secret. */
+static bool client_var(const char *kv)
+{
+	static const char *const names[] = { "PATH=", "HOME=", "LANG=", "TERM=", "DOCKER_",
+					      "XDG_", "LD_", "SSL_", "HTTP_PROXY=", "HTTPS_PROXY=",
+					      "NO_PROXY=", "http_proxy=", "https_proxy=",
+					      "no_proxy=" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strncmp(kv, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+/* The docker client's environment: the caller's (DOCKER_HOST, HOME with
+ * its ~/.docker, and the like), with the sandbox's other variables on
+ * top; `--env NAME` then takes each value from it, so that no value of
+ * an -e shows on a command line in ps. */
 static char **client_env(const struct launch *L)
 {
 	size_t n = 0, m = 0, i, j;
@@ -206,13 +227,14 @@ static char **client_env(const struct launch *L)
 		bool over = false;
 
 		for (size_t e = 0; e < m; e++)
-			if (strncmp(L->envp[e], environ[i], k + 1) == 0)
+			if (!client_var(L->envp[e]) && strncmp(L->envp[e], environ[i], k + 1) == 0)
 				over = true;
 		if (!over)
 			env[j++] = environ[i];
 	}
 	for (i = 0; i < m; i++)
-		env[j++] = L->envp[i];
+		if (!client_var(L->envp[i]))
+			env[j++] = L->envp[i];
 	return env;
 }
 
@@ -236,10 +258,12 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 	add2(&a, "--user", buf);
 	add2(&a, "--hostname", "afs");
 	add(&a, "--read-only");
-	add2(&a, "--tmpfs", "/tmp:rw,nosuid,nodev,mode=1777");
-	snprintf(buf, sizeof(buf), "/home/sandbox:rw,nosuid,nodev,mode=0700,uid=%ld,gid=%ld",
-		 (long)L->uid, (long)L->gid);
-	add2(&a, "--tmpfs", buf);
+	/* /tmp keeps the image's mode (1777 in any usual image: docker
+	 * copies it up); HOME must be writable by a uid the image may not
+	 * know, and a tmpfs mount cannot be given an owner here: sticky and
+	 * world-writable, in a container of one uid. */
+	add2(&a, "--tmpfs", "/tmp:rw,nosuid,nodev");
+	add2(&a, "--mount", "type=tmpfs,destination=/home/sandbox,tmpfs-mode=1777");
 	{
 		/* rslave, so that what happens to the mount outside reaches
 		 * the container; docker accepts it only from a shared or
@@ -254,7 +278,7 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 	for (size_t i = 0; L->envp[i]; i++) {
 		char *name = xstrndup(L->envp[i], strcspn(L->envp[i], "="));
 
-		add2(&a, "--env", name);
+		add2(&a, "--env", client_var(L->envp[i]) ? L->envp[i] : name);
 		free(name);
 	}
 	if (L->lim.memory) {

@@ -119,6 +119,7 @@ void workspace_guard(struct workspace *ws, const char *docker_name, char **cgrou
 int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd);
 int workspace_close(struct workspace *ws);
 void workspace_release(struct workspace *ws);
+void workspace_free(struct workspace *ws);
 
 /* shim.c: the program's second personality, pid 1 of a bwrap sandbox. */
 #define SHIM_ARG "--afs-shim"

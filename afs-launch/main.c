@@ -348,7 +348,7 @@ int main(int argc, char **argv)
 			    .max_output = DEFAULT_MAX_OUTPUT };
 	const char *shell = NULL, **given = NULL, *why = NULL;
 	size_t ngiven = 0;
-	bool uid_set = false, gid_set = false;
+	bool uid_set = false, gid_set = false, workdir_made = false;
 	struct workspace ws;
 	struct sandbox sb = { .info_fd = -1, .status_fd = -1, .out_fd = -1, .err_fd = -1 };
 	struct outcome oc = { 0 };
@@ -447,8 +447,10 @@ int main(int argc, char **argv)
 			die(EXIT_LAUNCH, "no command (give COMMAND [ARG...] or -c STRING)");
 		L.argv = argv;
 	}
-	if (L.workdir[0] != '/')
+	if (L.workdir[0] != '/') {
 		L.workdir = xasprintf("/workspace/%s", L.workdir);
+		workdir_made = true;
+	}
 	if (geteuid() == 0) {
 		/* Root outside maps to root in any user namespace we could
 		 * make: the sandbox gets an unprivileged uid of its own. */
@@ -485,6 +487,8 @@ int main(int argc, char **argv)
 		die(EXIT_LAUNCH, "%s", why);
 	if (L.runtime == RT_DOCKER)
 		sb.docker_name = docker_new_name();
+	memset(&ws, 0, sizeof(ws));
+	ws.guard_fd = -1;
 	if (workspace_open(&L, &ws) != 0) {
 		status = EXIT_LAUNCH;
 		goto out;
@@ -514,8 +518,6 @@ int main(int argc, char **argv)
 		 * the last line (after --json's object, on stderr). */
 		error("the command hit its %s limit", oc.limit);
 	}
-	if (L.audit)
-		audit_exec(&L, &oc, status);
 out:
 	run_close_sandbox(&sb);
 	if (sb.docker_name)
@@ -524,9 +526,25 @@ out:
 	if (workspace_close(&ws) != 0 && status != EXIT_LAUNCH)
 		status = EXIT_LAUNCH;
 	workspace_release(&ws);
+	/* After the clean-up: the record holds the status we exit with. */
+	if (L.audit && oc.reported)
+		audit_exec(&L, &oc, status);
 	if (L.json && oc.reported)
 		print_json(&oc, status, &out, &err);
 	free(out.buf);
 	free(err.buf);
+	workspace_free(&ws);
+	for (size_t i = 0; L.envp[i]; i++)
+		free(L.envp[i]);
+	free(L.envp);
+	free(given);
+	if (shell) {
+		free(L.argv[0]);
+		free(L.argv[1]);
+		free(L.argv);
+	}
+	if (workdir_made)
+		free((char *)L.workdir);
+	free(sb.docker_name);
 	return status;
 }

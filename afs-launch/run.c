@@ -273,6 +273,11 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 	if (!oc->reported) {
 		const char *rt = sb->docker_name ? "docker" : "bwrap";
 
+		/* bwrap's or docker's own words on why come first; under
+		 * --json they were captured with the command's stderr. */
+		if (err->len && fwrite(err->buf, 1, err->len, stderr) != err->len)
+			error("cannot write to stderr: %m");
+
 		if (WIFEXITED(wst))
 			error("the sandbox did not start (%s exited with status %d)", rt,
 			      WEXITSTATUS(wst));
@@ -281,7 +286,10 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 			      sigabbrev_np(WTERMSIG(wst)) ? sigabbrev_np(WTERMSIG(wst)) : "?");
 		return -1;
 	}
-	if (oc->exit_code != 0 || oc->signal || oc->timed_out) {
+	if (oc->exit_code == 0 && !oc->signal && !oc->timed_out && !oc->exec_errno) {
+		/* A limit hit on the way is no reason of a success. */
+		oc->limit = NULL;
+	} else {
 		if (!oc->limit)
 			oc->limit = cgroup_limit_hit(sb->cg);
 		/* The command, or a process whose status a shell passed on

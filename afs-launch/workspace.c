@@ -235,9 +235,10 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 		a.v[a.n++] = "--name";
 		a.v[a.n++] = L->name;
 	}
-	/* The sandbox's uid, when it is not ours; and for docker always,
+	/* The sandbox's kernel uid, when it is not ours (only root makes it
+	 * another: an ordinary user's --uid is mapped to itself); for docker always,
 	 * since dockerd (root) must reach the mount to bind it. */
-	if (L->uid != getuid() || L->runtime == RT_DOCKER) {
+	if ((geteuid() == 0 && L->uid != getuid()) || L->runtime == RT_DOCKER) {
 		a.v[a.n++] = "--allow-uid";
 		a.v[a.n++] = uidbuf;
 	}
@@ -370,4 +371,13 @@ void workspace_release(struct workspace *ws)
 	ws->guard_fd = -1;
 	while (waitpid(ws->guard_pid, NULL, 0) < 0 && errno == EINTR)
 		;
+}
+
+void workspace_free(struct workspace *ws)
+{
+	free(ws->dir);
+	free(ws->tmpdir);
+	free(ws->mnt);
+	memset(ws, 0, sizeof(*ws));
+	ws->guard_fd = -1;
 }

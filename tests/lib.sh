@@ -152,3 +152,36 @@ errno_is() {
 	shift 2
 	is "$desc" "$want" "$(probe "$@" 2>&1)"
 }
+
+# docker_up: a running dockerd (started here when none runs, and stopped at
+# exit) and the local test image $TEST_IMAGE, made by `docker import` of a
+# busybox root: no registry is reachable.  Returns 1 when docker is missing.
+TEST_IMAGE=afs-test-busybox:3
+docker_up() {
+	local i=0 root
+	command -v docker >/dev/null && command -v dockerd >/dev/null || return 1
+	if ! docker info >/dev/null 2>&1; then
+		dockerd --iptables=false --bridge=none --pidfile "$T/dockerd.pid" \
+			>"$T/dockerd.log" 2>&1 &
+		at_exit_kill $!
+		until docker info >/dev/null 2>&1; do
+			i=$((i + 1))
+			if [ $i -ge 150 ]; then
+				diag "dockerd did not start:" "$(tail -n 20 "$T/dockerd.log")"
+				return 1
+			fi
+			sleep 0.2
+		done
+	fi
+	if ! docker image inspect "$TEST_IMAGE" >/dev/null 2>&1; then
+		[ -x /bin/busybox ] || return 1
+		root=$T/image-root
+		mkdir -p "$root/bin" "$root/tmp" "$root/workspace"
+		chmod 1777 "$root/tmp"
+		cp /bin/busybox "$root/bin/busybox"
+		for c in $(/bin/busybox --list); do
+			[ "$c" = busybox ] || ln -s busybox "$root/bin/$c"
+		done
+		tar -C "$root" -c . | docker import - "$TEST_IMAGE" >/dev/null || return 1
+	fi
+}

@@ -1,20 +1,16 @@
 #!/bin/sh
-# make demo: the bundled example codebase, mounted through the agent-safe
-# policy, with an audit log and a delta; then what the log and the delta
-# say.  Cleans up after itself whatever happens.
+# make demo: the bundled example codebase under the agent-safe policy: an
+# agent's commands run by afs-launch (each mounts the codebase through
+# afs-fuse with a delta and an audit log, runs in bubblewrap, unmounts);
+# then what the log and the delta say.  Cleans up after itself whatever
+# happens (afs-launch itself leaves nothing).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 B="$top/build"
 tmp=$(mktemp -d /tmp/afs-demo.XXXXXX)
-mnt="$tmp/view"
-pid=
 
 cleanup() {
-	if [ -n "$pid" ]; then
-		fusermount3 -u "$mnt" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -22,35 +18,28 @@ trap 'exit 130' INT TERM
 
 cp -R "$top/contrib/demo-project" "$tmp/project"
 mv "$tmp/project/_git" "$tmp/project/.git"
-mkdir "$mnt"
 say() { printf '\n== %s\n' "$*"; }
-run() { printf '$ %s\n' "$*"; sh -c "$*" 2>&1 | sed 's/^/  /' || true; }
+run() { printf '$ %s\n' "$*" | sed "s|$B/||; s|'$tmp/\([^']*\)'|\1|g; s|'afs-audit'|afs-audit|"; sh -c "$*" 2>&1 | sed "s|$tmp/||g; s/^/  /" || true; }
 
 say "What the agent-safe policy gives each path (afs-fuse --explain, no mount needed)"
 (cd "$tmp/project" && find . -mindepth 1 \( -type d -printf '/%P/\n' -o -printf '/%P\n' \) |
 	LC_ALL=C sort | tr '\n' '\0' | xargs -0 "$B/afs-fuse" --explain -p agent-safe) |
 	sed "s|$top/||" | head -40
 
-say "Mounting the codebase: afs-fuse -p agent-safe -d DELTA -a AUDIT.log"
-mkfifo "$tmp/ready"
-"$B/afs-fuse" -f -p agent-safe -d "$tmp/delta" -a "$tmp/audit.log" --name demo \
-	--ready-fd 3 "$tmp/project" "$mnt" 3>"$tmp/ready" &
-pid=$!
-read -r line <"$tmp/ready"
-cd "$mnt"
-run "ls -a"
-run "cat .env"
-run "cat secrets/db-password.txt"
-run "ls deploy"
-run "head -3 src/app/main.py"
-run "echo 'API_KEY=stolen' > .env.local"
-run "echo hacked >> README.md"
-run "echo 'report: 3 files analysed' > output/report.txt"
-run "cat output/report.txt"
+say "Running an agent's commands with afs-launch: bubblewrap over a mount made for each run"
+L="afs-launch -s project -p agent-safe -d delta -a audit.log --name demo"
+cd "$tmp"
+run "$B/$L -- ls -a"
+run "$B/$L -- cat .env"
+run "$B/$L -- cat secrets/db-password.txt"
+run "$B/$L -- head -3 src/app/main.py"
+run "$B/$L -c 'echo hacked >> README.md'"
+run "$B/$L -c 'echo API_KEY=stolen > .env.local'"
+run "$B/$L -c 'echo \"report: 3 files analysed\" > output/report.txt && cat output/report.txt'"
+run "$B/$L -c 'id; env | sort; ls /etc /home'"
+run "$B/$L --timeout 1 -- sleep 60; echo exit status \$?"
+run "$B/$L --json -c 'echo out; echo err >&2; exit 3'"
 cd "$top"
-fusermount3 -u "$mnt"
-wait "$pid" || true
-pid=
 
 say "The codebase is untouched; the write is in the delta (afs-audit diff)"
 run "grep -c hacked '$tmp/project/README.md'"

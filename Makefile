@@ -8,6 +8,7 @@
 #   make fuzz            run each libFuzzer target for FUZZ_TIME seconds (clang)
 #   make bench-policy    decisions per second of the policy engine
 #   make bench-fs        afs-fuse against native and bindfs, as ratios
+#   make bench-launch    afs-launch's start-up against bare bwrap and docker
 #
 # Variants: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
 
@@ -57,7 +58,7 @@ UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
 PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch
 
-.PHONY: all check unit deps demo install uninstall clean fuzz bench-policy bench-fs FORCE
+.PHONY: all check unit deps demo install uninstall clean fuzz bench-policy bench-fs bench-launch FORCE
 all: $(PROGS)
 
 # Objects are rebuilt when the flags change (a SANITIZE build after a
@@ -138,6 +139,11 @@ bench-policy: $(B)/bench/policy-bench
 bench-fs: $(PROGS) $(B)/bench/gentree $(B)/bench/mkfiles
 	bash bench/fs-bench.sh
 
+# afs-launch's start-up against bare bwrap and docker (root; see
+# bench/launch-bench.sh).
+bench-launch: $(PROGS) $(B)/bench/gentree
+	bash bench/launch-bench.sh
+
 # ---- install ----------------------------------------------------------------
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 COMPDIR ?= $(PREFIX)/share/bash-completion/completions
@@ -156,6 +162,7 @@ install: $(PROGS)
 	chmod 0644 $(DESTDIR)$(UNITDIR)/afs-fuse@.service
 	install -m 0644 contrib/bash-completion/afs $(DESTDIR)$(COMPDIR)/afs-fuse
 	ln -sf afs-fuse $(DESTDIR)$(COMPDIR)/afs-audit
+	ln -sf afs-fuse $(DESTDIR)$(COMPDIR)/afs-launch
 	install -m 0644 contrib/logrotate/afs $(DESTDIR)$(LOGROTATEDIR)/afs
 
 uninstall:
@@ -164,7 +171,8 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man5/afs-policy.5
 	rm -rf $(DESTDIR)$(DATADIR)/policies
 	rm -f $(DESTDIR)$(UNITDIR)/afs-fuse@.service $(DESTDIR)$(LOGROTATEDIR)/afs
-	rm -f $(DESTDIR)$(COMPDIR)/afs-fuse $(DESTDIR)$(COMPDIR)/afs-audit
+	rm -f $(DESTDIR)$(COMPDIR)/afs-fuse $(DESTDIR)$(COMPDIR)/afs-audit \
+	  $(DESTDIR)$(COMPDIR)/afs-launch
 
 clean:
 	rm -rf $(B)

@@ -32,18 +32,31 @@ tsv" "$got"
 got=$(bash -c '. "$1/contrib/bash-completion/afs"
 	COMP_WORDS=(afs-fuse --exp); COMP_CWORD=1; _afs_fuse; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP")
 is "bash completion: afs-fuse options" "--explain" "$got"
+got=$(bash -c '. "$1/contrib/bash-completion/afs"
+	COMP_WORDS=(afs-launch --runtime d); COMP_CWORD=2; _afs_launch; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP")
+is "bash completion: afs-launch --runtime" "docker" "$got"
+got=$(bash -c '. "$1/contrib/bash-completion/afs"
+	COMP_WORDS=(afs-launch --kill); COMP_CWORD=1; _afs_launch; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP")
+is "bash completion: afs-launch options" "--kill-after" "$got"
 
 # make install into a DESTDIR, and the installed programs run from there.
 run make -C "$TOP" install DESTDIR="$T/root" PREFIX=/usr/local
 status_is "make install DESTDIR=... exits 0" 0
-for f in usr/local/bin/afs-fuse usr/local/bin/afs-audit usr/local/share/afs/policies/agent-safe.yaml \
+for f in usr/local/bin/afs-fuse usr/local/bin/afs-audit usr/local/bin/afs-launch \
+	usr/local/share/afs/policies/agent-safe.yaml usr/local/share/man/man1/afs-launch.1 \
 	usr/local/share/man/man1/afs-fuse.1 usr/local/share/man/man1/afs-audit.1 \
+	usr/local/share/bash-completion/completions/afs-launch \
 	usr/local/share/man/man5/afs-policy.5 usr/local/lib/systemd/system/afs-fuse@.service \
 	usr/local/share/bash-completion/completions/afs-fuse etc/logrotate.d/afs; do
 	if [ -e "$T/root/$f" ]; then ok "installed: /$f"; else not_ok "installed: /$f"; fi
 done
-is "installed programs are 0755, nothing setuid" "755 755" \
-	"$(stat -c %a "$T/root/usr/local/bin/afs-fuse" "$T/root/usr/local/bin/afs-audit" | tr '\n' ' ' | sed 's/ $//')"
+is "installed programs are 0755, nothing setuid" "755 755 755" \
+	"$(stat -c %a "$T/root/usr/local/bin/afs-fuse" "$T/root/usr/local/bin/afs-audit" \
+		"$T/root/usr/local/bin/afs-launch" | tr '\n' ' ' | sed 's/ $//')"
+mkdir -p "$T/proj"
+echo hi >"$T/proj/f"
+is "the installed afs-launch finds the installed afs-fuse and its presets" "hi" \
+	"$(PATH=/usr/bin:/bin "$T/root/usr/local/bin/afs-launch" -s "$T/proj" -p agent-safe -- cat f 2>&1)"
 is "the installed afs-fuse finds its presets" "none" \
 	"$("$T/root/usr/local/bin/afs-fuse" --explain -p agent-safe /.env | cut -f1)"
 is "the installed unit runs the installed binary" 1 \

@@ -47,6 +47,7 @@ LIB_SRC  := $(wildcard lib/*.c)
 FUSE_SRC := $(wildcard afs-fuse/*.c)
 AUDIT_SRC := $(wildcard afs-audit/*.c)
 LAUNCH_SRC := $(wildcard afs-launch/*.c)
+SESSION_SRC := $(wildcard afs-session/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELP_SRC := $(wildcard tests/helpers/*.c)
 
@@ -54,9 +55,10 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 FUSE_OBJ := $(FUSE_SRC:%.c=$(B)/obj/%.o)
 AUDIT_OBJ := $(AUDIT_SRC:%.c=$(B)/obj/%.o)
 LAUNCH_OBJ := $(LAUNCH_SRC:%.c=$(B)/obj/%.o)
+SESSION_OBJ := $(SESSION_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
-PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch
+PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch $(B)/afs-session
 
 .PHONY: all check unit deps demo install uninstall clean fuzz bench-policy bench-fs bench-launch FORCE
 all: $(PROGS)
@@ -84,17 +86,20 @@ $(B)/libafs.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/afs-fuse: $(FUSE_OBJ) $(B)/libafs.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(FUSE_OBJ) $(B)/libafs.a $(FUSE_LIBS) $(PKG_LIBS) -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $(FUSE_OBJ) $(B)/libafs.a $(FUSE_LIBS) $(PKG_LIBS) -lpthread -lm
 
 $(B)/afs-audit: $(AUDIT_OBJ) $(B)/libafs.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(AUDIT_OBJ) $(B)/libafs.a $(JSON_LIBS) $(PKG_LIBS) -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $(AUDIT_OBJ) $(B)/libafs.a $(JSON_LIBS) $(PKG_LIBS) -lpthread -lm
 
 $(B)/afs-launch: $(LAUNCH_OBJ) $(B)/libafs.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(LAUNCH_OBJ) $(B)/libafs.a $(CAPNG_LIBS) -lm
 
+$(B)/afs-session: $(SESSION_OBJ) $(B)/libafs.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(SESSION_OBJ) $(B)/libafs.a -lm
+
 $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(B)/libafs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/libafs.a $(PKG_LIBS) -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/libafs.a $(PKG_LIBS) -lpthread -lm
 
 $(B)/tests/helpers/%: $(B)/obj/tests/helpers/%.o
 	@mkdir -p $(dir $@)
@@ -117,7 +122,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz
 
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h) | $(B)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lpthread
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lpthread -lm
 
 fuzz: $(FUZZ_TARGETS)
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -163,6 +168,7 @@ install: $(PROGS)
 	install -m 0644 contrib/bash-completion/afs $(DESTDIR)$(COMPDIR)/afs-fuse
 	ln -sf afs-fuse $(DESTDIR)$(COMPDIR)/afs-audit
 	ln -sf afs-fuse $(DESTDIR)$(COMPDIR)/afs-launch
+	ln -sf afs-fuse $(DESTDIR)$(COMPDIR)/afs-session
 	install -m 0644 contrib/logrotate/afs $(DESTDIR)$(LOGROTATEDIR)/afs
 
 uninstall:
@@ -172,7 +178,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)/policies
 	rm -f $(DESTDIR)$(UNITDIR)/afs-fuse@.service $(DESTDIR)$(LOGROTATEDIR)/afs
 	rm -f $(DESTDIR)$(COMPDIR)/afs-fuse $(DESTDIR)$(COMPDIR)/afs-audit \
-	  $(DESTDIR)$(COMPDIR)/afs-launch
+	  $(DESTDIR)$(COMPDIR)/afs-launch $(DESTDIR)$(COMPDIR)/afs-session
 
 clean:
 	rm -rf $(B)

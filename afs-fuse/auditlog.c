@@ -20,6 +20,7 @@
 struct auditlog {
 	char *path;
 	char *mount;
+	char *session;
 	enum audit_level level;
 
 	pthread_mutex_t lock;		/* guards buf, stop */
@@ -151,7 +152,7 @@ static void *writer(void *arg)
 }
 
 int auditlog_open(const char *path, enum audit_level level, const char *mount,
-		  struct auditlog **out)
+		  const char *session, struct auditlog **out)
 {
 	struct auditlog *a;
 	int fd = open_log(path);
@@ -161,6 +162,7 @@ int auditlog_open(const char *path, enum audit_level level, const char *mount,
 	a = xcalloc(1, sizeof(*a));
 	a->path = xstrdup(path);
 	a->mount = mount ? xstrdup(mount) : NULL;
+	a->session = session ? xstrdup(session) : NULL;
 	a->level = level;
 	a->fd = fd;
 	pthread_mutex_init(&a->lock, NULL);
@@ -203,6 +205,7 @@ void auditlog_close(struct auditlog *a)
 	pthread_cond_destroy(&a->space);
 	free(a->path);
 	free(a->mount);
+	free(a->session);
 	free(a);
 }
 
@@ -214,6 +217,11 @@ enum audit_level auditlog_level(const struct auditlog *a)
 const char *auditlog_mount(const struct auditlog *a)
 {
 	return a->mount;
+}
+
+const char *auditlog_session(const struct auditlog *a)
+{
+	return a->session;
 }
 
 void auditlog_emit(struct auditlog *a, const struct audit_rec *r)

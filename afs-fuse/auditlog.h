@@ -19,12 +19,14 @@ struct auditlog;
  * until auditlog_start() starts the writer thread -- after any fork, since
  * a thread does not survive one. */
 int auditlog_open(const char *path, enum audit_level level, const char *mount,
-		  struct auditlog **out);
+		  const char *session, struct auditlog **out);
 int auditlog_start(struct auditlog *a);
 /* Flush, stop the writer, close. */
 void auditlog_close(struct auditlog *a);
 enum audit_level auditlog_level(const struct auditlog *a);
 const char *auditlog_mount(const struct auditlog *a);
+/* The --session of the mount, or NULL. */
+const char *auditlog_session(const struct auditlog *a);
 void auditlog_emit(struct auditlog *a, const struct audit_rec *r);
 /* Open the path again (after rotation by mv); -errno, and the old file
  * stays in use, on failure. */

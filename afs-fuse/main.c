@@ -36,6 +36,7 @@ static void usage(FILE *f)
 		"  -a, --audit FILE          append an audit record (JSON Lines) per access\n"
 		"      --audit-level LEVEL   off, deny, write or access (default)\n"
 		"      --name NAME           name the mount in audit records and mtab\n"
+		"      --session NAME        the session of every audit record (afs-session)\n"
 		"  -f                        stay in the foreground\n"
 		"  -o OPT[,OPT...]           FUSE mount options; policy=, delta=, audit= too\n"
 		"      --allow-uid UID       let UID use the mount too (repeatable)\n"
@@ -54,7 +55,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH,
-       OPT_COMMIT, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_NAME };
+       OPT_COMMIT, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_NAME, OPT_SESSION };
 
 static long number(const char *s, const char *what, long max)
 {
@@ -119,6 +120,7 @@ int main(int argc, char **argv)
 		{ "audit", required_argument, NULL, 'a' },
 		{ "audit-level", required_argument, NULL, OPT_AUDIT_LEVEL },
 		{ "name", required_argument, NULL, OPT_NAME },
+		{ "session", required_argument, NULL, OPT_SESSION },
 		{ "discard", no_argument, NULL, OPT_DISCARD },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -161,6 +163,11 @@ int main(int argc, char **argv)
 			if (!*optarg || strchr(optarg, '\n'))
 				die(2, "bad --name '%s'", optarg);
 			mo.name = optarg;
+			break;
+		case OPT_SESSION:
+			if (!*optarg || strlen(optarg) > 63 || strchr(optarg, '\n'))
+				die(2, "bad --session '%s' (1 to 63 bytes)", optarg);
+			mo.session = optarg;
 			break;
 		case OPT_COMMIT:
 			commit = true;

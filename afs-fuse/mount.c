@@ -224,7 +224,8 @@ int mount_run(const struct mount_opts *in)
 	sigaddset(&rl.set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &rl.set, NULL);
 	if (o->audit) {
-		r = auditlog_open(o->audit, (enum audit_level)o->audit_level, o->name, &rl.audit);
+		r = auditlog_open(o->audit, (enum audit_level)o->audit_level, o->name,
+					  o->session, &rl.audit);
 		if (r < 0) {
 			error("cannot open the audit log '%s': %s", o->audit, strerror(-r));
 			policy_free(pol);

@@ -14,6 +14,7 @@ struct mount_opts {
 	const char *audit;	/* the audit log, or NULL */
 	int audit_level;	/* enum audit_level */
 	const char *name;	/* in audit records and the mount table */
+	const char *session;	/* in every audit record, or NULL */
 	bool foreground;
 	int ready_fd;		/* -1: none */
 	char *fuse_opts;	/* comma-separated, for libfuse; may be NULL */

@@ -171,6 +171,10 @@ static void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 		r.comm = comm[0] ? comm : NULL;
 		r.session = session[0] ? session : NULL;
 	}
+	/* A mount made for one session (--session) names it, whatever the
+	 * process's environment says. */
+	if (auditlog_session(fs->audit))
+		r.session = auditlog_session(fs->audit);
 	r.op = ev->op;
 	r.path = ev->path;
 	r.to = ev->to;

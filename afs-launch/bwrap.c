@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -136,7 +138,11 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 	add(&a, "--hostname");
 	add(&a, "afs");
 	add(&a, "--die-with-parent");
-	add(&a, "--new-session");
+	/* A session of its own, so that the command cannot push input into
+	 * the caller's terminal (TIOCSTI); --tty keeps it, for a pty that
+	 * afs-session made for the sandbox alone. */
+	if (!L->tty)
+		add(&a, "--new-session");
 	add(&a, "--as-pid-1");
 	add(&a, "--info-fd");
 	addf(&a, "", info_w);
@@ -177,6 +183,11 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 	add(&a, "--bind");
 	add(&a, ws->dir);
 	add(&a, "/workspace");
+	if (L->session_dir) {
+		add(&a, "--bind");
+		add(&a, ws->session ? ws->session : L->session_dir);
+		add(&a, "/run/afs-session");
+	}
 	add(&a, "--remount-ro");
 	add(&a, "/");
 	add(&a, "--chdir");
@@ -234,6 +245,15 @@ int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandb
 			die(EXIT_LAUNCH, "close_range: %m");
 		if (fcntl(info[1], F_SETFD, 0) != 0 || fcntl(status[1], F_SETFD, 0) != 0)
 			die(EXIT_LAUNCH, "fcntl: %m");
+		/* Root's sandbox uid cannot walk root's 0700 state dir to
+		 * the session dir: bind it onto our own temp dir, in a mount
+		 * namespace of this child's (the host never sees it), while
+		 * we are still root. */
+		if (ws->session &&
+		    (unshare(CLONE_NEWNS) != 0 ||
+		     mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0 ||
+		     mount(L->session_dir, ws->session, NULL, MS_BIND, NULL) != 0))
+			die(EXIT_LAUNCH, "cannot stage '%s' for the sandbox: %m", L->session_dir);
 		/* Started as root: become the sandbox's uid for good before
 		 * bwrap runs, so that it makes an unprivileged user namespace
 		 * and nothing inside maps to root outside. */

@@ -274,6 +274,14 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 		add2(&a, "--mount", m);
 		free(m);
 	}
+	if (L->session_dir) {
+		char *m = xasprintf("type=bind,source=%s,target=/run/afs-session", L->session_dir);
+
+		add2(&a, "--mount", m);
+		free(m);
+	}
+	if (L->tty)
+		add(&a, "--tty");
 	add2(&a, "--workdir", L->workdir);
 	for (size_t i = 0; L->envp[i]; i++) {
 		char *name = xstrndup(L->envp[i], strcspn(L->envp[i], "="));

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "result.h"
+
 /* Exit statuses of DESIGN.md 3 (and timeout(1), env(1)). */
 enum {
 	EXIT_TIMEOUT = 124,
@@ -44,6 +46,8 @@ struct launch {
 	gid_t gid;
 	char **argv;		/* the command */
 	const char *session;	/* $AFS_SESSION, for the exec record */
+	const char *session_dir; /* --session-dir: bound at /run/afs-session */
+	bool tty;		/* --tty: keep the controlling terminal */
 };
 
 /* How the command ended. */
@@ -58,18 +62,12 @@ struct outcome {
 	int64_t duration_ms;
 };
 
-/* Captured output for --json: the first MAX bytes, and a count of the rest. */
-struct capture {
-	char *buf;
-	size_t len, max;
-	uint64_t dropped;
-};
-
 /* The directory bound at /workspace and what we made for it. */
 struct workspace {
 	char *dir;
 	char *tmpdir;		/* our private temp dir, or NULL */
 	char *mnt;		/* our mountpoint in it, or NULL */
+	char *session;		/* where --session-dir is staged, or NULL */
 	pid_t fuse_pid;		/* the afs-fuse we started, or 0 */
 	int guard_fd;		/* write end of the guardian's pipe, or -1 */
 	pid_t guard_pid;
@@ -115,6 +113,7 @@ void run_close_sandbox(struct sandbox *sb);
 
 /* workspace.c */
 int workspace_open(const struct launch *L, struct workspace *ws);
+bool session_staged(const struct launch *L);
 void workspace_guard(struct workspace *ws, const char *docker_name, char **cgroup_dirs);
 int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd);
 int workspace_close(struct workspace *ws);

@@ -21,6 +21,8 @@
 
 #include "audit.h"
 #include "launch.h"
+#include "result.h"
+#include "launchopts.h"
 #include "util.h"
 
 #ifndef AFS_VERSION
@@ -56,6 +58,9 @@ static void usage(FILE *f)
 		"                         root, else the caller's)\n"
 		"  -e, --env K=V | K      add K to the environment (K: the caller's value)\n"
 		"      --net              allow the network\n"
+		"      --tty              keep the controlling terminal (afs-session's pty;\n"
+		"                         see afs-launch(1) on TIOCSTI)\n"
+		"      --session-dir DIR  bind DIR at /run/afs-session (afs-session)\n"
 		"Limits:\n"
 		"      --memory SIZE      memory (K, M, G suffixes)\n"
 		"      --pids N           processes and threads\n"
@@ -76,41 +81,6 @@ static void usage(FILE *f)
 		"126 not executable; 127 not found; 128+N killed by signal N.\n"
 		"See afs-launch(1).\n");
 }
-
-enum {
-	OPT_NAME = 256, OPT_RUNTIME, OPT_IMAGE, OPT_UID, OPT_GID, OPT_NET, OPT_MEMORY,
-	OPT_PIDS, OPT_CPUS, OPT_CPU_TIME, OPT_NOFILE, OPT_FSIZE, OPT_KILL_AFTER, OPT_JSON,
-	OPT_MAX_OUTPUT,
-};
-
-static const struct option longopts[] = {
-	{ "mount", required_argument, NULL, 'm' },
-	{ "source", required_argument, NULL, 's' },
-	{ "policy", required_argument, NULL, 'p' },
-	{ "delta", required_argument, NULL, 'd' },
-	{ "audit", required_argument, NULL, 'a' },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "workdir", required_argument, NULL, 'w' },
-	{ "runtime", required_argument, NULL, OPT_RUNTIME },
-	{ "image", required_argument, NULL, OPT_IMAGE },
-	{ "uid", required_argument, NULL, OPT_UID },
-	{ "gid", required_argument, NULL, OPT_GID },
-	{ "env", required_argument, NULL, 'e' },
-	{ "net", no_argument, NULL, OPT_NET },
-	{ "memory", required_argument, NULL, OPT_MEMORY },
-	{ "pids", required_argument, NULL, OPT_PIDS },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "cpu-time", required_argument, NULL, OPT_CPU_TIME },
-	{ "nofile", required_argument, NULL, OPT_NOFILE },
-	{ "fsize", required_argument, NULL, OPT_FSIZE },
-	{ "timeout", required_argument, NULL, 't' },
-	{ "kill-after", required_argument, NULL, OPT_KILL_AFTER },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "max-output", required_argument, NULL, OPT_MAX_OUTPUT },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
-};
 
 /* A whole number in [MIN, MAX]. */
 static long long parse_num(const char *s, const char *what, long long min, long long max)
@@ -162,26 +132,11 @@ bad:
 /* Seconds, with a fraction and an s, m, h or d suffix; in milliseconds. */
 static int64_t parse_seconds(const char *s, const char *what, bool zero_ok)
 {
-	char *end;
-	double v;
+	int64_t ms = parse_duration_ms(s);
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0 || *s == '-' || *s == '+')
-		goto bad;
-	switch (*end) {
-	case 'd': v *= 24;		/* fall through */
-	case 'h': v *= 60;		/* fall through */
-	case 'm': v *= 60;		/* fall through */
-	case 's': end++;		/* fall through */
-	default: break;
-	}
-	/* A month at most: past that a deadline is a typo. */
-	if (*end || v > 31.0 * 86400 || (!zero_ok && v * 1000 < 1))
-		goto bad;
-	return (int64_t)llround(v * 1000);
-bad:
-	die(EXIT_LAUNCH, "bad %s: '%s' (seconds, such as 10, 1.5 or 2m)", what, s);
+	if (ms < 0 || (!zero_ok && ms == 0))
+		die(EXIT_LAUNCH, "bad %s: '%s' (seconds, such as 10, 1.5 or 2m)", what, s);
+	return ms;
 }
 
 /* X CPUs, to three decimals. */
@@ -256,62 +211,6 @@ static int exit_status(const struct outcome *oc)
 	return oc->exit_code;
 }
 
-static void json_capture(struct abuf *b, const char *key, const struct capture *c)
-{
-	char marker[96];
-	size_t klen = strlen(key);
-
-	b->p = xrealloc(b->p, b->len + klen + 4);
-	b->p[b->len++] = ',';
-	b->p[b->len++] = '"';
-	memcpy(b->p + b->len, key, klen);
-	b->len += klen;
-	b->p[b->len++] = '"';
-	b->p[b->len++] = ':';
-	b->cap = b->len;
-	if (!c->dropped) {
-		json_put_string(b, c->buf ? c->buf : "", c->len);
-		return;
-	}
-	/* The kept bytes, then a marker that says how much is missing. */
-	int m = snprintf(marker, sizeof(marker), "\n[afs-launch: output truncated: %llu bytes dropped]\n",
-			 (unsigned long long)c->dropped);
-	char *all = xmalloc(c->len + (size_t)m);
-
-	memcpy(all, c->buf, c->len);
-	memcpy(all + c->len, marker, (size_t)m);
-	json_put_string(b, all, c->len + (size_t)m);
-	free(all);
-}
-
-static void print_json(const struct outcome *oc, int status, const struct capture *out,
-		       const struct capture *err)
-{
-	struct abuf b = { 0 };
-	char head[256];
-	const char *sig = oc->signal ? sigabbrev_np(oc->signal) : NULL;
-	char signame[32];
-
-	if (sig)
-		snprintf(signame, sizeof(signame), "\"SIG%s\"", sig);
-	snprintf(head, sizeof(head),
-		 "{\"exit_code\":%d,\"signal\":%s,\"timed_out\":%s,\"limit\":%s%s%s,"
-		 "\"duration_ms\":%lld",
-		 status, sig ? signame : "null", oc->timed_out ? "true" : "false",
-		 oc->limit ? "\"" : "", oc->limit ? oc->limit : "null", oc->limit ? "\"" : "",
-		 (long long)oc->duration_ms);
-	b.p = xstrdup(head);
-	b.len = b.cap = strlen(head);
-	json_capture(&b, "stdout", out);
-	json_capture(&b, "stderr", err);
-	b.p = xrealloc(b.p, b.len + 2);
-	b.p[b.len++] = '}';
-	b.p[b.len++] = '\n';
-	if (fwrite(b.p, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
-		error("cannot write the result: %m");
-	abuf_free(&b);
-}
-
 /* The exec record of DESIGN.md 2.3, appended in one write. */
 static void audit_exec(const struct launch *L, const struct outcome *oc, int status)
 {
@@ -361,7 +260,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], SHIM_ARG) == 0)
 		return shim_main(argc, argv);
 
-	while ((c = getopt_long(argc, argv, "+m:s:p:d:a:w:e:t:c:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, launch_shortopts, launch_longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': L.mount_dir = optarg; break;
 		case 's': L.source = optarg; break;
@@ -411,6 +310,8 @@ int main(int argc, char **argv)
 		case OPT_JSON: L.json = true; break;
 		case OPT_MAX_OUTPUT: L.max_output = (size_t)parse_size(optarg, "--max-output"); break;
 		case 'c': shell = optarg; break;
+		case OPT_SESSION_DIR: L.session_dir = optarg; break;
+		case OPT_TTY: L.tty = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("afs-launch %s\n", AFS_VERSION); return 0;
 		default:
@@ -430,6 +331,10 @@ int main(int argc, char **argv)
 		die(EXIT_LAUNCH, "--runtime docker needs --image IMAGE");
 	if (L.runtime != RT_DOCKER && L.image)
 		die(EXIT_LAUNCH, "--image needs --runtime docker");
+	if (L.tty && L.json)
+		die(EXIT_LAUNCH, "--tty and --json exclude each other");
+	if (L.tty && !isatty(0))
+		die(EXIT_LAUNCH, "--tty needs a terminal on standard input");
 	if (L.runtime == RT_DOCKER && L.lim.memory && L.lim.memory < (6 << 20))
 		die(EXIT_LAUNCH, "--memory: docker needs at least 6M");
 	if (shell) {
@@ -530,7 +435,8 @@ out:
 	if (L.audit && oc.reported)
 		audit_exec(&L, &oc, status);
 	if (L.json && oc.reported)
-		print_json(&oc, status, &out, &err);
+		result_print_json(stdout, status, oc.signal, oc.timed_out, oc.limit, oc.duration_ms,
+				  &out, &err);
 	free(out.buf);
 	free(err.buf);
 	workspace_free(&ws);

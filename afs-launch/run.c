@@ -61,16 +61,7 @@ static void capture_read(int *fd, struct capture *c)
 		*fd = -1;
 		return;
 	}
-	size_t keep = c->len < c->max ? c->max - c->len : 0;
-
-	if (keep > (size_t)n)
-		keep = (size_t)n;
-	if (keep) {
-		c->buf = xrealloc(c->buf, c->len + keep + 1);
-		memcpy(c->buf + c->len, buf, keep);
-		c->len += keep;
-	}
-	c->dropped += (size_t)n - keep;
+	capture_add(c, buf, (size_t)n);
 }
 
 /* Small reports (bwrap's info, the shim's status): kept up to SIZE. */

@@ -66,6 +66,14 @@ static void force_unmount(const char *mnt)
 		waitpid(pid, NULL, 0);
 }
 
+/* Root runs the sandbox as another uid, which cannot walk the caller's
+ * 0700 state dir to --session-dir: it is bound, in a mount namespace of
+ * the bwrap child's own, onto a directory of ours it can reach. */
+bool session_staged(const struct launch *L)
+{
+	return L->session_dir && L->runtime == RT_BWRAP && geteuid() == 0;
+}
+
 int workspace_open(const struct launch *L, struct workspace *ws)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -88,9 +96,10 @@ int workspace_open(const struct launch *L, struct workspace *ws)
 			return -1;
 		}
 		ws->dir = dir;
-		return 0;
-	}
-	if (stat(L->source, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		/* A temp dir only where a session dir must be staged. */
+		if (!session_staged(L))
+			return 0;
+	} else if (stat(L->source, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		error("cannot use source '%s': %s", L->source,
 		      errno && !S_ISDIR(st.st_mode) ? strerror(errno) : strerror(ENOTDIR));
 		return -1;
@@ -103,12 +112,25 @@ int workspace_open(const struct launch *L, struct workspace *ws)
 	}
 	ws->tmpdir = t;
 	/* The sandbox's uid must be able to reach the mount: search only. */
-	ws->mnt = xasprintf("%s/workspace", t);
-	if (chmod(t, 0711) != 0 || mkdir(ws->mnt, 0755) != 0) {
-		error("cannot make a mountpoint in '%s': %m", t);
+	if (chmod(t, 0711) != 0) {
+		error("cannot use '%s': %m", t);
 		return -1;
 	}
-	ws->dir = xstrdup(ws->mnt);
+	if (L->source) {
+		ws->mnt = xasprintf("%s/workspace", t);
+		if (mkdir(ws->mnt, 0755) != 0) {
+			error("cannot make a mountpoint in '%s': %m", t);
+			return -1;
+		}
+		ws->dir = xstrdup(ws->mnt);
+	}
+	if (session_staged(L)) {
+		ws->session = xasprintf("%s/session", t);
+		if (mkdir(ws->session, 0700) != 0) {
+			error("cannot make '%s': %m", ws->session);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -135,6 +157,8 @@ static void guardian(struct workspace *ws, int fd, const char *docker_name, char
 			force_unmount(ws->mnt);
 		rmdir(ws->mnt);
 	}
+	if (ws->session)
+		rmdir(ws->session);
 	if (ws->tmpdir)
 		rmdir(ws->tmpdir);
 	for (size_t i = 0; cg && cg[i]; i++)
@@ -234,6 +258,10 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 	if (L->name) {
 		a.v[a.n++] = "--name";
 		a.v[a.n++] = L->name;
+	}
+	if (L->session) {
+		a.v[a.n++] = "--session";
+		a.v[a.n++] = L->session;
 	}
 	/* The sandbox's kernel uid, when it is not ours (only root makes it
 	 * another: an ordinary user's --uid is mapped to itself); for docker always,
@@ -353,6 +381,10 @@ int workspace_close(struct workspace *ws)
 			status = -1;
 		}
 	}
+	if (ws->session && rmdir(ws->session) != 0 && errno != ENOENT) {
+		error("cannot remove '%s': %m", ws->session);
+		status = -1;
+	}
 	if (ws->tmpdir && rmdir(ws->tmpdir) != 0 && errno != ENOENT) {
 		error("cannot remove '%s': %m", ws->tmpdir);
 		status = -1;
@@ -378,6 +410,7 @@ void workspace_free(struct workspace *ws)
 	free(ws->dir);
 	free(ws->tmpdir);
 	free(ws->mnt);
+	free(ws->session);
 	memset(ws, 0, sizeof(*ws));
 	ws->guard_fd = -1;
 }

@@ -23,6 +23,7 @@ logrotate
 systemd
 docker.io
 busybox-static
+tmux
 tini
 "
 

@@ -1,6 +1,7 @@
 /* util.c - messages, allocation, small file helpers. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,4 +190,27 @@ char *exe_dir(void)
 		return NULL;
 	*slash = '\0';
 	return xstrdup(buf[0] ? buf : "/");
+}
+
+/* Seconds, with a fraction and an s, m, h or d suffix, as milliseconds;
+ * -1 when malformed or beyond a month (past that a deadline is a typo). */
+int64_t parse_duration_ms(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0 || *s == '-' || *s == '+')
+		return -1;
+	switch (*end) {
+	case 'd': v *= 24;		/* fall through */
+	case 'h': v *= 60;		/* fall through */
+	case 'm': v *= 60;		/* fall through */
+	case 's': end++;		/* fall through */
+	default: break;
+	}
+	if (*end || v > 31.0 * 86400)
+		return -1;
+	return (int64_t)llround(v * 1000);
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -36,6 +37,9 @@ int read_file_max(int fd, size_t max, char **out, size_t *outlen);
 /* Write S to F as one field of a line: backslash, newline, tab and other
  * control bytes escaped (\\, \n, \t, \xNN). */
 void fput_field(FILE *f, const char *s);
+
+/* Seconds ("10", "1.5", "2m", "1h", "1d") as milliseconds, or -1. */
+int64_t parse_duration_ms(const char *s);
 
 /* Directory of the running executable (from /proc/self/exe), or NULL. */
 char *exe_dir(void);

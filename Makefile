@@ -9,6 +9,7 @@
 #   make bench-policy    decisions per second of the policy engine
 #   make bench-fs        afs-fuse against native and bindfs, as ratios
 #   make bench-launch    afs-launch's start-up against bare bwrap and docker
+#   make bench-session   afs-session exec's round trip, leaks and throughput
 #
 # Variants: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
 
@@ -60,7 +61,7 @@ UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
 PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch $(B)/afs-session
 
-.PHONY: all check unit deps demo install uninstall clean fuzz bench-policy bench-fs bench-launch FORCE
+.PHONY: all check unit deps demo install uninstall clean fuzz bench-policy bench-fs bench-launch bench-session FORCE
 all: $(PROGS)
 
 # Objects are rebuilt when the flags change (a SANITIZE build after a
@@ -148,6 +149,12 @@ bench-fs: $(PROGS) $(B)/bench/gentree $(B)/bench/mkfiles
 # bench/launch-bench.sh).
 bench-launch: $(PROGS) $(B)/bench/gentree
 	bash bench/launch-bench.sh
+
+# afs-session exec's round trip against fork+exec and afs-launch, fds and
+# memory over many execs, throughput, concurrent clients (root; see
+# bench/session-bench.sh).
+bench-session: $(PROGS)
+	bash bench/session-bench.sh
 
 # ---- install ----------------------------------------------------------------
 UNITDIR ?= $(PREFIX)/lib/systemd/system

@@ -373,6 +373,8 @@ int main(int argc, char **argv)
 	L.session = getenv("AFS_SESSION");
 	if (L.session && !*L.session)
 		L.session = NULL;
+	if (L.session && (strlen(L.session) > 63 || strchr(L.session, '\n')))
+		die(EXIT_LAUNCH, "bad AFS_SESSION (1 to 63 bytes, one line)");
 
 	/* Signals come through a signalfd, in one place (run.c); a
 	 * broken stdout is a write error, not a death. */

@@ -325,6 +325,11 @@ static void json_str(const char *k, const char *v, bool comma)
 	abuf_free(&b);
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int client_list(const char *root, bool json)
 {
 	DIR *d = opendir(root);
@@ -343,7 +348,7 @@ int client_list(const char *root, bool json)
 			names[n++] = xstrdup(e->d_name);
 		}
 	closedir(d);
-	qsort(names, n, sizeof(*names), (int (*)(const void *, const void *))strcmp);
+	qsort(names, n, sizeof(*names), cmp_names);
 	if (json)
 		printf("[");
 	for (size_t i = 0; i < n; i++) {

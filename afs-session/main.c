@@ -54,7 +54,7 @@ static char *default_shell(bool docker)
 	return xstrdup("/bin/sh");
 }
 
-static int cmd_start(char *root, int argc, char **argv)
+static int cmd_start(int argc, char **argv)
 {
 	struct option *opts;
 	size_t nopts = 0;
@@ -62,7 +62,7 @@ static int cmd_start(char *root, int argc, char **argv)
 	char **pass = xcalloc((size_t)argc + 1, sizeof(*pass));
 	char *name = NULL, *shell = NULL;
 	bool uid_set = false;
-	char *gen = NULL, *shell_made = NULL;
+	char *gen = NULL, *shell_made = NULL, *cwd, *root;
 	int c, prev = 1, npass = 0, r;
 
 	while (launch_longopts[nopts].name)
@@ -71,6 +71,7 @@ static int cmd_start(char *root, int argc, char **argv)
 	memcpy(opts, launch_longopts, nopts * sizeof(*opts));
 	opts[nopts] = (struct option){ "shell", required_argument, NULL, OPT_SHELL };
 
+	argv[0] = (char *)"afs-session start";
 	optind = 1;
 	while ((c = getopt_long(argc, argv, launch_shortopts, opts, NULL)) != -1) {
 		bool take = true;
@@ -93,7 +94,11 @@ static int cmd_start(char *root, int argc, char **argv)
 			free(pass);
 			return 2;
 		case 'h':
-			usage(stdout);
+		case 'V':
+			if (c == 'h')
+				usage(stdout);
+			else
+				printf("afs-session %s\n", AFS_VERSION);
 			free(opts);
 			free(pass);
 			return 0;
@@ -153,6 +158,10 @@ static int cmd_start(char *root, int argc, char **argv)
 	o.launch_argv = pass;
 	o.launch_argc = npass;
 
+	o.cwd = cwd = getcwd(NULL, 0);
+	if (!cwd)
+		die(1, "cannot tell the current directory: %m");
+	root = state_root();
 	/* A session whose supervisor was killed is cleaned away first. */
 	{
 		char *dir = session_dir(root, o.name);
@@ -167,13 +176,15 @@ static int cmd_start(char *root, int argc, char **argv)
 	if (r == 0)
 		printf("%s\n", o.name);
 	free(gen);
+	free(cwd);
+	free(root);
 	free(shell_made);
 	free(pass);
 	free(opts);
 	return r;
 }
 
-static int cmd_exec(char *root, int argc, char **argv)
+static int cmd_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "timeout", required_argument, NULL, 't' },
@@ -184,6 +195,7 @@ static int cmd_exec(char *root, int argc, char **argv)
 	bool json = false;
 	int c;
 
+	argv[0] = (char *)"afs-session exec";
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+t:", opts, NULL)) != -1) {
 		switch (c) {
@@ -202,7 +214,13 @@ static int cmd_exec(char *root, int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		die(2, "exec: give NAME and 'SHELL STRING'");
-	return client_exec(root, argv[optind], argv[optind + 1], timeout, json);
+	{
+		char *root = state_root();
+		int r = client_exec(root, argv[optind], argv[optind + 1], timeout, json);
+
+		free(root);
+		return r;
+	}
 }
 
 int main(int argc, char **argv)
@@ -231,14 +249,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	root = state_root();
 	argc--;
 	argv++;
-	if (strcmp(cmd, "start") == 0) {
-		r = cmd_start(root, argc, argv);
-	} else if (strcmp(cmd, "exec") == 0) {
-		r = cmd_exec(root, argc, argv);
-	} else if (strcmp(cmd, "list") == 0) {
+	if (strcmp(cmd, "start") == 0)
+		return cmd_start(argc, argv);
+	if (strcmp(cmd, "exec") == 0)
+		return cmd_exec(argc, argv);
+	root = state_root();
+	if (strcmp(cmd, "list") == 0) {
 		bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
 
 		if (argc > 2 || (argc == 2 && !json))

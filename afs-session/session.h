@@ -68,6 +68,7 @@ struct start_opts {
 	const char *mount;	/* -s or -m, for list */
 	uid_t sandbox_uid;
 	bool docker;
+	const char *cwd;	/* the caller's: afs-launch runs there */
 };
 int supervisor_start(const char *root, const struct start_opts *o);
 

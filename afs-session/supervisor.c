@@ -219,6 +219,20 @@ static void audit_exec(struct super *s, int status, int64_t ms)
 	abuf_free(&b);
 }
 
+/* A client that went away leaves its directory: ours to remove. */
+static void remove_client(struct super *s, const char *id)
+{
+	static const char *const names[] = { "cmd", "reply" };
+	int d = openat(s->clientsfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (d < 0)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		unlinkat(d, names[i], 0);
+	close(d);
+	unlinkat(s->clientsfd, id, AT_REMOVEDIR);
+}
+
 static void unlink_request_files(struct super *s, unsigned seq)
 {
 	static const char *const ext[] = { "cmd", "out", "err" };
@@ -266,12 +280,19 @@ static void finish(struct super *s, const char *status, int audit_status)
 	if (s->cur->reply >= 0)
 		close(s->cur->reply);
 	unlink_request_files(s, s->seq);
+	remove_client(s, s->cur->id);
 	audit_exec(s, audit_status, ms);
 	free(s->cmd_text);
 	s->cmd_text = NULL;
 	free(s->cur);
 	s->cur = NULL;
 	s->q.len = 0;
+	/* A big request grew the queue: give the memory back. */
+	if (s->q.cap > (256 << 10)) {
+		free(s->q.p);
+		s->q.p = NULL;
+		s->q.cap = 0;
+	}
 	s->phase = 0;
 }
 
@@ -296,6 +317,22 @@ static void type_line(struct super *s, const char *line)
 	}
 }
 
+/* Open NAME in DFD without following a link, check it is of TYPE, and
+ * set its mode through the fd.  The fd, or -1. */
+static int open_own(int dfd, const char *name, int flags, mode_t type, mode_t mode)
+{
+	int fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || (st.st_mode & S_IFMT) != type || fchmod(fd, mode) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void start_next(struct super *s)
 {
 	struct request *r = s->head;
@@ -317,25 +354,26 @@ static void start_next(struct super *s)
 	s->seq++;
 	snprintf(name, sizeof(name), "r%u.cmd", s->seq);
 	snprintf(src, sizeof(src), "%s/cmd", r->id);
-	/* The client's file, moved into the sandbox's view. */
+	/* The client's file, moved into the sandbox's view; made readable
+	 * through an fd, never through a name the sandbox may have swapped
+	 * for a link. */
+	fd = -1;
 	if (renameat(s->clientsfd, src, s->iofd, name) != 0 ||
-	    fchmodat(s->iofd, name, 0644, 0) != 0) {
+	    (fd = open_own(s->iofd, name, O_RDONLY, S_IFREG, 0644)) < 0) {
+		unlinkat(s->clientsfd, src, 0);
 		answer_now(r, "error cannot take the request's command");
 		return;
 	}
-	fd = openat(s->iofd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
 	text[n > 0 ? n : 0] = '\0';
 	s->cmd_text = xstrdup(text);
 
 	s->out = s->err = -1;
 	for (int i = 0; i < 2; i++) {
 		snprintf(name, sizeof(name), "r%u.%s", s->seq, i ? "err" : "out");
-		if (mkfifoat(s->iofd, name, 0600) != 0 || fchmodat(s->iofd, name, 0622, 0) != 0 ||
-		    (fd = openat(s->iofd, name,
-				 O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		if (mkfifoat(s->iofd, name, 0600) != 0 ||
+		    (fd = open_own(s->iofd, name, O_RDONLY | O_NONBLOCK, S_IFIFO, 0622)) < 0) {
 			s->cur = r;
 			s->started = mono_ms();
 			finish(s, "error cannot make the request's pipes", EXIT_SESSION);
@@ -657,6 +695,9 @@ static void exec_launch(const struct super *s, const char *slave)
 	int n = 0, fd;
 
 	setsid();
+	/* Relative paths in afs-launch's options are the caller's. */
+	if (o->cwd && chdir(o->cwd) != 0)
+		_exit(EXIT_SESSION);
 	fd = open(slave, O_RDWR);	/* our controlling terminal */
 	if (fd < 0)
 		_exit(EXIT_SESSION);
@@ -691,9 +732,9 @@ static void exec_launch(const struct super *s, const char *slave)
 
 static int make_fifo(int dfd, const char *name, mode_t mode)
 {
-	if (mkfifoat(dfd, name, 0600) != 0 || fchmodat(dfd, name, mode, 0) != 0)
+	if (mkfifoat(dfd, name, 0600) != 0)
 		return -1;
-	return openat(dfd, name, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	return open_own(dfd, name, O_RDWR | O_NONBLOCK, S_IFIFO, mode);
 }
 
 static void tell(int fd, const char *what, const char *text, size_t n)
@@ -843,10 +884,6 @@ static void super_main(struct super *s, int report)
 
 	prctl(PR_SET_NAME, "afs-session", 0, 0, 0);
 	s->at_in = s->at_out = s->out = s->err = -1;
-	s->audit_fd = -1;
-	if (s->o->audit)
-		s->audit_fd = open(s->o->audit, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-				   0600);
 	if (serve(s, report) != 0) {
 		remove_tree(s->dir);
 		_exit(0);
@@ -903,13 +940,21 @@ int supervisor_start(const char *root, const struct start_opts *o)
 	if (geteuid() == 0 && o->sandbox_uid != 0)
 		iomode = 0711;
 	if (s.dirfd < 0 || mkdirat(s.dirfd, "io", 0700) != 0 ||
-	    fchmodat(s.dirfd, "io", (mode_t)iomode, 0) != 0 ||
+	    fchmodat(s.dirfd, "io", (mode_t)iomode, AT_SYMLINK_NOFOLLOW) != 0 ||
 	    mkdirat(s.dirfd, "clients", 0700) != 0 ||
 	    (s.iofd = openat(s.dirfd, "io", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    (s.clientsfd = openat(s.dirfd, "clients", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    (s.ctl = make_fifo(s.dirfd, "ctl", 0600)) < 0 ||
 	    (s.done = make_fifo(s.iofd, "done", 0622)) < 0) {
 		error("cannot set up '%s': %m", s.dir);
+		remove_tree(s.dir);
+		free(s.dir);
+		return 1;
+	}
+	s.audit_fd = -1;
+	if (o->audit && (s.audit_fd = open(o->audit, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+					   O_NOFOLLOW, 0600)) < 0) {
+		error("cannot open the audit log '%s': %m", o->audit);
 		remove_tree(s.dir);
 		free(s.dir);
 		return 1;
@@ -944,7 +989,8 @@ int supervisor_start(const char *root, const struct start_opts *o)
 		/* Nothing of the caller's stays open in a daemon: a pipe
 		 * held here would keep the caller's reader waiting. */
 		{
-			int keep[] = { s.dirfd, s.iofd, s.clientsfd, s.ctl, s.done, rp[1] };
+			int keep[] = { s.dirfd, s.iofd, s.clientsfd, s.ctl, s.done, rp[1],
+				       s.audit_fd };
 
 			for (int fd = 3; fd < 1024; fd++) {
 				bool k = false;

@@ -41,8 +41,8 @@ static void json_capture(struct abuf *b, const char *key, const struct capture *
 		return;
 	}
 	/* The kept bytes, then a marker that says how much is missing. */
-	int m = snprintf(marker, sizeof(marker), "\n[afs-launch: output truncated: %llu bytes dropped]\n",
-			 (unsigned long long)c->dropped);
+	int m = snprintf(marker, sizeof(marker), "\n[%s: output truncated: %llu bytes dropped]\n",
+			 progname, (unsigned long long)c->dropped);
 	char *all = xmalloc(c->len + (size_t)m);
 
 	memcpy(all, c->buf, c->len);

@@ -124,6 +124,17 @@ is "a killed client does not wedge the session" "fine" "$(S exec s1 'echo fine')
 el=$(( ($(date +%s%N) - s0) / 1000000 ))
 if [ "$el" -lt 3000 ]; then ok "... the next answer in ${el} ms"; else not_ok "... the next answer in ${el} ms"; fi
 
+# ---- no growth over many requests ------------------------------------------------
+sp=$(S list --json | jq -r '.[0].pid')
+fds0=$(ls /proc/$sp/fd | wc -l)
+rss0=$(awk '/^VmRSS/ {print $2}' /proc/$sp/status)
+for i in $(seq 300); do S exec s1 true || break; done
+fds1=$(ls /proc/$sp/fd | wc -l)
+rss1=$(awk '/^VmRSS/ {print $2}' /proc/$sp/status)
+is "300 requests: the supervisor holds as many fds as before" "$fds0" "$fds1"
+if [ $((rss1 - rss0)) -le 512 ]; then ok "300 requests: the supervisor's RSS grew ${rss0} -> ${rss1} kB (<= 512)"; else not_ok "300 requests: the supervisor's RSS grew ${rss0} -> ${rss1} kB"; fi
+is "300 requests: nothing left in io/ and clients/" "done" "$(ls "$AFS_RUNTIME_DIR/s1/io" "$AFS_RUNTIME_DIR/s1/clients" | grep -v '^$' | grep -v ':$' | tr '\n' ' ' | sed 's/ $//')"
+
 # ---- list -----------------------------------------------------------------------
 run S list --json
 is "list --json" '[{"name":"s1","state":"running","mount":"'"$src"'"}]' \
@@ -227,6 +238,11 @@ is "a shell that ignores SIGINT in a loop of its own: 124" 124 "$rc"
 run S exec ba1 true
 is "... then the session is reported dead, not wedged" 125 "$rc"
 S stop ba1
+
+# Relative paths in start's afs-launch options are the caller's.
+(cd "$T" && afs-session start --name rel --uid $U --gid $U -s src -p agent-safe -a rel.log >/dev/null)
+is "relative -s and -a: from the caller's directory" "data yes" \
+	"$(S exec rel 'cat file.txt') $(S stop rel; sleep 0.2; [ -s "$T/rel.log" ] && echo yes)"
 
 # ---- usage ---------------------------------------------------------------------------
 run S start --name 'bad/name' -m "$src"

@@ -38,11 +38,17 @@ is "bash completion: afs-launch --runtime" "docker" "$got"
 got=$(bash -c '. "$1/contrib/bash-completion/afs"
 	COMP_WORDS=(afs-launch --kill); COMP_CWORD=1; _afs_launch; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP")
 is "bash completion: afs-launch options" "--kill-after" "$got"
+mkdir -m 0700 "$T/rt" && mkdir "$T/rt/mysession"
+got=$(AFS_RUNTIME_DIR=$T/rt bash -c '. "$1/contrib/bash-completion/afs"
+	COMP_WORDS=(afs-session exec my); COMP_CWORD=2; _afs_session; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP")
+is "bash completion: afs-session session names" "mysession" "$got"
 
 # make install into a DESTDIR, and the installed programs run from there.
 run make -C "$TOP" install DESTDIR="$T/root" PREFIX=/usr/local
 status_is "make install DESTDIR=... exits 0" 0
 for f in usr/local/bin/afs-fuse usr/local/bin/afs-audit usr/local/bin/afs-launch \
+	usr/local/bin/afs-session usr/local/share/man/man1/afs-session.1 \
+	usr/local/share/bash-completion/completions/afs-session \
 	usr/local/share/afs/policies/agent-safe.yaml usr/local/share/man/man1/afs-launch.1 \
 	usr/local/share/man/man1/afs-fuse.1 usr/local/share/man/man1/afs-audit.1 \
 	usr/local/share/bash-completion/completions/afs-launch \

@@ -120,6 +120,9 @@ int workspace_close(struct workspace *ws);
 void workspace_release(struct workspace *ws);
 void workspace_free(struct workspace *ws);
 
+/* doctor.c */
+int doctor_main(void);
+
 /* shim.c: the program's second personality, pid 1 of a bwrap sandbox. */
 #define SHIM_ARG "--afs-shim"
 int shim_main(int argc, char **argv);

@@ -74,6 +74,7 @@ static void usage(FILE *f)
 		"      --json             print one JSON object with the exit status and\n"
 		"                         the captured stdout and stderr\n"
 		"      --max-output SIZE  keep at most SIZE of each (default 16M)\n"
+		"      --doctor           check what afs needs on this machine, and exit\n"
 		"  -h, --help             show this help\n"
 		"  -V, --version          show the version\n"
 		"\n"
@@ -312,6 +313,7 @@ int main(int argc, char **argv)
 		case 'c': shell = optarg; break;
 		case OPT_SESSION_DIR: L.session_dir = optarg; break;
 		case OPT_TTY: L.tty = true; break;
+		case OPT_DOCTOR: return doctor_main();
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("afs-launch %s\n", AFS_VERSION); return 0;
 		default:

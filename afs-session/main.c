@@ -89,6 +89,7 @@ static int cmd_start(int argc, char **argv)
 		case OPT_JSON:
 		case OPT_TTY:
 		case OPT_SESSION_DIR:
+		case OPT_DOCTOR:
 			error("start: %s is afs-session's to set", argv[optind - 1]);
 			free(opts);
 			free(pass);

@@ -31,6 +31,7 @@ const struct option launch_longopts[] = {
 	{ "max-output", required_argument, NULL, OPT_MAX_OUTPUT },
 	{ "session-dir", required_argument, NULL, OPT_SESSION_DIR },
 	{ "tty", no_argument, NULL, OPT_TTY },
+	{ "doctor", no_argument, NULL, OPT_DOCTOR },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },

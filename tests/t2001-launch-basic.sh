@@ -240,3 +240,23 @@ is "--version" "0 afs-launch 0.1.0" "$rc $(cat "$T/out")"
 # Nothing of any run above is left behind.
 is "no afs-launch temp dir left" "" "$(ls /tmp | grep '^afs-launch\.' || true)"
 is "no afs mount left" "" "$(grep ' fuse.afs ' /proc/mounts | grep afs-launch || true)"
+
+# ---- --doctor ------------------------------------------------------------------
+run afs-launch --doctor
+is "--doctor: everything needed is here (root, CI's packages)" 0 "$rc"
+for what in /dev/fuse openat2 afs-fuse bwrap "unprivileged user namespaces" "a sandbox"; do
+	if grep -q "^OK    $what: " "$T/out"; then ok "--doctor: OK $what"; else not_ok "--doctor: OK $what"; diag "$(cat "$T/out")"; fi
+done
+is "--doctor: the last line" "afs can run here" "$(tail -n 1 "$T/out")"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	mkdir -p "$T/dbin" && cp "$B/afs-launch" "$B/afs-fuse" "$T/dbin/" && chmod 0755 "$T/dbin"
+	run setpriv --reuid=4321 --regid=4321 --clear-groups "$T/dbin/afs-launch" --doctor
+	if [ "$(stat -c %a /dev/fuse)" = 600 ]; then
+		is "--doctor as an ordinary user, /dev/fuse 0600: FAIL and exit 1" "1 yes" \
+			"$rc $(grep -q '^FAIL  /dev/fuse: mode 0600, Permission denied -- ' "$T/out" && echo yes)"
+	else
+		is "--doctor as an ordinary user" 0 "$rc"
+	fi
+else
+	skip "--doctor as an ordinary user" "not root"
+fi

@@ -160,6 +160,9 @@ bench-session: $(PROGS)
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 LOGROTATEDIR ?= /etc/logrotate.d
+PYTHON ?= /usr/bin/python3
+# Where Debian's python3 looks for PREFIX's packages (/usr/local/lib/python3.X/dist-packages).
+PYTHONDIR ?= $(shell $(PYTHON) -c 'import sys; print("$(PREFIX)/lib/python%d.%d/dist-packages" % sys.version_info[:2])' 2>/dev/null)
 
 install: $(PROGS)
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/policies \
@@ -177,6 +180,11 @@ install: $(PROGS)
 	ln -sf afs-fuse $(DESTDIR)$(COMPDIR)/afs-launch
 	ln -sf afs-fuse $(DESTDIR)$(COMPDIR)/afs-session
 	install -m 0644 contrib/logrotate/afs $(DESTDIR)$(LOGROTATEDIR)/afs
+	@if [ -n "$(PYTHONDIR)" ]; then \
+	  echo "install agentfense into $(DESTDIR)$(PYTHONDIR)"; \
+	  install -d -m 0755 $(DESTDIR)$(PYTHONDIR)/agentfense && \
+	  install -m 0644 contrib/python/agentfense/*.py $(DESTDIR)$(PYTHONDIR)/agentfense/; \
+	else echo "install: no $(PYTHON): the agentfense module is not installed"; fi
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
@@ -184,6 +192,7 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man5/afs-policy.5
 	rm -rf $(DESTDIR)$(DATADIR)/policies
 	rm -f $(DESTDIR)$(UNITDIR)/afs-fuse@.service $(DESTDIR)$(LOGROTATEDIR)/afs
+	[ -z "$(PYTHONDIR)" ] || rm -rf $(DESTDIR)$(PYTHONDIR)/agentfense
 	rm -f $(DESTDIR)$(COMPDIR)/afs-fuse $(DESTDIR)$(COMPDIR)/afs-audit \
 	  $(DESTDIR)$(COMPDIR)/afs-launch $(DESTDIR)$(COMPDIR)/afs-session
 

@@ -24,6 +24,7 @@ systemd
 docker.io
 busybox-static
 tmux
+python3-pytest
 tini
 "
 

@@ -61,6 +61,9 @@ is "installed programs are 0755, nothing setuid" "755 755 755" \
 		"$T/root/usr/local/bin/afs-launch" | tr '\n' ' ' | sed 's/ $//')"
 mkdir -p "$T/proj"
 echo hi >"$T/proj/f"
+py=$(ls -d "$T"/root/usr/local/lib/python3*/dist-packages 2>/dev/null | head -n 1)
+is "the agentfense module is installed and runs the installed afs" "agentfense 0.1.0 (afs-launch 0.1.0)" \
+	"$(cd / && PYTHONPATH=$py AFS_BIN_DIR=$T/root/usr/local/bin /usr/bin/python3 -m agentfense --version 2>&1)"
 is "the installed afs-launch finds the installed afs-fuse and its presets" "hi" \
 	"$(PATH=/usr/bin:/bin "$T/root/usr/local/bin/afs-launch" -s "$T/proj" -p agent-safe -- cat f 2>&1)"
 is "the installed afs-fuse finds its presets" "none" \

@@ -297,6 +297,8 @@ struct fs *fs_new(const struct fs_config *cfg)
 		memcpy(fs->allow, cfg->allow, cfg->nallow * sizeof(*fs->allow));
 	fs->timeout = cfg->timeout;
 	fs->audit = cfg->audit;
+	fs->quota = cfg->delta_quota;
+	fs->used = cfg->delta_used;
 	fs->gen = 1;
 	fs->root.is_dir = true;
 	fs->root.nlookup = 1;

@@ -6,6 +6,7 @@
  * an older version number maps the loop to an ABI that reads another struct. */
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
 #include <fuse_lowlevel.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "backing.h"
@@ -19,6 +20,8 @@ struct fs_config {
 	size_t nallow;
 	double timeout;		/* entry, attribute and negative cache, seconds */
 	struct auditlog *audit;	/* NULL: no audit log */
+	int64_t delta_quota;	/* bytes of file data in the delta; 0: none */
+	int64_t delta_used;	/* what the delta holds at the start */
 };
 
 struct fs;

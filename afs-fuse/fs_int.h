@@ -46,6 +46,8 @@ struct fs {
 	double timeout;
 	struct fuse_session *se;
 	struct auditlog *audit;	/* NULL: none */
+	int64_t quota;		/* --delta-quota, 0: none */
+	int64_t used;		/* atomic: bytes of file data in the delta */
 
 	pthread_rwlock_t pol_lock;
 	struct policy *pol;

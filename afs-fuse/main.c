@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,6 +34,7 @@ static void usage(FILE *f)
 		"                            present); default: a private delta removed at\n"
 		"                            unmount\n"
 		"      --writethrough        write into SOURCE itself (no delta)\n"
+		"      --delta-quota SIZE    at most SIZE of file data in the delta (ENOSPC)\n"
 		"  -a, --audit FILE          append an audit record (JSON Lines) per access\n"
 		"      --audit-level LEVEL   off, deny, write or access (default)\n"
 		"      --name NAME           name the mount in audit records and mtab\n"
@@ -55,7 +57,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH,
-       OPT_COMMIT, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_NAME, OPT_SESSION };
+       OPT_COMMIT, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_NAME, OPT_SESSION, OPT_DELTA_QUOTA };
 
 static long number(const char *s, const char *what, long max)
 {
@@ -121,6 +123,7 @@ int main(int argc, char **argv)
 		{ "audit-level", required_argument, NULL, OPT_AUDIT_LEVEL },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "session", required_argument, NULL, OPT_SESSION },
+		{ "delta-quota", required_argument, NULL, OPT_DELTA_QUOTA },
 		{ "discard", no_argument, NULL, OPT_DISCARD },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -164,6 +167,23 @@ int main(int argc, char **argv)
 				die(2, "bad --name '%s'", optarg);
 			mo.name = optarg;
 			break;
+		case OPT_DELTA_QUOTA: {
+			char *end;
+			unsigned long long v;
+			int shift = 0;
+
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (*end && strchr("KMGT", *end & ~0x20)) {
+				shift = 10 * (int)(strchr("KMGT", *end & ~0x20) - "KMGT" + 1);
+				end++;
+			}
+			if (errno || end == optarg || *end || *optarg == '-' || v == 0 ||
+			    v > (unsigned long long)INT64_MAX >> shift)
+				die(2, "bad --delta-quota '%s' (a size such as 100M or 2G)", optarg);
+			mo.delta_quota = (int64_t)(v << shift);
+			break;
+		}
 		case OPT_SESSION:
 			if (!*optarg || strlen(optarg) > 63 || strchr(optarg, '\n'))
 				die(2, "bad --session '%s' (1 to 63 bytes)", optarg);
@@ -240,6 +260,8 @@ int main(int argc, char **argv)
 	}
 	if (mo.delta && mo.writethrough)
 		die(2, "--delta and --writethrough cannot be combined");
+	if (mo.delta_quota && mo.writethrough)
+		die(2, "--delta-quota and --writethrough cannot be combined (no delta)");
 	if (mo.audit_level >= 0 && !mo.audit)
 		die(2, "--audit-level needs --audit FILE");
 	if (mo.audit_level < 0)

@@ -7,6 +7,7 @@
  * inside a FUSE op.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -140,6 +141,28 @@ static char *absolute(const char *path)
 	return xasprintf("%s/%s", cwd, path);
 }
 
+/* Bytes of file data under DIR (st_blocks, so holes do not count): what a
+ * reused delta already holds against --delta-quota. */
+static int64_t usage_sum;
+
+static int usage_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)type;
+	(void)ftw;
+	if (S_ISREG(st->st_mode))
+		usage_sum += (int64_t)st->st_blocks * 512;
+	return 0;
+}
+
+static int64_t delta_usage(const char *dir)
+{
+	usage_sum = 0;
+	/* 64 fds at most: the walk is deep-first, one fd per level. */
+	nftw(dir, usage_one, 64, FTW_PHYS | FTW_MOUNT);
+	return usage_sum;
+}
+
 int mount_run(const struct mount_opts *in)
 {
 	struct mount_opts abs = *in, *o = &abs;
@@ -241,6 +264,8 @@ int mount_run(const struct mount_opts *in)
 		.nallow = o->nallow,
 		.timeout = CACHE_TIMEOUT,
 		.audit = rl.audit,
+		.delta_quota = o->delta_quota,
+		.delta_used = o->delta_quota ? delta_usage(upper) : 0,
 	};
 	fs = fs_new(&cfg);
 

@@ -3,6 +3,7 @@
 #define AFS_FUSE_MOUNT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct mount_opts {
@@ -15,6 +16,7 @@ struct mount_opts {
 	int audit_level;	/* enum audit_level */
 	const char *name;	/* in audit records and the mount table */
 	const char *session;	/* in every audit record, or NULL */
+	int64_t delta_quota;	/* bytes; 0: none */
 	bool foreground;
 	int ready_fd;		/* -1: none */
 	char *fuse_opts;	/* comma-separated, for libfuse; may be NULL */

@@ -506,6 +506,39 @@ static int ensure_upper_dir(struct fs *fs, struct node *n)
 	return 0;
 }
 
+/* ---- the delta quota (--delta-quota) ---------------------------------------
+ * What counts is the file data the delta holds (st_blocks: holes are free).
+ * An op that may add some is refused with ENOSPC when what it may add does
+ * not fit; what it really added is measured after it, so the count stays
+ * exact whatever the estimate.  Concurrent writers may pass the check
+ * together: the quota can be exceeded by one write per writer, no more. */
+static int64_t data_of(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) ? (int64_t)st->st_blocks * 512 : 0;
+}
+
+static bool over_quota(struct fs *fs, int64_t more)
+{
+	return fs->quota > 0 && more > 0 &&
+	       __atomic_load_n(&fs->used, __ATOMIC_RELAXED) + more > fs->quota;
+}
+
+static void quota_add(struct fs *fs, int64_t d)
+{
+	if (fs->quota > 0 && d)
+		__atomic_add_fetch(&fs->used, d, __ATOMIC_RELAXED);
+}
+
+/* The data the upper file at PATH frees when its last name goes. */
+static int64_t upper_data(struct fs *fs, const char *path)
+{
+	struct stat st;
+
+	if (fs->quota <= 0 || backing_lstat(fs->b, UPPER, path, &st) != 0 || st.st_nlink != 1)
+		return 0;
+	return data_of(&st);
+}
+
 /* Bring the entry of node N up for writing. */
 static int copy_up(struct fs *fs, struct node *n, const char *path)
 {
@@ -521,9 +554,21 @@ static int copy_up(struct fs *fs, struct node *n, const char *path)
 		return ensure_upper_dir(fs, n);
 	if (n->parent && (r = ensure_upper_dir(fs, n->parent)) != 0)
 		return r;
+	if (fs->quota > 0) {
+		struct stat lst;
+
+		if (backing_lstat(fs->b, LOWER, path, &lst) == 0 && over_quota(fs, data_of(&lst)))
+			return ENOSPC;
+	}
 	r = delta_copy_up(fs->b, path);
 	if (r < 0 && r != -EEXIST)
 		return -r;
+	if (r >= 0 && fs->quota > 0) {
+		struct stat ust;
+
+		if (backing_lstat(fs->b, UPPER, path, &ust) == 0)
+			quota_add(fs, data_of(&ust));
+	}
 	pthread_mutex_lock(&fs->lock);
 	n->es.in_upper = true;
 	pthread_mutex_unlock(&fs->lock);
@@ -814,7 +859,12 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 			r = -tfd;
 			goto out;
 		}
+		struct stat t0, t1;
+		bool measured = fs->quota > 0 && fstat(tfd, &t0) == 0;
+
 		r = ftruncate(tfd, attr->st_size) < 0 ? errno : 0;
+		if (measured && fstat(tfd, &t1) == 0)
+			quota_add(fs, data_of(&t1) - data_of(&t0));
 		if (tfd != fd)
 			close(tfd);
 		if (r)
@@ -1111,10 +1161,16 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int r = child_change(req, fs, parent, name, &c);
 	struct event ev = { .op = "unlink", .path = c.path, .bytes = -1 };
 
+	int64_t freed = 0;
+
 	if (!r && S_ISDIR(c.st.st_mode))
 		r = EISDIR;
-	if (!r && c.es.in_upper)
+	if (!r && c.es.in_upper) {
+		freed = upper_data(fs, c.path);
 		r = -backing_unlink(fs->b, c.path);
+		if (!r)
+			quota_add(fs, -freed);
+	}
 	if (!r && c.es.in_lower)
 		r = ensure_upper_dir(fs, c.dir) ? EIO : -delta_whiteout(fs->b, c.path);
 	if (!r)
@@ -1229,8 +1285,14 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	/* Only when a whiteout is there: a long name has no room for one. */
 	if (!r && !(flags & RENAME_EXCHANGE) && to.es.wh)
 		r = -delta_unwhiteout(fs->b, to.path);
-	if (!r)
+	if (!r) {
+		int64_t freed = to.exists && to.es.in_upper && !(flags & RENAME_EXCHANGE)
+					? upper_data(fs, to.path) : 0;
+
 		r = -backing_rename(fs->b, from.path, to.path, flags & RENAME_EXCHANGE);
+		if (!r)
+			quota_add(fs, -freed);
+	}
 	/* The source's lower entry is still there: hide it.  (An exchange
 	 * leaves both names in place.) */
 	if (!r && !(flags & RENAME_EXCHANGE) && from.es.in_lower)
@@ -1286,9 +1348,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, r);
 		return;
 	}
+	/* O_TRUNC frees the file's data. */
+	int64_t before = writing && (fi->flags & O_TRUNC) ? upper_data(fs, path) : 0;
+
 	/* Without O_DIRECT: the kernel hands afs-fuse unaligned buffers. */
 	fd = backing_open_file(fs->b, writing ? UPPER : layer_of(&es), path,
 			       fi->flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT), 0);
+	if (fd >= 0 && before)
+		quota_add(fs, -before);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
@@ -1382,13 +1449,28 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 {
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
 	struct handle *h = H(fi);
+	struct fs *fs = FS(req);
+	struct stat s0, s1;
+	bool quota = fs->quota > 0;
 	ssize_t n;
 
 	(void)ino;
+	if (quota) {
+		if (fstat(h->fd, &s0) < 0) {
+			fuse_reply_err(req, errno);
+			return;
+		}
+		if (over_quota(fs, off + (off_t)fuse_buf_size(in) - s0.st_size)) {
+			fuse_reply_err(req, ENOSPC);
+			return;
+		}
+	}
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = h->fd;
 	out.buf[0].pos = off;
 	n = fuse_buf_copy(&out, in, 0);
+	if (quota && fstat(h->fd, &s1) == 0)
+		quota_add(fs, data_of(&s1) - data_of(&s0));
 	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
 		return;
@@ -1442,8 +1524,20 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 			 struct fuse_file_info *fi)
 {
+	struct fs *fs = FS(req);
+	struct stat s0, s1;
+	bool quota = fs->quota > 0 && fstat(H(fi)->fd, &s0) == 0;
+	int r;
+
 	(void)ino;
-	fuse_reply_err(req, fallocate(H(fi)->fd, mode, off, len) < 0 ? errno : 0);
+	if (quota && !(mode & FALLOC_FL_PUNCH_HOLE) && over_quota(fs, len)) {
+		fuse_reply_err(req, ENOSPC);
+		return;
+	}
+	r = fallocate(H(fi)->fd, mode, off, len) < 0 ? errno : 0;
+	if (quota && fstat(H(fi)->fd, &s1) == 0)
+		quota_add(fs, data_of(&s1) - data_of(&s0));
+	fuse_reply_err(req, r);
 }
 
 static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
@@ -1466,9 +1560,19 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 
 	(void)ino_in;
 	(void)ino_out;
+	struct fs *fs = FS(req);
+	struct stat s0, s1;
+	bool quota = fs->quota > 0 && fstat(H(fi_out)->fd, &s0) == 0;
+
+	if (quota && over_quota(fs, off_out + (off_t)len - s0.st_size)) {
+		fuse_reply_err(req, ENOSPC);
+		return;
+	}
 	/* Both handles were opened through the gate: reading and writing. */
 	n = copy_file_range(H(fi_in)->fd, &off_in, H(fi_out)->fd, &off_out, len,
 			    (unsigned)flags);
+	if (quota && fstat(H(fi_out)->fd, &s1) == 0)
+		quota_add(fs, data_of(&s1) - data_of(&s0));
 	if (n < 0) {
 		fuse_reply_err(req, errno);
 		return;

@@ -47,6 +47,7 @@ static void usage(FILE *f)
 		"  -s, --source DIR       mount DIR through afs-fuse for this run only\n"
 		"  -p, --policy FILE|PRESET   with -s: the policy\n"
 		"  -d, --delta DIR        with -s: keep the writes in DIR (default: dropped)\n"
+		"      --delta-quota SIZE with -s: at most SIZE of data in the delta\n"
 		"  -a, --audit FILE       the audit log (with -s: afs-fuse's too); an exec\n"
 		"                         record is appended for the command\n"
 		"      --name NAME        the mount's name in audit records\n"
@@ -314,6 +315,10 @@ int main(int argc, char **argv)
 		case OPT_SESSION_DIR: L.session_dir = optarg; break;
 		case OPT_TTY: L.tty = true; break;
 		case OPT_DOCTOR: return doctor_main();
+		case OPT_DELTA_QUOTA:
+			(void)parse_size(optarg, "--delta-quota");
+			L.delta_quota = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("afs-launch %s\n", AFS_VERSION); return 0;
 		default:
@@ -326,9 +331,9 @@ int main(int argc, char **argv)
 
 	if (!!L.mount_dir + !!L.source != 1)
 		die(EXIT_LAUNCH, "give one workspace: -m DIR or -s DIR");
-	if (L.mount_dir && (L.policy || L.delta))
+	if (L.mount_dir && (L.policy || L.delta || L.delta_quota))
 		die(EXIT_LAUNCH, "%s needs -s (with -m the mount is already made)",
-		    L.policy ? "--policy" : "--delta");
+		    L.policy ? "--policy" : L.delta ? "--delta" : "--delta-quota");
 	if (L.runtime == RT_DOCKER && !L.image)
 		die(EXIT_LAUNCH, "--runtime docker needs --image IMAGE");
 	if (L.runtime != RT_DOCKER && L.image)

@@ -251,6 +251,10 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 		a.v[a.n++] = "--delta";
 		a.v[a.n++] = L->delta;
 	}
+	if (L->delta_quota) {
+		a.v[a.n++] = "--delta-quota";
+		a.v[a.n++] = L->delta_quota;
+	}
 	if (L->audit) {
 		a.v[a.n++] = "--audit";
 		a.v[a.n++] = L->audit;

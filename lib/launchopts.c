@@ -32,6 +32,7 @@ const struct option launch_longopts[] = {
 	{ "session-dir", required_argument, NULL, OPT_SESSION_DIR },
 	{ "tty", no_argument, NULL, OPT_TTY },
 	{ "doctor", no_argument, NULL, OPT_DOCTOR },
+	{ "delta-quota", required_argument, NULL, OPT_DELTA_QUOTA },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },

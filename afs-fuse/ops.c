@@ -86,12 +86,18 @@ static void session_of(pid_t pid, char out[SESSION_MAX])
 	}
 }
 
+/* Bumped at every open for exec: the process is about to take another
+ * name, and a cached one would be wrong for its first second (found by
+ * tests/t5004). */
+static unsigned exec_gen;
+
 /* The command name and session of PID, from /proc, cached per thread for
- * a second. */
+ * a second, or until some process execs a file of the mount. */
 static void proc_of(pid_t pid, char comm[16], char session[SESSION_MAX])
 {
 	static __thread struct {
 		pid_t pid;
+		unsigned gen;
 		time_t at;
 		char comm[16];
 		char session[SESSION_MAX];
@@ -102,7 +108,9 @@ static void proc_of(pid_t pid, char comm[16], char session[SESSION_MAX])
 	ssize_t n;
 	int fd;
 
-	if (cache[i].pid == pid && now - cache[i].at < 1) {
+	unsigned gen = __atomic_load_n(&exec_gen, __ATOMIC_RELAXED);
+
+	if (cache[i].pid == pid && now - cache[i].at < 1 && cache[i].gen == gen) {
 		memcpy(comm, cache[i].comm, 16);
 		memcpy(session, cache[i].session, SESSION_MAX);
 		return;
@@ -119,6 +127,7 @@ static void proc_of(pid_t pid, char comm[16], char session[SESSION_MAX])
 	}
 	session_of(pid, session);
 	cache[i].pid = pid;
+	cache[i].gen = gen;
 	cache[i].at = now;
 	memcpy(cache[i].comm, comm, 16);
 	memcpy(cache[i].session, session, SESSION_MAX);
@@ -251,6 +260,15 @@ static const char *open_mode(int flags)
 	}
 }
 
+/* A directory's link count would tell how many subdirectories it has,
+ * hidden ones included: directories show 1, the "not counted" that btrfs
+ * shows too (find(1) then makes no leaf-directory guesses). */
+static void hide_nlink(struct stat *st)
+{
+	if (S_ISDIR(st->st_mode))
+		st->st_nlink = 1;
+}
+
 /* A handle for FD, recording at release when the level asks for it. */
 static struct handle *handle_new(fuse_req_t req, struct fs *fs, struct node *n, int fd,
 				 enum layer layer, const char *path, int flags, bool writing)
@@ -352,6 +370,7 @@ static void node_add(struct fs *fs, struct node *dir, const char *name, const st
 	e->ino = node_ino(fs, n);
 	e->attr = *st;
 	e->attr.st_mode = present_mode(st->st_mode, level);
+	hide_nlink(&e->attr);
 	e->attr_timeout = attr_timeout(fs, st);
 	e->entry_timeout = fs->timeout;
 }
@@ -770,7 +789,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (r)
 		fuse_reply_err(req, r);
 	else
+		{
+		hide_nlink(&st);
 		fuse_reply_attr(req, &st, attr_timeout(fs, &st));
+	}
 }
 
 static bool may_chown(const struct fuse_ctx *ctx, const struct stat *st, int valid,
@@ -903,7 +925,10 @@ out:
 	if (r)
 		fuse_reply_err(req, r);
 	else
+		{
+		hide_nlink(&st);
 		fuse_reply_attr(req, &st, attr_timeout(fs, &st));
+	}
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -1016,6 +1041,11 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	int r = child_create(req, fs, parent, name, true, &c);
 	struct event ev = { .op = "mkdir", .path = c.path, .bytes = -1 };
 
+	/* A directory is looked up with its opaque marker (PATH/.wh..wh..opq)
+	 * right after: refuse now a path too long for that, rather than make
+	 * a directory and then fail (found by tests/t5001). */
+	if (!r && strlen(c.path) + sizeof("/.wh..wh..opq") > POLICY_MAX_PATH)
+		r = ENAMETOOLONG;
 	if (!r)
 		r = -backing_mkdir(fs->b, c.path, mode);
 	if (!r)
@@ -1148,6 +1178,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 		e.ino = ino;
 		e.attr = st;
 		e.attr.st_mode = present_mode(st.st_mode, l);
+		hide_nlink(&e.attr);
 		e.attr_timeout = attr_timeout(fs, &st);
 		e.entry_timeout = fs->timeout;
 		fuse_reply_entry(req, &e);
@@ -1373,6 +1404,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, n, fd, writing ? UPPER : layer_of(&es),
 						 path, fi->flags, writing);
 	fi->noflush = !writing;
+	/* After this open's own record (made under the old name), before the
+	 * reply that lets the exec go on. */
+	if (fi->flags & OPEN_EXEC)
+		__atomic_add_fetch(&exec_gen, 1, __ATOMIC_RELAXED);
 	fuse_reply_open(req, fi);
 }
 

@@ -12,6 +12,8 @@
  *     read-only, and of /etc only resolv.conf, the certificates and the
  *     ld.so cache; passwd, group and hosts are written for the sandbox;
  *   - private /tmp, /dev, /proc and $HOME; the root itself read-only;
+ *   - no nested user namespace (--disable-userns), a session keyring of
+ *     its own (not the caller's);
  *   - killed with afs-launch (--die-with-parent, and PR_SET_PDEATHSIG on
  *     bwrap itself), in a session of its own (--new-session: no TIOCSTI
  *     into the caller's terminal).
@@ -24,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/close_range.h>
+#include <linux/keyctl.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -129,6 +133,10 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 	add(&a, "--unshare-ipc");
 	add(&a, "--unshare-uts");
 	add(&a, "--unshare-cgroup");
+	/* No user namespace of its own inside: one would give the command
+	 * every capability there, and the kernel's namespaced code to aim
+	 * at (found by tests/t5003). */
+	add(&a, "--disable-userns");
 	if (!L->net)
 		add(&a, "--unshare-net");
 	add(&a, "--uid");
@@ -235,7 +243,7 @@ int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandb
 		return -1;
 	}
 	if (pid == 0) {
-		run_child_setup();
+		run_child_setup(true);
 		if (cgroup_enter(sb->cg) != 0)
 			die(EXIT_LAUNCH, "cannot enter the run's cgroup: %m");
 		if (L->json && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))
@@ -261,6 +269,12 @@ int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandb
 		    (setgroups(0, NULL) != 0 || setresgid(L->gid, L->gid, L->gid) != 0 ||
 		     setresuid(L->uid, L->uid, L->uid) != 0))
 			die(EXIT_LAUNCH, "cannot switch to uid %ld: %m", (long)L->uid);
+		/* A session keyring of its own: the caller's (inherited
+		 * through fork, kept across the uid change) would let the
+		 * command read, add and clear the caller's keys (found by
+		 * tests/t5003). */
+		if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0)
+			die(EXIT_LAUNCH, "cannot give the sandbox a session keyring of its own: %m");
 		/* Set after the uid change, which clears it. */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent)
 			_exit(EXIT_LAUNCH);

@@ -75,7 +75,7 @@ static int docker_quiet(const char *const argv[], char *out, size_t size)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
-		run_child_setup();
+		run_child_setup(true);
 		dup2(null, 0);
 		dup2(out ? p[1] : null, 1);
 		dup2(null, 2);
@@ -331,7 +331,7 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 		return -1;
 	}
 	if (pid == 0) {
-		run_child_setup();
+		run_child_setup(!L->tty);
 		if (L->json && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))
 			die(EXIT_LAUNCH, "dup2: %m");
 		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)

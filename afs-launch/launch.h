@@ -109,7 +109,7 @@ void docker_remove(const char *name);
 /* run.c */
 int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outcome *oc,
 	     struct capture *out, struct capture *err);
-void run_child_setup(void);
+void run_child_setup(bool own_pgrp);
 void run_close_sandbox(struct sandbox *sb);
 
 /* workspace.c */

@@ -35,8 +35,11 @@ int64_t now_ms(void)
 /* In a child of afs-launch: the signal state of a fresh process, and a
  * process group of its own (a Ctrl-C at the terminal is afs-launch's to
  * handle: it must not reach afs-fuse, which would unmount under the
- * command, nor bwrap, which would die without the grace period). */
-void run_child_setup(void)
+ * command, nor bwrap, which would die without the grace period) -- but
+ * for the docker client under --tty, which must stay in the terminal's
+ * foreground group to set it raw (else SIGTTOU stops it; found by the
+ * Python module's tests). */
+void run_child_setup(bool own_pgrp)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD,
 				    SIGUSR1, SIGUSR2 };
@@ -46,7 +49,8 @@ void run_child_setup(void)
 		signal(sigs[i], SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	setpgid(0, 0);
+	if (own_pgrp)
+		setpgid(0, 0);
 }
 
 static void capture_read(int *fd, struct capture *c)
@@ -88,6 +92,9 @@ static void sandbox_signal(struct sandbox *sb, int sig)
 {
 	if (sb->docker_name) {
 		docker_signal(sb, sig);
+		/* And the client, should it not end with its container. */
+		if (sig == SIGKILL)
+			kill(sb->pid, SIGKILL);
 		return;
 	}
 	/* pid 1 of the sandbox passes the signal on to all the others; a

@@ -288,7 +288,7 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 		return -1;
 	}
 	if (pid == 0) {
-		run_child_setup();
+		run_child_setup(true);
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != parent)
 			_exit(1);
 		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0 || fcntl(rp[1], F_SETFD, 0) != 0)

@@ -135,19 +135,32 @@ def denied_path(stderr):
             continue
         head = line[:-len(": Permission denied")]
         part = head.split(": ")[-1]
-        part = re.sub(r"^cannot \w+ ", "", part)
+        part = re.sub(r"^(?:cannot|can't) \w+ ", "", part)
         return part.strip("'\"‘’")
     return None
+
+
+# afs writes a byte that is not UTF-8 as \u00NN (0x80-0xff) and valid text
+# as itself: turn those escapes into surrogate escapes, so that the bytes
+# come back as they were and decode with "replace" like any other output.
+_RAW_BYTE = re.compile(r'(?<!\\)((?:\\\\)*)\\u00([89a-fA-F][0-9a-fA-F])')
+
+
+def _text(s):
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def result_from(out, err, code, command, timeout):
     """An ExecResult from afs-launch's or afs-session's --json answer."""
     try:
-        j = json.loads(out.decode("utf-8", "replace"))
+        raw = _RAW_BYTE.sub(lambda m: m.group(1) + "\\udc" + m.group(2),
+                            out.decode("utf-8", "replace"))
+        j = json.loads(raw)
     except ValueError:
         msg = err.decode("utf-8", "replace").strip() or "exit status %d" % code
         raise SandboxError(msg)
-    res = ExecResult(exit_code=j["exit_code"], stdout=j["stdout"], stderr=j["stderr"],
+    res = ExecResult(exit_code=j["exit_code"], stdout=_text(j["stdout"]),
+                     stderr=_text(j["stderr"]),
                      duration=j["duration_ms"] / 1000.0, command=command,
                      timed_out=bool(j["timed_out"]))
     if res.timed_out:

@@ -35,8 +35,9 @@ class Session:
 
     def start(self):
         self.sandbox._require_running()
+        # afs-session start waits 30 s at most for the shell itself.
         p = subprocess.run(self._start_argv(), env=_afs.session_env(self.sandbox._mount),
-                           stdin=subprocess.DEVNULL, capture_output=True)
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=90)
         if p.returncode != 0:
             raise _afs.SandboxError(p.stderr.decode("utf-8", "replace").strip()
                                     or "afs-session start failed (%d)" % p.returncode)

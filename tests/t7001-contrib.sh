@@ -64,6 +64,13 @@ echo hi >"$T/proj/f"
 py=$(ls -d "$T"/root/usr/local/lib/python3*/dist-packages 2>/dev/null | head -n 1)
 is "the agentfense module is installed and runs the installed afs" "agentfense 0.1.0 (afs-launch 0.1.0)" \
 	"$(cd / && PYTHONPATH=$py AFS_BIN_DIR=$T/root/usr/local/bin /usr/bin/python3 -m agentfense --version 2>&1)"
+if python3 -m pip --version >/dev/null 2>&1; then
+	run python3 -m pip install -q --no-index --target "$T/pip" "$TOP/contrib/python"
+	is "pip install ./contrib/python, with no index: a wheel of the module" "0 yes" \
+		"$rc $([ -f "$T/pip/agentfense/sandbox.py" ] && [ -d "$T/pip/agentfense-0.1.0.dist-info" ] && echo yes)"
+else
+	skip "pip install ./contrib/python" "no pip for python3"
+fi
 is "the installed afs-launch finds the installed afs-fuse and its presets" "hi" \
 	"$(PATH=/usr/bin:/bin "$T/root/usr/local/bin/afs-launch" -s "$T/proj" -p agent-safe -- cat f 2>&1)"
 is "the installed afs-fuse finds its presets" "none" \

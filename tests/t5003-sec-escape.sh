@@ -268,7 +268,11 @@ is "the big policy has 10,000 rules" 10000 "$(grep -c -- '- pattern:' "$big")"
 s0=$(date +%s%N)
 if afs_mount "$src" "$mnt" -p "$big"; then
 	el=$((($(date +%s%N) - s0) / 1000000))
-	if [ "$el" -lt 1000 ]; then ok "10,000 rules: ready in ${el} ms"; else not_ok "10,000 rules: ready in ${el} ms (over a second)"; fi
+	# A second, as DESIGN 1.2 says; ten under the sanitizers, which make
+	# the loader several times slower.
+	limit=1000
+	grep -q fsanitize "$B/.flags" 2>/dev/null && limit=10000
+	if [ "$el" -lt "$limit" ]; then ok "10,000 rules: ready in ${el} ms"; else not_ok "10,000 rules: ready in ${el} ms (over ${limit} ms)"; fi
 	is "10,000 rules: the last one hides its file" ENOENT "$(probe stat "$mnt/out/ok.txt")"
 	afs_umount "$mnt"
 else

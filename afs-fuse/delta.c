@@ -498,42 +498,12 @@ int delta_list(struct backing *b, const char *path, const struct estate *e,
 
 /* ---- the private delta --------------------------------------------------------- */
 
-static int remove_at(int dfd, const char *name, int depth);
-
 int delta_remove_at(int dfd, const char *name)
 {
-	return remove_at(dfd, name, 0);
-}
-
-static int remove_at(int dfd, const char *name, int depth)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -errno;
-	/* A tree we made ourselves: depth is bounded by PATH_MAX. */
-	if (depth > PATH_MAX / 2)
-		return -ELOOP;
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			remove_at(dirfd(d), de->d_name, depth + 1);
-	closedir(d);
-	return unlinkat(dfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+	return remove_tree_at(dfd, name);
 }
 
 int delta_remove_tree(const char *dir)
 {
-	return remove_at(AT_FDCWD, dir, 0);
+	return remove_tree(dir);
 }

@@ -40,20 +40,6 @@
 
 #define SANDBOX_HOME "/home/sandbox"
 
-struct argv_buf {
-	char **v;
-	size_t n, cap;
-};
-
-static void add(struct argv_buf *a, const char *s)
-{
-	if (a->n + 2 > a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 64;
-		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
-	}
-	a->v[a->n++] = xstrdup(s);
-	a->v[a->n] = NULL;
-}
 
 /* PREFIX followed by the number V ("--fd" style, or "nofile=" style). */
 static void addf(struct argv_buf *a, const char *prefix, long v)
@@ -61,7 +47,7 @@ static void addf(struct argv_buf *a, const char *prefix, long v)
 	char buf[64];
 
 	snprintf(buf, sizeof(buf), "%s%ld", prefix, v);
-	add(a, buf);
+	argv_add(a, buf);
 }
 
 /* An fd holding TEXT, for bwrap's --ro-bind-data. */
@@ -90,13 +76,13 @@ static void system_dir(struct argv_buf *a, const char *path)
 		if (n <= 0)
 			return;
 		target[n] = '\0';
-		add(a, "--symlink");
-		add(a, target);
-		add(a, path);
+		argv_add(a, "--symlink");
+		argv_add(a, target);
+		argv_add(a, path);
 	} else if (S_ISDIR(st.st_mode)) {
-		add(a, "--ro-bind");
-		add(a, path);
-		add(a, path);
+		argv_add(a, "--ro-bind");
+		argv_add(a, path);
+		argv_add(a, path);
 	}
 }
 
@@ -105,9 +91,9 @@ static void etc_file(struct argv_buf *a, const char *name, const char *text)
 	char path[64];
 
 	snprintf(path, sizeof(path), "/etc/%s", name);
-	add(a, "--ro-bind-data");
+	argv_add(a, "--ro-bind-data");
 	addf(a, "", data_fd(name, text));
-	add(a, path);
+	argv_add(a, path);
 }
 
 /* In the child: build bwrap's command line and exec it.  Never returns. */
@@ -127,45 +113,45 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 	if (self < 0)
 		die(EXIT_LAUNCH, "cannot open afs-launch's own binary: %m");
 
-	add(&a, "bwrap");
-	add(&a, "--unshare-user");
-	add(&a, "--unshare-pid");
-	add(&a, "--unshare-ipc");
-	add(&a, "--unshare-uts");
-	add(&a, "--unshare-cgroup");
+	argv_add(&a, "bwrap");
+	argv_add(&a, "--unshare-user");
+	argv_add(&a, "--unshare-pid");
+	argv_add(&a, "--unshare-ipc");
+	argv_add(&a, "--unshare-uts");
+	argv_add(&a, "--unshare-cgroup");
 	/* No user namespace of its own inside: one would give the command
 	 * every capability there, and the kernel's namespaced code to aim
 	 * at (found by tests/t5003). */
-	add(&a, "--disable-userns");
+	argv_add(&a, "--disable-userns");
 	if (!L->net)
-		add(&a, "--unshare-net");
-	add(&a, "--uid");
+		argv_add(&a, "--unshare-net");
+	argv_add(&a, "--uid");
 	addf(&a, "", (long)L->uid);
-	add(&a, "--gid");
+	argv_add(&a, "--gid");
 	addf(&a, "", (long)L->gid);
-	add(&a, "--hostname");
-	add(&a, "afs");
-	add(&a, "--die-with-parent");
+	argv_add(&a, "--hostname");
+	argv_add(&a, "afs");
+	argv_add(&a, "--die-with-parent");
 	/* A session of its own, so that the command cannot push input into
 	 * the caller's terminal (TIOCSTI); --tty keeps it, for a pty that
 	 * afs-session made for the sandbox alone. */
 	if (!L->tty)
-		add(&a, "--new-session");
-	add(&a, "--as-pid-1");
-	add(&a, "--info-fd");
+		argv_add(&a, "--new-session");
+	argv_add(&a, "--as-pid-1");
+	argv_add(&a, "--info-fd");
 	addf(&a, "", info_w);
 
-	add(&a, "--ro-bind");
-	add(&a, "/usr");
-	add(&a, "/usr");
+	argv_add(&a, "--ro-bind");
+	argv_add(&a, "/usr");
+	argv_add(&a, "/usr");
 	for (i = 0; i < ARRAY_SIZE(sysdirs); i++)
 		system_dir(&a, sysdirs[i]);
-	add(&a, "--dir");
-	add(&a, "/etc");
+	argv_add(&a, "--dir");
+	argv_add(&a, "/etc");
 	for (i = 0; i < ARRAY_SIZE(etc_host); i++) {
-		add(&a, "--ro-bind-try");
-		add(&a, etc_host[i]);
-		add(&a, etc_host[i]);
+		argv_add(&a, "--ro-bind-try");
+		argv_add(&a, etc_host[i]);
+		argv_add(&a, etc_host[i]);
 	}
 	text = xasprintf("root:x:0:0:root:/root:/usr/sbin/nologin\n"
 			 "sandbox:x:%ld:%ld:afs sandbox:" SANDBOX_HOME ":/bin/sh\n"
@@ -178,32 +164,32 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 	free(text);
 	etc_file(&a, "hosts", "127.0.0.1\tlocalhost afs\n::1\tlocalhost ip6-localhost\n");
 
-	add(&a, "--proc");
-	add(&a, "/proc");
-	add(&a, "--dev");
-	add(&a, "/dev");
-	add(&a, "--tmpfs");
-	add(&a, "/tmp");
-	add(&a, "--perms");
-	add(&a, "0700");
-	add(&a, "--tmpfs");
-	add(&a, SANDBOX_HOME);
-	add(&a, "--bind");
-	add(&a, ws->dir);
-	add(&a, "/workspace");
+	argv_add(&a, "--proc");
+	argv_add(&a, "/proc");
+	argv_add(&a, "--dev");
+	argv_add(&a, "/dev");
+	argv_add(&a, "--tmpfs");
+	argv_add(&a, "/tmp");
+	argv_add(&a, "--perms");
+	argv_add(&a, "0700");
+	argv_add(&a, "--tmpfs");
+	argv_add(&a, SANDBOX_HOME);
+	argv_add(&a, "--bind");
+	argv_add(&a, ws->dir);
+	argv_add(&a, "/workspace");
 	if (L->session_dir) {
-		add(&a, "--bind");
-		add(&a, ws->session ? ws->session : L->session_dir);
-		add(&a, "/run/afs-session");
+		argv_add(&a, "--bind");
+		argv_add(&a, ws->session ? ws->session : L->session_dir);
+		argv_add(&a, "/run/afs-session");
 	}
-	add(&a, "--remount-ro");
-	add(&a, "/");
-	add(&a, "--chdir");
-	add(&a, L->workdir);
+	argv_add(&a, "--remount-ro");
+	argv_add(&a, "/");
+	argv_add(&a, "--chdir");
+	argv_add(&a, L->workdir);
 
 	/* The shim: our own binary, through its fd. */
 	addf(&a, "/proc/self/fd/", self);
-	add(&a, SHIM_ARG);
+	argv_add(&a, SHIM_ARG);
 	addf(&a, "exec-fd=", self);
 	addf(&a, "status-fd=", status_w);
 	/* RLIMIT_AS only where no memory cgroup does the job better (see
@@ -219,9 +205,9 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 		addf(&a, "nofile=", L->lim.nofile);
 	if (L->lim.fsize)
 		addf(&a, "fsize=", (long)L->lim.fsize);
-	add(&a, "--");
+	argv_add(&a, "--");
 	for (i = 0; L->argv[i]; i++)
-		add(&a, L->argv[i]);
+		argv_add(&a, L->argv[i]);
 
 	execvpe("bwrap", a.v, L->envp);
 	die(EXIT_LAUNCH, "cannot run bwrap: %m");

@@ -30,25 +30,11 @@
 
 extern char **environ;
 
-struct argv_buf {
-	char **v;
-	size_t n, cap;
-};
-
-static void add(struct argv_buf *a, const char *s)
-{
-	if (a->n + 2 > a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 64;
-		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
-	}
-	a->v[a->n++] = xstrdup(s);
-	a->v[a->n] = NULL;
-}
 
 static void add2(struct argv_buf *a, const char *opt, const char *val)
 {
-	add(a, opt);
-	add(a, val);
+	argv_add(a, opt);
+	argv_add(a, val);
 }
 
 char *docker_new_name(void)
@@ -247,8 +233,8 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 
 	add2(&a, "docker", "run");
 	add2(&a, "--name", sb->docker_name);
-	add(&a, "--init");
-	add(&a, "--interactive");
+	argv_add(&a, "--init");
+	argv_add(&a, "--interactive");
 	add2(&a, "--log-driver", "none");
 	if (!L->net)
 		add2(&a, "--network", "none");
@@ -257,7 +243,7 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 	snprintf(buf, sizeof(buf), "%ld:%ld", (long)L->uid, (long)L->gid);
 	add2(&a, "--user", buf);
 	add2(&a, "--hostname", "afs");
-	add(&a, "--read-only");
+	argv_add(&a, "--read-only");
 	/* /tmp keeps the image's mode (1777 in any usual image: docker
 	 * copies it up); HOME must be writable by a uid the image may not
 	 * know, and a tmpfs mount cannot be given an owner here: sticky and
@@ -281,7 +267,7 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 		free(m);
 	}
 	if (L->tty)
-		add(&a, "--tty");
+		argv_add(&a, "--tty");
 	add2(&a, "--workdir", L->workdir);
 	for (size_t i = 0; L->envp[i]; i++) {
 		char *name = xstrndup(L->envp[i], strcspn(L->envp[i], "="));
@@ -316,10 +302,10 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 			 (long long)L->lim.fsize);
 		add2(&a, "--ulimit", buf);
 	}
-	add(&a, "--");
-	add(&a, L->image);
+	argv_add(&a, "--");
+	argv_add(&a, L->image);
 	for (size_t i = 0; L->argv[i]; i++)
-		add(&a, L->argv[i]);
+		argv_add(&a, L->argv[i]);
 
 	if (L->json && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)) {
 		error("cannot make pipes: %m");

@@ -31,37 +31,6 @@ static void report(const char *level, const char *what, const char *detail, cons
 		failures++;
 }
 
-/* PROG on PATH (or beside us, for ours), or NULL. */
-static char *find_prog(const char *prog, bool beside)
-{
-	const char *path = getenv("PATH");
-	char *p;
-
-	if (beside) {
-		char *dir = exe_dir();
-
-		if (dir) {
-			p = xasprintf("%s/%s", dir, prog);
-			free(dir);
-			if (access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
-	}
-	for (const char *d = path ? path : "/usr/local/bin:/usr/bin:/bin"; *d;) {
-		size_t n = strcspn(d, ":");
-
-		p = xasprintf("%.*s/%s", (int)n, d, prog);
-		if (n && access(p, X_OK) == 0)
-			return p;
-		free(p);
-		d += n;
-		if (*d == ':')
-			d++;
-	}
-	return NULL;
-}
-
 /* Run ARGV quietly; its exit status, or -1.  First line of stdout in OUT. */
 static int run_quiet(char *const argv[], char *out, size_t size)
 {
@@ -130,7 +99,7 @@ static void check_fuse(void)
 
 static void check_fusermount(void)
 {
-	char *p = find_prog("fusermount3", false);
+	char *p = find_program("fusermount3", false);
 	struct stat st;
 
 	if (!p) {
@@ -183,7 +152,7 @@ static void check_openat2(void)
 
 static void check_ours(const char *prog)
 {
-	char *p = find_prog(prog, true);
+	char *p = find_program(prog, true);
 
 	if (p)
 		report("OK", prog, p, NULL);
@@ -194,7 +163,7 @@ static void check_ours(const char *prog)
 
 static void check_bwrap(void)
 {
-	char *p = find_prog("bwrap", false), ver[128] = "";
+	char *p = find_program("bwrap", false), ver[128] = "";
 	char *argv[] = { (char *)"bwrap", (char *)"--version", NULL };
 
 	if (!p) {
@@ -241,7 +210,7 @@ static void check_userns(void)
 
 static void check_sandbox(void)
 {
-	char *self = find_prog("afs-launch", true);
+	char *self = find_program("afs-launch", true);
 	char *argv[] = { self, (char *)"-m", (char *)"/usr", (char *)"--", (char *)"/bin/true", NULL };
 	int r;
 

@@ -107,6 +107,11 @@ void docker_finish(const struct sandbox *sb, struct outcome *oc);
 void docker_remove(const char *name);
 
 /* run.c */
+struct argv_buf {
+	char **v;
+	size_t n, cap;
+};
+void argv_add(struct argv_buf *a, const char *s);
 int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outcome *oc,
 	     struct capture *out, struct capture *err);
 void run_child_setup(bool own_pgrp);

@@ -312,3 +312,14 @@ void run_close_sandbox(struct sandbox *sb)
 			*fds[i] = -1;
 		}
 }
+
+/* A growing, NULL-terminated argv of copies (for bwrap and docker). */
+void argv_add(struct argv_buf *a, const char *s)
+{
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 64;
+		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
+	}
+	a->v[a->n++] = xstrdup(s);
+	a->v[a->n] = NULL;
+}

@@ -192,32 +192,6 @@ void workspace_guard(struct workspace *ws, const char *docker_name, char **cgrou
 	ws->guard_pid = pid;
 }
 
-static char *find_afs_fuse(void)
-{
-	char *dir = exe_dir(), *path;
-	const char *env = getenv("PATH");
-
-	if (dir) {
-		path = xasprintf("%s/afs-fuse", dir);
-		free(dir);
-		if (access(path, X_OK) == 0)
-			return path;
-		free(path);
-	}
-	for (const char *p = env ? env : "/usr/local/bin:/usr/bin:/bin"; *p;) {
-		size_t n = strcspn(p, ":");
-
-		path = xasprintf("%.*s/afs-fuse", (int)n, p);
-		if (n && access(path, X_OK) == 0)
-			return path;
-		free(path);
-		p += n;
-		if (*p == ':')
-			p++;
-	}
-	return NULL;
-}
-
 /* Mount SOURCE at our mountpoint.  0 when ready; -1 on failure (said);
  * or the number of a signal that asked afs-launch to stop meanwhile. */
 int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
@@ -227,7 +201,7 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 	int rp[2], st;
 	size_t got = 0;
 	pid_t parent = getpid(), pid;
-	char *fuse = find_afs_fuse();
+	char *fuse = find_program("afs-fuse", true);
 	int64_t deadline = now_ms() + MOUNT_TIMEOUT_MS;
 
 	if (!fuse) {

@@ -54,7 +54,6 @@ char *session_dir(const char *root, const char *name);
 int info_read(const char *dir, struct session_info *inf);
 int info_write(const char *dir, const struct session_info *inf);
 bool supervisor_alive(const struct session_info *inf);
-int remove_tree(const char *path);
 void rfc3339_now(char *buf, size_t size);
 int64_t mono_ms(void);
 

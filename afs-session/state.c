@@ -173,37 +173,3 @@ bool supervisor_alive(const struct session_info *inf)
 		return false;
 	return close_paren[2] != 'Z' && close_paren[2] != 'X';
 }
-
-/* rm -rf, without following symlinks; 0 or -errno. */
-static int remove_at(int dfd, const char *name)
-{
-	int fd, r = 0;
-	DIR *d;
-	struct dirent *e;
-
-	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -errno;
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			if (remove_at(dirfd(d), e->d_name) < 0)
-				r = -errno;
-	closedir(d);
-	if (unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-		r = -errno;
-	return r;
-}
-
-int remove_tree(const char *path)
-{
-	return remove_at(AT_FDCWD, path);
-}

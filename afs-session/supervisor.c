@@ -671,28 +671,17 @@ static int wait_init(struct super *s, struct buf *capture)
 	}
 }
 
-static char *find_afs_launch(void)
-{
-	char *dir = exe_dir(), *path;
-
-	if (dir) {
-		path = xasprintf("%s/afs-launch", dir);
-		free(dir);
-		if (access(path, X_OK) == 0)
-			return path;
-		free(path);
-	}
-	return xstrdup("afs-launch");	/* execvp: on PATH */
-}
-
 static void exec_launch(const struct super *s, const char *slave)
 {
 	const struct start_opts *o = s->o;
 	const char **argv = xcalloc((size_t)o->launch_argc + 20, sizeof(*argv));
 	char *io = xasprintf("%s/io", s->dir), *env = xasprintf("AFS_SESSION=%s", o->name);
-	char *launch = find_afs_launch();
+	char *launch = find_program("afs-launch", true);
 	const char *base = strrchr(o->shell, '/') ? strrchr(o->shell, '/') + 1 : o->shell;
 	int n = 0, fd;
+
+	if (!launch)
+		launch = xstrdup("afs-launch");	/* not found: execvp says so */
 
 	setsid();
 	/* Relative paths in afs-launch's options are the caller's. */

@@ -1,5 +1,7 @@
 /* util.c - messages, allocation, small file helpers. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -213,4 +215,73 @@ int64_t parse_duration_ms(const char *s)
 	if (*end || v > 31.0 * 86400)
 		return -1;
 	return (int64_t)llround(v * 1000);
+}
+
+/* rm -rf NAME in DFD, following no link; a tree of at most PATH_MAX / 2
+ * levels (one we made: deeper is refused with ELOOP).  0 or -errno. */
+static int remove_at(int dfd, const char *name, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	if (depth > PATH_MAX / 2)
+		return -ELOOP;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			remove_at(dirfd(d), de->d_name, depth + 1);
+	closedir(d);
+	return unlinkat(dfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
+
+int remove_tree_at(int dfd, const char *name)
+{
+	return remove_at(dfd, name, 0);
+}
+
+int remove_tree(const char *path)
+{
+	return remove_at(AT_FDCWD, path, 0);
+}
+
+char *find_program(const char *prog, bool beside)
+{
+	const char *path = getenv("PATH");
+	char *p;
+
+	if (beside) {
+		char *dir = exe_dir();
+
+		if (dir) {
+			p = xasprintf("%s/%s", dir, prog);
+			free(dir);
+			if (access(p, X_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	for (const char *d = path ? path : "/usr/local/bin:/usr/bin:/bin"; *d;) {
+		size_t n = strcspn(d, ":");
+
+		p = xasprintf("%.*s/%s", (int)n, d, prog);
+		if (n && access(p, X_OK) == 0)
+			return p;
+		free(p);
+		d += n;
+		if (*d == ':')
+			d++;
+	}
+	return NULL;
 }

@@ -44,6 +44,14 @@ int64_t parse_duration_ms(const char *s);
 /* Directory of the running executable (from /proc/self/exe), or NULL. */
 char *exe_dir(void);
 
+/* PROG beside the running executable (when BESIDE), else on $PATH; NULL
+ * when neither has it. */
+char *find_program(const char *prog, bool beside);
+
+/* rm -rf, following no link; 0 or -errno. */
+int remove_tree(const char *path);
+int remove_tree_at(int dfd, const char *name);
+
 static inline void freep(void *p) { free(*(void **)p); }
 static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
 #define cleanup_free __attribute__((cleanup(freep)))

@@ -167,23 +167,11 @@ int main(int argc, char **argv)
 				die(2, "bad --name '%s'", optarg);
 			mo.name = optarg;
 			break;
-		case OPT_DELTA_QUOTA: {
-			char *end;
-			unsigned long long v;
-			int shift = 0;
-
-			errno = 0;
-			v = strtoull(optarg, &end, 10);
-			if (*end && strchr("KMGT", *end & ~0x20)) {
-				shift = 10 * (int)(strchr("KMGT", *end & ~0x20) - "KMGT" + 1);
-				end++;
-			}
-			if (errno || end == optarg || *end || *optarg == '-' || v == 0 ||
-			    v > (unsigned long long)INT64_MAX >> shift)
+		case OPT_DELTA_QUOTA:
+			mo.delta_quota = parse_size_bytes(optarg);
+			if (mo.delta_quota <= 0)
 				die(2, "bad --delta-quota '%s' (a size such as 100M or 2G)", optarg);
-			mo.delta_quota = (int64_t)(v << shift);
 			break;
-		}
 		case OPT_SESSION:
 			if (!*optarg || strlen(optarg) > 63 || strchr(optarg, '\n'))
 				die(2, "bad --session '%s' (1 to 63 bytes)", optarg);

@@ -46,54 +46,11 @@ char *docker_new_name(void)
 			 (unsigned long)(ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20)));
 }
 
-/* Run a docker client command quietly; its stdout into OUT (up to SIZE)
- * when OUT is given.  Returns its exit status, or -1. */
-static int docker_quiet(const char *const argv[], char *out, size_t size)
-{
-	int p[2] = { -1, -1 }, st;
-	pid_t pid;
-
-	if (out && pipe2(p, O_CLOEXEC) != 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		run_child_setup(true);
-		dup2(null, 0);
-		dup2(out ? p[1] : null, 1);
-		dup2(null, 2);
-		execvp("docker", (char *const *)argv);
-		_exit(127);
-	}
-	if (out) {
-		size_t len = 0;
-		ssize_t n;
-
-		close(p[1]);
-		while (len < size - 1 && (n = read(p[0], out + len, size - 1 - len)) != 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				break;
-			len += (size_t)n;
-		}
-		out[len] = '\0';
-		close(p[0]);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 void docker_remove(const char *name)
 {
 	const char *argv[] = { "docker", "rm", "-f", (char *)name, NULL };
 
-	(void)docker_quiet(argv, NULL, 0);
+	(void)run_quiet(argv, NULL, 0);
 }
 
 void docker_signal(const struct sandbox *sb, int sig)
@@ -103,7 +60,7 @@ void docker_signal(const struct sandbox *sb, int sig)
 	const char *abbrev = sigabbrev_np(sig);
 
 	snprintf(signame, sizeof(signame), "SIG%s", abbrev ? abbrev : "KILL");
-	(void)docker_quiet(argv, NULL, 0);
+	(void)run_quiet(argv, NULL, 0);
 }
 
 /* The container's own account of how it ended. */
@@ -115,7 +72,7 @@ void docker_finish(const struct sandbox *sb, struct outcome *oc)
 	char out[256], oom[16] = "", started[64] = "";
 	int code;
 
-	if (docker_quiet(argv, out, sizeof(out)) != 0 ||
+	if (run_quiet(argv, out, sizeof(out)) != 0 ||
 	    sscanf(out, "%d %15s %63s", &code, oom, started) < 2)
 		return;		/* no container: `docker run` itself failed */
 	/* Never started: the image has no such command (127), or it is

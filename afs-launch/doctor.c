@@ -31,37 +31,6 @@ static void report(const char *level, const char *what, const char *detail, cons
 		failures++;
 }
 
-/* Run ARGV quietly; its exit status, or -1.  First line of stdout in OUT. */
-static int run_quiet(char *const argv[], char *out, size_t size)
-{
-	int p[2], st;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 0);
-		dup2(p[1], 1);
-		dup2(null, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	if (out && size) {
-		ssize_t n = read(p[0], out, size - 1);
-
-		out[n > 0 ? n : 0] = '\0';
-		out[strcspn(out, "\n")] = '\0';
-	}
-	close(p[0]);
-	if (pid < 0 || waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static long read_long(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -164,13 +133,14 @@ static void check_ours(const char *prog)
 static void check_bwrap(void)
 {
 	char *p = find_program("bwrap", false), ver[128] = "";
-	char *argv[] = { (char *)"bwrap", (char *)"--version", NULL };
+	const char *argv[] = { "bwrap", "--version", NULL };
 
 	if (!p) {
 		report("FAIL", "bwrap", "not found", "install bubblewrap");
 		return;
 	}
 	run_quiet(argv, ver, sizeof(ver));
+	ver[strcspn(ver, "\n")] = '\0';
 	{
 		char *d = xasprintf("%s (%s)", p, ver[0] ? ver : "version unknown");
 
@@ -211,7 +181,7 @@ static void check_userns(void)
 static void check_sandbox(void)
 {
 	char *self = find_program("afs-launch", true);
-	char *argv[] = { self, (char *)"-m", (char *)"/usr", (char *)"--", (char *)"/bin/true", NULL };
+	const char *argv[] = { self, "-m", "/usr", "--", "/bin/true", NULL };
 	int r;
 
 	if (!self)
@@ -255,9 +225,11 @@ static void check_cgroups(void)
 static void check_docker(void)
 {
 	char ver[128] = "";
-	char *argv[] = { (char *)"docker", (char *)"info", (char *)"--format",
-			 (char *)"{{.ServerVersion}}", NULL };
+	const char *argv[] = { "docker", "info", "--format",
+			 "{{.ServerVersion}}", NULL };
 	int r = run_quiet(argv, ver, sizeof(ver));
+
+	ver[strcspn(ver, "\n")] = '\0';
 
 	if (r == 0 && ver[0]) {
 		char *d = xasprintf("dockerd %s reachable", ver);

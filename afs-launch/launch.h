@@ -112,6 +112,7 @@ struct argv_buf {
 	size_t n, cap;
 };
 void argv_add(struct argv_buf *a, const char *s);
+int run_quiet(const char *const argv[], char *out, size_t size);
 int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outcome *oc,
 	     struct capture *out, struct capture *err);
 void run_child_setup(bool own_pgrp);

@@ -98,37 +98,14 @@ static long long parse_num(const char *s, const char *what, long long min, long 
 	return v;
 }
 
-/* A size: bytes, or with a K, M, G or T suffix (powers of 1024). */
+/* A size, or die with a usage error (afs-launch's status 125). */
 static int64_t parse_size(const char *s, const char *what)
 {
-	static const char suffixes[] = "KMGT";
-	char *end;
-	unsigned long long v;
-	const char *sfx;
-	int shift = 0;
+	int64_t v = parse_size_bytes(s);
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-' || *s == '+')
-		goto bad;
-	if (*end) {
-		sfx = strchr(suffixes, *end & ~0x20);
-		if (!sfx || !*sfx)
-			goto bad;
-		shift = 10 * (int)(sfx - suffixes + 1);
-		end++;
-		if (*end == 'i' && end[1] == 'B')
-			end += 2;
-		else if (*end == 'B')
-			end++;
-		if (*end)
-			goto bad;
-	}
-	if (v == 0 || v > (unsigned long long)INT64_MAX >> shift)
-		goto bad;
-	return (int64_t)(v << shift);
-bad:
-	die(EXIT_LAUNCH, "bad %s: '%s' (a size such as 512K, 64M or 2G)", what, s);
+	if (v <= 0)
+		die(EXIT_LAUNCH, "bad %s: '%s' (a size such as 512K, 64M or 2G)", what, s);
+	return v;
 }
 
 /* Seconds, with a fraction and an s, m, h or d suffix; in milliseconds. */

@@ -6,6 +6,7 @@
  * that signal) to the whole sandbox and SIGKILL after --kill-after.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -322,4 +323,47 @@ void argv_add(struct argv_buf *a, const char *s)
 	}
 	a->v[a->n++] = xstrdup(s);
 	a->v[a->n] = NULL;
+}
+
+/* Run ARGV (found on PATH) quietly; its stdout into OUT (up to SIZE, NUL
+ * terminated) when OUT is given.  Returns its exit status, or -1. */
+int run_quiet(const char *const argv[], char *out, size_t size)
+{
+	int p[2] = { -1, -1 }, st;
+	pid_t pid;
+
+	if (out && pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		run_child_setup(true);
+		dup2(null, 0);
+		dup2(out ? p[1] : null, 1);
+		dup2(null, 2);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	if (out) {
+		size_t len = 0;
+		ssize_t n;
+
+		close(p[1]);
+		while (len < size - 1 && (n = read(p[0], out + len, size - 1 - len)) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				break;
+			len += (size_t)n;
+		}
+		out[len] = '\0';
+		close(p[0]);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

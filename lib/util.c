@@ -285,3 +285,33 @@ char *find_program(const char *prog, bool beside)
 	}
 	return NULL;
 }
+
+int64_t parse_size_bytes(const char *s)
+{
+	static const char suffixes[] = "KMGT";
+	char *end;
+	unsigned long long v;
+	const char *sfx;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-' || *s == '+')
+		return -1;
+	if (*end) {
+		sfx = strchr(suffixes, *end & ~0x20);
+		if (!sfx || !*sfx)
+			return -1;
+		shift = 10 * (int)(sfx - suffixes + 1);
+		end++;
+		if (*end == 'i' && end[1] == 'B')
+			end += 2;
+		else if (*end == 'B')
+			end++;
+		if (*end)
+			return -1;
+	}
+	if (v == 0 || v > (unsigned long long)INT64_MAX >> shift)
+		return -1;
+	return (int64_t)(v << shift);
+}

@@ -38,6 +38,10 @@ int read_file_max(int fd, size_t max, char **out, size_t *outlen);
  * control bytes escaped (\\, \n, \t, \xNN). */
 void fput_field(FILE *f, const char *s);
 
+/* A size: bytes, or with a K, M, G or T suffix (powers of 1024; "iB" or
+ * "B" may follow); -1 when malformed, zero or beyond INT64_MAX. */
+int64_t parse_size_bytes(const char *s);
+
 /* Seconds ("10", "1.5", "2m", "1h", "1d") as milliseconds, or -1. */
 int64_t parse_duration_ms(const char *s);
 

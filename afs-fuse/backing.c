@@ -6,11 +6,13 @@
  * - name the last component only relative to that directory fd, with
  *   AT_SYMLINK_NOFOLLOW or O_NOFOLLOW;
  * - write to the upper layer only;
- * - hold no fd beyond the call (the fd limit is 20,000 and cannot grow).
+ * - hold no fd beyond the call (the fd limit is 20,000 and cannot grow),
+ *   but for the few directory fds one request reuses (backing_scope).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "backing.h"
+#include "policy.h"
 #include "util.h"
 
 struct backing {
@@ -94,12 +97,125 @@ bool backing_has(const struct backing *b, enum layer l)
 	return b->root[l] >= 0;
 }
 
+bool backing_root(void)
+{
+	static int root = -1;
+
+	if (root < 0)
+		root = geteuid() == 0;
+	return root;
+}
+
+/* ---- the directories of one request ------------------------------------------
+ * A request often reaches several names of one directory (a lookup stats
+ * the name, its whiteout and the lower name; a create checks, makes and
+ * owns): each call resolving the directory again costs an openat2 and a
+ * close, at over a microsecond a syscall here.  So a thread that called
+ * backing_scope() keeps the directory fds it resolves until its next
+ * backing_scope(), that is for one request: a directory swapped under the
+ * mount is seen at the next request, as before, never later.  A rename or
+ * an rmdir through this module forgets them all at once, since a path may
+ * then name another directory.  Threads that never call backing_scope()
+ * (reload, commit) keep nothing. */
+#define DCACHE_N 4
+
+struct dcache_ent {
+	const struct backing *b;	/* NULL: a free slot */
+	enum layer l;
+	int fd;
+	size_t len;
+	char dir[POLICY_MAX_PATH];
+};
+
+struct dcache {
+	bool on;
+	unsigned next;
+	struct dcache_ent e[DCACHE_N];
+};
+
+static __thread struct dcache dc;
+static pthread_key_t dc_key;
+static pthread_once_t dc_once = PTHREAD_ONCE_INIT;
+
+static void dc_clear(struct dcache *c)
+{
+	for (unsigned i = 0; i < DCACHE_N; i++) {
+		if (c->e[i].b)
+			close(c->e[i].fd);
+		c->e[i].b = NULL;
+	}
+}
+
+/* A thread that ends closes what it kept. */
+static void dc_exit(void *arg)
+{
+	dc_clear(arg);
+}
+
+static void dc_init(void)
+{
+	if (pthread_key_create(&dc_key, dc_exit) != 0)
+		die(1, "cannot make a thread key");
+}
+
+void backing_scope(struct backing *b)
+{
+	(void)b;
+	if (!dc.on) {
+		pthread_once(&dc_once, dc_init);
+		pthread_setspecific(dc_key, &dc);
+		dc.on = true;
+	}
+	dc_clear(&dc);
+}
+
+static void dc_forget(void)
+{
+	if (dc.on)
+		dc_clear(&dc);
+}
+
+/* Give back a directory fd open_parent() gave. */
+static void put_dir(int fd)
+{
+	for (unsigned i = 0; dc.on && i < DCACHE_N; i++)
+		if (dc.e[i].b && dc.e[i].fd == fd)
+			return;
+	close(fd);
+}
+
+/* The directory DIR (relative, "." for the root) of layer L. */
+static int get_dir(struct backing *b, enum layer l, const char *dir, size_t len)
+{
+	struct dcache_ent *e;
+	int fd;
+
+	for (unsigned i = 0; dc.on && i < DCACHE_N; i++) {
+		e = &dc.e[i];
+		if (e->b == b && e->l == l && e->len == len && memcmp(e->dir, dir, len) == 0)
+			return e->fd;
+	}
+	fd = openat2_safe(b->root[l], dir, O_PATH | O_DIRECTORY);
+	if (fd < 0 || !dc.on)
+		return fd;
+	e = &dc.e[dc.next++ % DCACHE_N];
+	if (e->b)
+		close(e->fd);
+	e->b = b;
+	e->l = l;
+	e->fd = fd;
+	e->len = len;
+	memcpy(e->dir, dir, len + 1);
+	return fd;
+}
+
 /* The directory of layer L holding PATH's last component, and that
- * component; for the root, the root itself and ".". */
+ * component; for the root, the root itself and ".".  Give it back with
+ * put_dir(). */
 static int open_parent(struct backing *b, enum layer l, const char *path, const char **name)
 {
 	const char *slash = strrchr(path, '/');
-	char dir[4096];
+	char dir[POLICY_MAX_PATH];
 	size_t len;
 
 	if (b->root[l] < 0)
@@ -108,17 +224,17 @@ static int open_parent(struct backing *b, enum layer l, const char *path, const 
 		return -EINVAL;
 	if (path[1] == '\0') {
 		*name = ".";
-		return openat2_safe(b->root[l], ".", O_PATH | O_DIRECTORY);
+		return get_dir(b, l, ".", 1);
 	}
 	*name = slash + 1;
 	len = (size_t)(slash - path);
 	if (len == 0)
-		return openat2_safe(b->root[l], ".", O_PATH | O_DIRECTORY);
+		return get_dir(b, l, ".", 1);
 	if (len >= sizeof(dir))
 		return -ENAMETOOLONG;
 	memcpy(dir, path + 1, len - 1);
 	dir[len - 1] = '\0';
-	return openat2_safe(b->root[l], dir, O_PATH | O_DIRECTORY);
+	return get_dir(b, l, dir, len - 1);
 }
 
 /* Run EXPR with dfd and name bound to PATH's parent in layer L. */
@@ -130,7 +246,7 @@ static int open_parent(struct backing *b, enum layer l, const char *path, const 
 			r_ = dfd;					\
 		} else {						\
 			r_ = (expr) < 0 ? -errno : 0;			\
-			close(dfd);					\
+			put_dir(dfd);					\
 		}							\
 		r_;							\
 	})
@@ -152,7 +268,7 @@ int backing_open_file(struct backing *b, enum layer l, const char *path, int fla
 		return dfd;
 	fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
 	fd = fd < 0 ? -errno : fd;
-	close(dfd);
+	put_dir(dfd);
 	/* O_NOFOLLOW on a link gives ELOOP: a link is not a file to open. */
 	return fd == -ELOOP ? -EACCES : fd;
 }
@@ -180,7 +296,7 @@ int backing_open_meta(struct backing *b, enum layer l, const char *path)
 		return dfd;
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	fd = fd < 0 ? -errno : fd;
-	close(dfd);
+	put_dir(dfd);
 	return fd == -ELOOP ? -EPERM : fd;
 }
 
@@ -194,7 +310,7 @@ ssize_t backing_readlink(struct backing *b, enum layer l, const char *path, char
 		return dfd;
 	n = readlinkat(dfd, name, buf, size);
 	n = n < 0 ? -errno : n;
-	close(dfd);
+	put_dir(dfd);
 	return n;
 }
 
@@ -217,7 +333,10 @@ int backing_unlink(struct backing *b, const char *path)
 
 int backing_rmdir(struct backing *b, const char *path)
 {
-	return AT(b, UPPER, path, unlinkat(dfd, name, AT_REMOVEDIR));
+	int r = AT(b, UPPER, path, unlinkat(dfd, name, AT_REMOVEDIR));
+
+	dc_forget();
+	return r;
 }
 
 int backing_symlink(struct backing *b, const char *target, const char *path)
@@ -258,12 +377,12 @@ static int two(struct backing *b, const char *from, const char *to,
 		return d1;
 	d2 = open_parent(b, UPPER, to, &n2);
 	if (d2 < 0) {
-		close(d1);
+		put_dir(d1);
 		return d2;
 	}
 	r = fn(d1, n1, d2, n2, flags) < 0 ? -errno : 0;
-	close(d1);
-	close(d2);
+	put_dir(d1);
+	put_dir(d2);
 	return r;
 }
 
@@ -280,7 +399,10 @@ static int do_link(int d1, const char *n1, int d2, const char *n2, unsigned flag
 
 int backing_rename(struct backing *b, const char *from, const char *to, unsigned flags)
 {
-	return two(b, from, to, do_rename, flags);
+	int r = two(b, from, to, do_rename, flags);
+
+	dc_forget();
+	return r;
 }
 
 int backing_link(struct backing *b, const char *from, const char *to)

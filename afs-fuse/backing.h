@@ -30,7 +30,13 @@ struct backing;
 /* Open the layers; LOWER may be NULL.  -ENOSYS: the kernel lacks openat2. */
 int backing_open(const char *upper, const char *lower, struct backing **out);
 void backing_close(struct backing *b);
+/* Begin a request on this thread: directories resolved from now on are
+ * kept for its later calls, until the next backing_scope() of the thread
+ * (or a rename or rmdir, which forget them). */
+void backing_scope(struct backing *b);
 bool backing_has(const struct backing *b, enum layer l);
+/* Whether afs-fuse runs as root (may give files away), asked once. */
+bool backing_root(void);
 
 int backing_lstat(struct backing *b, enum layer l, const char *path, struct stat *st);
 /* FLAGS as for open(2), O_NOFOLLOW added; MODE with O_CREAT. */

@@ -268,7 +268,7 @@ int delta_copy_up(struct backing *b, const char *path)
 			return r;
 		if (r == -EEXIST)
 			return 0;
-		if (geteuid() == 0)
+		if (backing_root())
 			backing_chown(b, path, st.st_uid, st.st_gid);
 		in = backing_open_dir(b, LOWER, path);
 		out = backing_open_dir(b, UPPER, path);
@@ -308,7 +308,7 @@ int delta_copy_up(struct backing *b, const char *path)
 		if (r == 0)
 			delta_copy_xattrs(in, out);
 		close(in);
-		if (r == 0 && geteuid() == 0 && fchown(out, st.st_uid, st.st_gid) < 0)
+		if (r == 0 && backing_root() && fchown(out, st.st_uid, st.st_gid) < 0)
 			r = -errno;
 		if (r == 0 && fchmod(out, st.st_mode & 07777) < 0)
 			r = -errno;
@@ -320,7 +320,7 @@ int delta_copy_up(struct backing *b, const char *path)
 		r = backing_mknod(b, tmp, st.st_mode, st.st_rdev);
 	}
 	if (r == 0 && !S_ISREG(st.st_mode)) {
-		if (geteuid() == 0)
+		if (backing_root())
 			backing_chown(b, tmp, st.st_uid, st.st_gid);
 		r = backing_utimens(b, tmp, ts);
 	}

@@ -237,6 +237,8 @@ int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 
 	if (path)
 		path[0] = '\0';	/* a refused caller learns, and logs, no path */
+	/* A new request: directories the thread kept for the last are let go. */
+	backing_scope(fs->b);
 	if (!caller_allowed(fs, ctx->uid))
 		return EACCES;
 	pthread_rwlock_rdlock(&fs->pol_lock);
@@ -320,12 +322,19 @@ void fs_set_session(struct fs *fs, struct fuse_session *se)
 	fs->se = se;
 }
 
+void fs_set_readahead(struct fs *fs, char *path)
+{
+	free(fs->ra_path);
+	fs->ra_path = path;
+}
+
 void fs_free(struct fs *fs)
 {
 	size_t i;
 
 	if (!fs)
 		return;
+	free(fs->ra_path);
 	for (i = 0; i < fs->tabsize; i++) {
 		struct node *n = fs->tab[i], *next;
 

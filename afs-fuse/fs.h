@@ -31,6 +31,9 @@ struct fs *fs_new(const struct fs_config *cfg);
 void fs_free(struct fs *fs);
 const struct fuse_lowlevel_ops *fs_ops(void);
 void fs_set_session(struct fs *fs, struct fuse_session *se);
+/* Where the kernel's read-ahead of the mount is set (sysfs), taking PATH:
+ * afs-fuse raises it at the first open, once INIT is done. */
+void fs_set_readahead(struct fs *fs, char *path);
 
 /* Install POL (taking it) and make the kernel forget what it cached under
  * the old one.  Called from the signal thread, never from an op. */

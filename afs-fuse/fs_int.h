@@ -48,6 +48,8 @@ struct fs {
 	struct auditlog *audit;	/* NULL: none */
 	int64_t quota;		/* --delta-quota, 0: none */
 	int64_t used;		/* atomic: bytes of file data in the delta */
+	char *ra_path;		/* the mount's read_ahead_kb in sysfs, or NULL */
+	int ra_done;		/* atomic: set once tuned (or tried) */
 
 	pthread_rwlock_t pol_lock;
 	struct policy *pol;

@@ -155,6 +155,49 @@ static int usage_one(const char *path, const struct stat *st, int type, struct F
 	return 0;
 }
 
+/* Undo mountinfo's octal escapes (\040 for a space) of S, in place. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/* The device ("MAJ:MIN", the name of its bdi) of the newest mount on MNT. */
+static bool mount_bdi(const char *mnt, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, dev[32], *point;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!f)
+		return false;
+	point = xmalloc(PATH_MAX * 4 + 1);
+	while (getline(&line, &cap, f) > 0) {
+		if (sscanf(line, "%*s %*s %31s %*s %16384s", dev, point) != 2)
+			continue;
+		unescape_octal(point);
+		if (strcmp(point, mnt) == 0 && strlen(dev) < size) {
+			strcpy(out, dev);
+			found = true;
+		}
+	}
+	free(point);
+	free(line);
+	fclose(f);
+	return found;
+}
+
 static int64_t delta_usage(const char *dir)
 {
 	usage_sum = 0;
@@ -183,7 +226,7 @@ int mount_run(const struct mount_opts *in)
 	struct reloader rl = { 0 };
 	struct stat st;
 	pthread_t tid;
-	char real[PATH_MAX];
+	char real[PATH_MAX], mnt_real[PATH_MAX], bdi[32];
 	char *opts, *src, *upper = NULL, *private = NULL;
 	struct estate es;
 	int r, status = 1;
@@ -296,10 +339,15 @@ int mount_run(const struct mount_opts *in)
 		error("cannot install signal handlers");
 		goto out_session;
 	}
+	/* Canonical before the mount: afterwards it would ask this very mount. */
+	if (!realpath(o->mountpoint, mnt_real))
+		mnt_real[0] = '\0';
 	if (fuse_session_mount(se, o->mountpoint) != 0) {
 		error("cannot mount on '%s'", o->mountpoint);
 		goto out_handlers;
 	}
+	if (mnt_real[0] && mount_bdi(mnt_real, bdi, sizeof(bdi)))
+		fs_set_readahead(fs, xasprintf("/sys/class/bdi/%s/read_ahead_kb", bdi));
 	if (o->ready_fd >= 0) {
 		if (write(o->ready_fd, "ready\n", 6) != 6)
 			warning("cannot write to --ready-fd %d: %m", o->ready_fd);

@@ -27,6 +27,7 @@ tmux
 python3-pytest
 python-is-python3
 tini
+strace
 "
 
 missing=

@@ -14,6 +14,7 @@
 #include "commit.h"
 #include "audit.h"
 #include "explain.h"
+#include "loop.h"
 #include "mount.h"
 #include "util.h"
 
@@ -42,6 +43,8 @@ static void usage(FILE *f)
 		"  -f                        stay in the foreground\n"
 		"  -o OPT[,OPT...]           FUSE mount options; policy=, delta=, audit= too\n"
 		"      --allow-uid UID       let UID use the mount too (repeatable)\n"
+		"      --spin USEC           poll for the next request USEC microseconds\n"
+		"                            before sleeping (default 50; 0: never)\n"
 		"      --ready-fd N          write \"ready\\n\" to fd N once mounted\n"
 		"      --check               validate the policy and exit (0 good, 2 errors)\n"
 		"      --explain             print LEVEL<TAB>PATH<TAB>RULE for each PATH;\n"
@@ -57,7 +60,8 @@ static void usage(FILE *f)
 }
 
 enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH,
-       OPT_COMMIT, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_NAME, OPT_SESSION, OPT_DELTA_QUOTA };
+       OPT_COMMIT, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_NAME, OPT_SESSION, OPT_DELTA_QUOTA,
+       OPT_SPIN };
 
 static long number(const char *s, const char *what, long max)
 {
@@ -125,11 +129,12 @@ int main(int argc, char **argv)
 		{ "session", required_argument, NULL, OPT_SESSION },
 		{ "delta-quota", required_argument, NULL, OPT_DELTA_QUOTA },
 		{ "discard", no_argument, NULL, OPT_DISCARD },
+		{ "spin", required_argument, NULL, OPT_SPIN },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy = "view-only";
 	bool check = false, explain = false, commit = false, discard = false, verbose = false;
-	struct mount_opts mo = { .ready_fd = -1, .audit_level = -1 };
+	struct mount_opts mo = { .ready_fd = -1, .audit_level = -1, .spin_us = LOOP_SPIN_US };
 	enum audit_level al;
 	char **olists = NULL;
 	size_t nolists = 0;
@@ -191,6 +196,9 @@ int main(int argc, char **argv)
 		case OPT_ALLOW_UID:
 			mo.allow = xreallocarray(mo.allow, mo.nallow + 1, sizeof(*mo.allow));
 			mo.allow[mo.nallow++] = (uid_t)number(optarg, "--allow-uid", 0x7fffffffL);
+			break;
+		case OPT_SPIN:
+			mo.spin_us = (unsigned)number(optarg, "--spin", 1000000L);
 			break;
 		case OPT_READY_FD:
 			mo.ready_fd = (int)number(optarg, "--ready-fd", 0x7fffffffL);

@@ -24,6 +24,7 @@
 #include "auditlog.h"
 #include "delta.h"
 #include "fs.h"
+#include "loop.h"
 #include "mount.h"
 #include "policy.h"
 #include "presets.h"
@@ -222,7 +223,6 @@ int mount_run(const struct mount_opts *in)
 	struct policy *pol;
 	struct fs *fs = NULL;
 	struct fuse_session *se = NULL;
-	struct fuse_loop_config *lc = NULL;
 	struct reloader rl = { 0 };
 	struct stat st;
 	pthread_t tid;
@@ -369,19 +369,10 @@ int mount_run(const struct mount_opts *in)
 	}
 	reloader = true;
 
-	lc = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_max_threads(lc, 16);
-	/* Idle threads stay: libfuse 3.14 otherwise makes and ends a thread (and
-	 * its splice pipe) for nearly every request of a serial client. */
-	fuse_loop_cfg_set_idle_threads(lc, 16);
-	r = fuse_session_loop_mt(se, lc);
-	fuse_loop_cfg_destroy(lc);
-	/* libfuse 3.14 reports the signal that ended the loop as its result. */
-	if (r == SIGTERM || r == SIGINT || r == SIGHUP)
-		r = 0;
+	r = loop_run(se, LOOP_MAX_THREADS, o->spin_us);
 	status = r == 0 ? 0 : 1;
 	if (r != 0)
-		error("serving '%s' failed: %s", o->mountpoint, strerror(r < 0 ? -r : r));
+		error("serving '%s' failed: %s", o->mountpoint, strerror(-r));
 out_unmount:
 	if (reloader) {
 		/* Let a reload in progress finish before the fs goes away. */

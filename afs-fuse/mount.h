@@ -17,6 +17,7 @@ struct mount_opts {
 	const char *name;	/* in audit records and the mount table */
 	const char *session;	/* in every audit record, or NULL */
 	int64_t delta_quota;	/* bytes; 0: none */
+	unsigned spin_us;	/* see loop_run() */
 	bool foreground;
 	int ready_fd;		/* -1: none */
 	char *fuse_opts;	/* comma-separated, for libfuse; may be NULL */

@@ -231,6 +231,8 @@ struct handle {
 	struct node *node;
 	struct handle *next;	/* the node's other open files (fs->lock) */
 	bool record;		/* an open record is due at release */
+	mode_t killpriv;	/* setuid/setgid to drop at the first write */
+	bool direct;		/* opened FOPEN_DIRECT_IO (see open_io) */
 	int64_t bytes;		/* read or written through it */
 	struct timespec opened;
 	pid_t pid;
@@ -240,6 +242,57 @@ struct handle {
 	char mode[3];
 	char path[];
 };
+
+/* Write-only opens go past the page cache (FOPEN_DIRECT_IO): nothing can
+ * be read or mapped through them anyway, and a cached write would first
+ * ask afs-fuse for the file's security.capability, a round trip for every
+ * write(2), to drop privileges the kernel itself drops then.  So the
+ * setuid and setgid bits a write by an unprivileged caller removes are
+ * removed by afs-fuse, at the first write. */
+static bool in_group(fuse_req_t req, gid_t gid)
+{
+	gid_t list[64];
+	int n = fuse_req_getgroups(req, 64, list);
+
+	if (gid == fuse_req_ctx(req)->gid)
+		return true;
+	for (int i = 0; i < n && i < 64; i++)
+		if (list[i] == gid)
+			return true;
+	return false;
+}
+
+static void open_io(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi,
+		       struct handle *h, const struct stat *st)
+{
+	mode_t m = st->st_mode;
+	struct handle *o;
+	bool alone = true, direct = false;
+
+	/* Coherence: the page cache of other opens of the file would not see
+	 * a direct write.  So a write-only open goes direct only when it is
+	 * the file's only open, and every open made while a direct one lasts
+	 * goes direct too. */
+	pthread_mutex_lock(&fs->lock);
+	for (o = h->node->handles; o; o = o->next) {
+		if (o != h) {
+			alone = false;
+			direct |= o->direct;
+		}
+	}
+	h->direct = direct || (alone && (fi->flags & O_ACCMODE) == O_WRONLY);
+	pthread_mutex_unlock(&fs->lock);
+	fi->direct_io = h->direct;
+	if ((fi->flags & O_ACCMODE) == O_RDONLY || fuse_req_ctx(req)->uid == 0)
+		return;
+	/* As the kernel does natively: setuid always; setgid with group exec,
+	 * or when the writer is not in the file's group (the kernel's FUSE
+	 * code, for the cached writes of other opens, drops only the former
+	 * two: the last is done here for them too). */
+	h->killpriv = m & S_ISUID;
+	if ((m & S_ISGID) && ((m & S_IXGRP) || !in_group(req, st->st_gid)))
+		h->killpriv |= S_ISGID;
+}
 
 static struct handle *H(const struct fuse_file_info *fi)
 {
@@ -807,6 +860,16 @@ static bool may_chown(const struct fuse_ctx *ctx, const struct stat *st, int val
 	       (ctx->uid == st->st_uid && attr->st_gid == ctx->gid);
 }
 
+/* Is NEW the mode OLD with some of setuid and setgid cleared, no more? */
+static bool drops_privs_only(mode_t old, mode_t new)
+{
+	const mode_t privs = S_ISUID | S_ISGID;
+
+	old &= 07777;
+	new &= 07777;
+	return new != old && (new & ~privs) == (old & ~privs) && (new & ~old) == 0;
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 		       struct fuse_file_info *fi)
 {
@@ -849,7 +912,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		r = EPERM;
 		goto out;
 	}
-	if ((valid & FUSE_SET_ATTR_MODE) && ctx->uid != 0 && ctx->uid != st.st_uid) {
+	/* chmod is the owner's, but for the kernel dropping setuid/setgid
+	 * for a writer (and nothing else): that is the writer's right. */
+	if ((valid & FUSE_SET_ATTR_MODE) && ctx->uid != 0 && ctx->uid != st.st_uid &&
+	    !drops_privs_only(st.st_mode, attr->st_mode)) {
 		r = EPERM;
 		goto out;
 	}
@@ -1121,6 +1187,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		/* Its writes are counted in an open record at release. */
 		fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, ino_node(fs, e.ino), fd, UPPER,
 							 c.path, fi->flags, true);
+		open_io(req, fs, fi, H(fi), &st);
 		fi->noflush = 1;
 		fuse_reply_create(req, &e, fi);
 	}
@@ -1386,6 +1453,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct node *n = ino_node(fs, ino);
 	struct estate es;
 	struct stat st;
+	bool have_st;
 	int r = gate(req, fs, ino, writing ? NEED_WRITE : NEED_READ, path, NULL, &es), fd;
 
 	tune_readahead(fs);
@@ -1413,7 +1481,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	if (fstat(fd, &st) == 0) {
+	have_st = fstat(fd, &st) == 0;
+	if (have_st) {
 		/* Keep the page cache when the file has not changed since the
 		 * last open. */
 		pthread_mutex_lock(&fs->lock);
@@ -1425,6 +1494,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, n, fd, writing ? UPPER : layer_of(&es),
 						 path, fi->flags, writing);
+	if (have_st)
+		open_io(req, fs, fi, H(fi), &st);
 	/* No FLUSH on close: writes reach the backing file before their
 	 * reply (no writeback cache), so a flush has nothing to report;
 	 * mappings are written back when they are unmapped. */
@@ -1514,7 +1585,15 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	bool quota = fs->quota > 0;
 	ssize_t n;
 
-	(void)ino;
+	if (h->killpriv) {
+		mode_t kill = h->killpriv;
+
+		h->killpriv = 0;
+		/* The kernel caches the mode: it must ask again. */
+		if (fstat(h->fd, &s0) == 0 && (s0.st_mode & kill) &&
+		    fchmod(h->fd, s0.st_mode & 07777 & ~kill) == 0)
+			fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+	}
 	if (quota) {
 		if (fstat(h->fd, &s0) < 0) {
 			fuse_reply_err(req, errno);

@@ -194,11 +194,14 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 	addf(&a, "status-fd=", status_w);
 	/* RLIMIT_AS only where no memory cgroup does the job better (see
 	 * cgroup.c); RLIMIT_NPROC counts the shim, and leaves the pids cgroup,
-	 * where there is one, to be the one that refuses (it counts). */
+	 * where there is one, to be the one that refuses (it counts, so the
+	 * result can name the limit): it stands back by a margin there, as
+	 * forks racing on two CPUs met it first now and then at an equal
+	 * value.  It stays as a backstop. */
 	if (L->lim.memory && !cgroup_has(sb->cg, "memory"))
 		addf(&a, "as=", (long)L->lim.memory);
 	if (L->lim.pids)
-		addf(&a, "nproc=", L->lim.pids + (cgroup_has(sb->cg, "pids") ? 2 : 1));
+		addf(&a, "nproc=", L->lim.pids + (cgroup_has(sb->cg, "pids") ? 2 + 32 : 1));
 	if (L->lim.cpu_time)
 		addf(&a, "cpu=", L->lim.cpu_time);
 	if (L->lim.nofile)

@@ -114,10 +114,33 @@ wait "$fuse_pid"
 is "SIGTERM: exit 0" 0 "$?"
 if mountpoint -q "$mnt"; then not_ok "SIGTERM: unmounted"; else ok "SIGTERM: unmounted"; fi
 
+# Files whose setuid/setgid bits a write by an unprivileged uid drops, as
+# the kernel drops them natively (afs-fuse does it for write-only opens,
+# the kernel and afs-fuse for the others): 04777 loses setuid, 02777
+# setgid, and 02767 too (setgid without group exec), the writer not being
+# in the file's group.
+mkdir "$T/nat"
+for m in 4777 2777 2767; do
+	for f in "$src/docs/w$m" "$src/docs/rw$m" "$T/nat/w$m" "$T/nat/rw$m"; do
+		echo x >"$f"
+		chmod "$m" "$f"
+	done
+done
 afs_mount "$src" "$mnt" -p "$T/ref.yaml" --allow-uid 65534 || exit 1
 is "--allow-uid: that uid may open" OK "$(as 65534 probe open-r "$mnt/docs/readme.md")"
 is "--allow-uid: that uid may list" OK "$(as 65534 probe opendir "$mnt/docs")"
 is "--allow-uid: another uid still may not open" EACCES "$(as 65533 probe open-r "$mnt/docs/readme.md")"
+for m in 4777 2777 2767; do
+	for d in "$T/nat" "$mnt/docs"; do
+		as 65534 sh -c 'printf y >>"$1" && exec 3<>"$2" && printf z >&3' _ "$d/w$m" "$d/rw$m"
+	done
+	is "a write-only write by another uid: mode $m becomes as natively" \
+		"$(stat -c %a "$T/nat/w$m") $(cat "$T/nat/w$m")" "$(stat -c %a "$mnt/docs/w$m") $(cat "$mnt/docs/w$m")"
+	is "a read-write write by another uid: mode $m becomes as natively" \
+		"$(stat -c %a "$T/nat/rw$m")" "$(stat -c %a "$mnt/docs/rw$m")"
+done
+is "natively, 4777 2777 2767 become 777 777 767" "777 777 767" \
+	"$(stat -c %a "$T/nat/w4777") $(stat -c %a "$T/nat/w2777") $(stat -c %a "$T/nat/w2767")"
 afs_umount "$mnt"
 
 # -o policy= (fstab and mount units); a SOURCE with a comma in its name;
@@ -152,6 +175,15 @@ kill -TERM "$rel"
 wait "$rel"
 is "relative paths: SIGTERM exits 0" 0 "$?"
 if mountpoint -q "$mnt"; then not_ok "relative paths: unmounted"; else ok "relative paths: unmounted"; fi
+
+# --spin: 0 (sleep at once) serves as well; bad values are usage errors.
+afs_mount "$src" "$mnt" -p "$T/ref.yaml" --spin 0 || exit 1
+is "--spin 0: a read" "$(printf '# README\nThis is a readme file.')" "$(cat "$mnt/docs/readme.md")"
+afs_umount "$mnt"
+for v in x -1 1000001 ''; do
+	run timeout 10 afs-fuse -f --spin "$v" "$src" "$mnt"
+	is "--spin '$v': exit 2 and a message" "2 afs-fuse: bad --spin: '$v'" "$rc $(cat "$T/err")"
+done
 
 # Start-up errors.
 run timeout 10 afs-fuse -f "$T/no-such" "$mnt"

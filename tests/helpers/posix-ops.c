@@ -1836,6 +1836,42 @@ static void coherence(void)
 		xclose(&w);
 		xclose(&r);
 	}
+	/* A write-only open, the file's only one (afs-fuse writes it past
+	 * the page cache), and a reader opened while it lasts. */
+	{
+		char *m;
+
+		w = xopen("open coh4 write-only, new", "coh4", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		NUM("pwrite coh4", pwrite(w, "one\n", 4, 0));
+		r = xopen("open coh4 for reading while written", "coh4", O_RDONLY, 0);
+		pread_line("pread coh4", r, 64, 0);
+		NUM("pwrite coh4 again", pwrite(w, "two\n", 4, 0));
+		pread_line("pread coh4 sees the second write", r, 64, 0);
+		fst_line("fstat coh4 through the reader", r);
+		m = r < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, r, 0);
+		say("private mapping of coh4", "%s", m == MAP_FAILED ? ename(errno) : "OK");
+		if (m != MAP_FAILED) {
+			say("private mapping of coh4 reads", "\"%.3s\"", m);
+			munmap(m, 4096);
+		}
+		if (known()) {
+			m = r < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ, MAP_SHARED, r, 0);
+			say("shared mapping of coh4 while written", "%s",
+			    m == MAP_FAILED ? ename(errno) : "OK");
+			if (m != MAP_FAILED)
+				munmap(m, 4096);
+		}
+		xclose(&w);
+		xclose(&r);
+		r = xopen("open coh4 after the writer", "coh4", O_RDONLY, 0);
+		m = r < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ, MAP_SHARED, r, 0);
+		say("shared mapping of coh4 after the writer", "%s", m == MAP_FAILED ? ename(errno) : "OK");
+		if (m != MAP_FAILED) {
+			say("shared mapping of coh4 reads", "\"%.3s\"", m);
+			munmap(m, 4096);
+		}
+		xclose(&r);
+	}
 }
 
 static void direct(void)

@@ -405,6 +405,13 @@ int backing_rename(struct backing *b, const char *from, const char *to, unsigned
 	return r;
 }
 
+int backing_rename_nondir(struct backing *b, const char *from, const char *to)
+{
+	/* RENAME_NOREPLACE is not wanted: a copy-up replaces a name that
+	 * may exist (a racing copy-up of the same file made it). */
+	return two(b, from, to, do_rename, 0);
+}
+
 int backing_link(struct backing *b, const char *from, const char *to)
 {
 	return two(b, from, to, do_link, 0);

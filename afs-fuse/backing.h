@@ -53,6 +53,9 @@ int backing_mkdir(struct backing *b, const char *path, mode_t mode);
 int backing_unlink(struct backing *b, const char *path);
 int backing_rmdir(struct backing *b, const char *path);
 int backing_rename(struct backing *b, const char *from, const char *to, unsigned flags);
+/* The same for FROM known not to be a directory (a copy-up's temporary
+ * file): no directory's path changes, the request keeps its own. */
+int backing_rename_nondir(struct backing *b, const char *from, const char *to);
 int backing_link(struct backing *b, const char *from, const char *to);
 int backing_symlink(struct backing *b, const char *target, const char *path);
 int backing_mknod(struct backing *b, const char *path, mode_t mode, dev_t dev);

@@ -197,13 +197,16 @@ static int copy_range(int in, int out, off_t from, off_t to)
 	return 0;
 }
 
-static int copy_data(int in, int out)
+/* IN's data (attributes ST) to OUT. */
+static int copy_data(int in, int out, const struct stat *lst)
 {
-	struct stat st;
+	struct stat st = *lst;
 	off_t data = 0, hole;
 
-	if (fstat(in, &st) < 0)
-		return -errno;
+	/* A small file with as many blocks as bytes has no hole worth
+	 * keeping: one copy, no search. */
+	if (st.st_size <= 65536 && (off_t)st.st_blocks * 512 >= st.st_size)
+		return copy_range(in, out, 0, st.st_size);
 	for (;;) {
 		int r;
 
@@ -248,17 +251,24 @@ void delta_copy_xattrs(int in, int out)
 
 static atomic_uint tmp_counter;
 
-int delta_copy_up(struct backing *b, const char *path)
+int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 {
+	static pid_t pid;
 	char tmp[POLICY_MAX_PATH], prefix[64], target[PATH_MAX + 1];
 	struct timespec ts[2];
 	struct stat st;
 	int r, in = -1, out = -1;
 	ssize_t n;
 
-	r = backing_lstat(b, LOWER, path, &st);
-	if (r < 0)
-		return r;
+	if (lst) {
+		st = *lst;
+	} else {
+		r = backing_lstat(b, LOWER, path, &st);
+		if (r < 0)
+			return r;
+	}
+	if (!pid)
+		pid = getpid();
 	ts[0] = st.st_atim;
 	ts[1] = st.st_mtim;
 	if (S_ISDIR(st.st_mode)) {
@@ -285,7 +295,7 @@ int delta_copy_up(struct backing *b, const char *path)
 	}
 	/* A name the view never shows, unique among threads and mounts. */
 	snprintf(prefix, sizeof(prefix), DELTA_WH_PREFIX ".afs-tmp.%d.%u.",
-		 (int)getpid(), atomic_fetch_add(&tmp_counter, 1));
+		 (int)pid, atomic_fetch_add(&tmp_counter, 1));
 	r = sibling(path, prefix, tmp);
 	if (r < 0)
 		return r;
@@ -299,18 +309,22 @@ int delta_copy_up(struct backing *b, const char *path)
 		in = backing_open_file(b, LOWER, path, O_RDONLY, 0);
 		if (in < 0)
 			return in;
-		out = backing_open_file(b, UPPER, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		/* The permission bits at once (the umask is 0): the fd is
+		 * writable whatever they say.  Setuid and setgid after the
+		 * chown, which would clear them. */
+		out = backing_open_file(b, UPPER, tmp, O_WRONLY | O_CREAT | O_EXCL,
+					st.st_mode & 0777);
 		if (out < 0) {
 			close(in);
 			return out;
 		}
-		r = copy_data(in, out);
+		r = copy_data(in, out, &st);
 		if (r == 0)
 			delta_copy_xattrs(in, out);
 		close(in);
 		if (r == 0 && backing_root() && fchown(out, st.st_uid, st.st_gid) < 0)
 			r = -errno;
-		if (r == 0 && fchmod(out, st.st_mode & 07777) < 0)
+		if (r == 0 && (st.st_mode & 07000) && fchmod(out, st.st_mode & 07777) < 0)
 			r = -errno;
 		if (r == 0 && futimens(out, ts) < 0)
 			r = -errno;
@@ -325,7 +339,7 @@ int delta_copy_up(struct backing *b, const char *path)
 		r = backing_utimens(b, tmp, ts);
 	}
 	if (r == 0)
-		r = backing_rename(b, tmp, path, 0);
+		r = backing_rename_nondir(b, tmp, path);
 	if (r < 0)
 		backing_unlink(b, tmp);
 	return r;

@@ -55,8 +55,8 @@ void delta_close_dirs(struct dirfds *d);
 
 /* Bring an entry of the lower layer up, atomically, keeping mode, owner
  * (when permitted) and times: a file's data, a link's target, a directory
- * (empty: its lower content stays merged). */
-int delta_copy_up(struct backing *b, const char *path);
+ * (empty: its lower content stays merged).  LST: its lstat, or NULL. */
+int delta_copy_up(struct backing *b, const char *path, const struct stat *lst);
 
 /* Copy the user.* extended attributes (the only namespace the mount shows)
  * of the open file IN to OUT; a failure loses them, never the copy. */

@@ -14,10 +14,11 @@
  * - the other threads, followers, wait on a condition variable, not on the
  *   device: a request wakes nobody.
  * - a request that may block for long (data read from the backing store,
- *   a large write, fsync, a copy-up, a rename) first passes the leader
- *   role on to a follower (woken, or made while fewer than MAX_THREADS
- *   exist), so that it never holds up the others; the rest are answered by
- *   the leader itself.
+ *   a large write, fsync, a rename) first passes the leader role on to a
+ *   follower (woken, or made while fewer than MAX_THREADS exist), so that
+ *   it never holds up the others; so does a request that finds, while it
+ *   works, that it will take long (the copy-up of a large file), through
+ *   loop_release_lead().  The rest are answered by the leader itself.
  *
  * Signals: the workers block them all.  libfuse's handlers (SIGINT,
  * SIGTERM) set the session's exit flag; the calling thread waits in
@@ -130,7 +131,6 @@ static int receive(struct loop *lp, struct fuse_buf *fb)
 static bool slow(const struct fuse_buf *fb)
 {
 	const struct fuse_in_header *in;
-	const struct fuse_open_in *open_in;
 
 	/* libfuse leaves a request in its pipe only when it carries more
 	 * than a page of data: a write. */
@@ -146,25 +146,45 @@ static bool slow(const struct fuse_buf *fb)
 	case FUSE_RENAME:
 	case FUSE_RENAME2:
 	case FUSE_RMDIR:
-	case FUSE_LINK:
-	case FUSE_SETATTR:
-	case FUSE_SETXATTR:
-	case FUSE_REMOVEXATTR:
 		return true;
 	case FUSE_WRITE:
 		return fb->size > 64 * 1024;
-	case FUSE_OPEN:
-		/* For writing: a copy-up, of a file of any size. */
-		if (fb->size < sizeof(*in) + sizeof(*open_in))
-			return true;
-		open_in = (const void *)(in + 1);
-		return (open_in->flags & O_ACCMODE) != O_RDONLY || (open_in->flags & O_TRUNC);
 	default:
+		/* Among them opens for writing, setattr, link and xattr
+		 * changes: their copy-up gives the role up itself when the
+		 * file is large (loop_release_lead). */
 		return false;
 	}
 }
 
 static void *work(void *arg);
+
+/* The loop of this thread, and whether it holds the leader role. */
+static __thread struct loop *my_loop;
+static __thread bool my_lead;
+
+static void spawn(struct loop *lp);
+
+/* Give the leader role up: someone else reads.  Callers hold the lock. */
+static void hand_off(struct loop *lp)
+{
+	lp->leader = my_lead = false;
+	if (lp->idle)
+		pthread_cond_signal(&lp->cond);
+	else if (lp->threads < lp->max && !lp->exiting)
+		spawn(lp);
+}
+
+void loop_release_lead(void)
+{
+	struct loop *lp = my_loop;
+
+	if (!lp || !my_lead)
+		return;
+	pthread_mutex_lock(&lp->lock);
+	hand_off(lp);
+	pthread_mutex_unlock(&lp->lock);
+}
 
 /* Add a thread; callers hold the lock.  A failure leaves fewer threads. */
 static void spawn(struct loop *lp)
@@ -184,19 +204,20 @@ static void *work(void *arg)
 {
 	struct loop *lp = arg;
 	struct fuse_buf fb = { .mem = NULL };
-	bool lead = false;
 	int r;
 
+	my_loop = lp;
+	my_lead = false;
 	pthread_mutex_lock(&lp->lock);
 	while (!lp->exiting) {
-		if (!lead) {
+		if (!my_lead) {
 			if (lp->leader) {
 				lp->idle++;
 				pthread_cond_wait(&lp->cond, &lp->lock);
 				lp->idle--;
 				continue;
 			}
-			lp->leader = lead = true;
+			lp->leader = my_lead = true;
 		}
 		pthread_mutex_unlock(&lp->lock);
 		r = receive(lp, &fb);
@@ -205,20 +226,15 @@ static void *work(void *arg)
 			stop(lp, r);
 			break;
 		}
-		if (slow(&fb)) {
-			/* Someone else reads while this one works. */
-			lp->leader = lead = false;
-			if (lp->idle)
-				pthread_cond_signal(&lp->cond);
-			else if (lp->threads < lp->max && !lp->exiting)
-				spawn(lp);
-		}
+		/* Someone else reads while this one works. */
+		if (slow(&fb))
+			hand_off(lp);
 		pthread_mutex_unlock(&lp->lock);
 		fuse_session_process_buf(lp->se, &fb);
 		pthread_mutex_lock(&lp->lock);
 	}
-	if (lead)
-		lp->leader = false;
+	if (my_lead)
+		lp->leader = my_lead = false;
 	pthread_mutex_unlock(&lp->lock);
 	free(fb.mem);
 	return NULL;

@@ -13,4 +13,8 @@
  * the device, without sleeping, before it waits in poll(2); 0 never. */
 int loop_run(struct fuse_session *se, unsigned max_threads, unsigned spin_us);
 
+/* From a request's handler about to take long (a large copy-up): if this
+ * thread reads for the loop, let another read meanwhile. */
+void loop_release_lead(void);
+
 #endif

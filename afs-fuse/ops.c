@@ -29,6 +29,7 @@
 
 #include "auditlog.h"
 #include "fs_int.h"
+#include "loop.h"
 #include "util.h"
 
 /* open(2) passes this for an exec (the kernel's __FMODE_EXEC). */
@@ -569,7 +570,7 @@ static int ensure_upper_dir(struct fs *fs, struct node *n)
 		return -r;
 	if (parent && (r = ensure_upper_dir(fs, parent)) != 0)
 		return r;
-	r = delta_copy_up(fs->b, path);
+	r = delta_copy_up(fs->b, path, NULL);
 	if (r < 0)
 		return -r;
 	pthread_mutex_lock(&fs->lock);
@@ -611,10 +612,15 @@ static int64_t upper_data(struct fs *fs, const char *path)
 	return data_of(&st);
 }
 
+/* A copy-up of a file up to this size holds up other requests no longer
+ * than a round trip would. */
+#define COPY_UP_INLINE (64 * 1024)
+
 /* Bring the entry of node N up for writing. */
 static int copy_up(struct fs *fs, struct node *n, const char *path)
 {
 	struct estate es;
+	struct stat lst;
 	int r;
 
 	pthread_mutex_lock(&fs->lock);
@@ -626,13 +632,15 @@ static int copy_up(struct fs *fs, struct node *n, const char *path)
 		return ensure_upper_dir(fs, n);
 	if (n->parent && (r = ensure_upper_dir(fs, n->parent)) != 0)
 		return r;
-	if (fs->quota > 0) {
-		struct stat lst;
-
-		if (backing_lstat(fs->b, LOWER, path, &lst) == 0 && over_quota(fs, data_of(&lst)))
-			return ENOSPC;
-	}
-	r = delta_copy_up(fs->b, path);
+	r = backing_lstat(fs->b, LOWER, path, &lst);
+	if (r < 0)
+		return -r;
+	if (fs->quota > 0 && over_quota(fs, data_of(&lst)))
+		return ENOSPC;
+	/* Other requests go on while a large file is copied. */
+	if (lst.st_size > COPY_UP_INLINE)
+		loop_release_lead();
+	r = delta_copy_up(fs->b, path, &lst);
 	if (r < 0 && r != -EEXIST)
 		return -r;
 	if (r >= 0 && fs->quota > 0) {
@@ -1370,7 +1378,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (n)
 		r = copy_up(fs, n, from.path);
 	else if (!from.es.in_upper && !(r = ensure_upper_dir(fs, from.dir)))
-		r = -delta_copy_up(fs->b, from.path);
+		r = -delta_copy_up(fs->b, from.path, NULL);
 	if (!r && (flags & RENAME_EXCHANGE)) {
 		struct node *m;
 
@@ -1906,8 +1914,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, r);
 		return;
 	}
-	/* One open of the directory in each layer for the whole batch. */
-	delta_open_dirs(fs->b, dpath, &des, &dirs);
+	/* One open of the directory in each layer for the whole batch, if
+	 * any entry needs one (not at the end of the listing). */
+	if ((size_t)off < d->n)
+		delta_open_dirs(fs->b, dpath, &des, &dirs);
+	else
+		dirs = (struct dirfds){ { -1, -1 } };
 	buf = p = xmalloc(size);
 	for (i = (size_t)off; i < d->n; i++) {
 		const char *name = d->names[i];

@@ -123,6 +123,7 @@ struct dcache_ent {
 	const struct backing *b;	/* NULL: a free slot */
 	enum layer l;
 	int fd;
+	unsigned pins;			/* get_dir()s not yet put back */
 	size_t len;
 	char dir[POLICY_MAX_PATH];
 };
@@ -137,10 +138,12 @@ static __thread struct dcache dc;
 static pthread_key_t dc_key;
 static pthread_once_t dc_once = PTHREAD_ONCE_INIT;
 
+/* Forget the kept directories; one still in use is closed when it is put
+ * back. */
 static void dc_clear(struct dcache *c)
 {
 	for (unsigned i = 0; i < DCACHE_N; i++) {
-		if (c->e[i].b)
+		if (c->e[i].b && !c->e[i].pins)
 			close(c->e[i].fd);
 		c->e[i].b = NULL;
 	}
@@ -178,32 +181,46 @@ static void dc_forget(void)
 /* Give back a directory fd open_parent() gave. */
 static void put_dir(int fd)
 {
-	for (unsigned i = 0; dc.on && i < DCACHE_N; i++)
-		if (dc.e[i].b && dc.e[i].fd == fd)
+	for (unsigned i = 0; dc.on && i < DCACHE_N; i++) {
+		if (dc.e[i].b && dc.e[i].fd == fd) {
+			dc.e[i].pins--;
 			return;
+		}
+	}
 	close(fd);
 }
 
-/* The directory DIR (relative, "." for the root) of layer L. */
+/* The directory DIR (relative, "." for the root) of layer L.  An entry in
+ * use (pinned: rename and link hold two) is never the one evicted. */
 static int get_dir(struct backing *b, enum layer l, const char *dir, size_t len)
 {
-	struct dcache_ent *e;
+	struct dcache_ent *e = NULL;
 	int fd;
 
 	for (unsigned i = 0; dc.on && i < DCACHE_N; i++) {
 		e = &dc.e[i];
-		if (e->b == b && e->l == l && e->len == len && memcmp(e->dir, dir, len) == 0)
+		if (e->b == b && e->l == l && e->len == len && memcmp(e->dir, dir, len) == 0) {
+			e->pins++;
 			return e->fd;
+		}
 	}
 	fd = openat2_safe(b->root[l], dir, O_PATH | O_DIRECTORY);
 	if (fd < 0 || !dc.on)
 		return fd;
-	e = &dc.e[dc.next++ % DCACHE_N];
+	for (unsigned i = 0; i < DCACHE_N; i++) {
+		e = &dc.e[dc.next++ % DCACHE_N];
+		if (!e->b || !e->pins)
+			break;
+		e = NULL;
+	}
+	if (!e)
+		return fd;	/* all in use: not kept, put_dir() closes it */
 	if (e->b)
 		close(e->fd);
 	e->b = b;
 	e->l = l;
 	e->fd = fd;
+	e->pins = 1;
 	e->len = len;
 	memcpy(e->dir, dir, len + 1);
 	return fd;

@@ -23,6 +23,7 @@
  * Signals: the workers block them all.  libfuse's handlers (SIGINT,
  * SIGTERM) set the session's exit flag; the calling thread waits in
  * ppoll(2) with them unblocked, so none is lost, and then ends the loop.
+ * The caller blocks them before it makes any thread of its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,11 +60,23 @@ struct loop {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;	/* followers wait here for the leader role */
 	bool leader;		/* the role is held */
+	uint64_t gen;		/* counts the times the role was taken or revoked */
+	uint64_t busy_gen;	/* the leader's gen while it answers a request
+				 * itself, else 0 */
+	uint64_t busy_since;
+	bool polling;		/* the leader waits in poll(2): all is idle */
+	bool wd_idle;		/* the watchdog waits for the end of that */
+	pthread_cond_t wd_cond;
+	pthread_t wd;
 	_Atomic bool exiting;
 	unsigned threads, idle;
 	int error;		/* -errno from the device, or 0 */
 	struct worker *workers;
 };
+
+/* A request the leader answers itself that takes longer than this loses
+ * it the role (see watchdog()). */
+#define WATCH_NS (10 * 1000000ull)
 
 static uint64_t now_ns(void)
 {
@@ -90,9 +103,19 @@ static void stop(struct loop *lp, int error)
 	if (!lp->exiting) {
 		lp->exiting = true;
 		pthread_cond_broadcast(&lp->cond);
+		pthread_cond_signal(&lp->wd_cond);
 		kick(lp->wake);
 		kick(lp->done);
 	}
+}
+
+static void set_polling(struct loop *lp, bool on)
+{
+	pthread_mutex_lock(&lp->lock);
+	lp->polling = on;
+	if (!on && lp->wd_idle)
+		pthread_cond_signal(&lp->wd_cond);
+	pthread_mutex_unlock(&lp->lock);
 }
 
 /* The next request into FB: > 0, or 0 when the session ended, or -errno. */
@@ -120,8 +143,11 @@ static int receive(struct loop *lp, struct fuse_buf *fb)
 		until = 0;
 		p[0] = (struct pollfd){ .fd = lp->fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = lp->wake, .events = POLLIN };
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			return -errno;
+		set_polling(lp, true);
+		r = poll(p, 2, -1) < 0 && errno != EINTR ? -errno : 0;
+		set_polling(lp, false);
+		if (r < 0)
+			return r;
 		if (p[1].revents)
 			return 0;
 	}
@@ -159,20 +185,66 @@ static bool slow(const struct fuse_buf *fb)
 
 static void *work(void *arg);
 
-/* The loop of this thread, and whether it holds the leader role. */
+/* The loop of this thread, whether it holds the leader role, and the
+ * generation it took it in. */
 static __thread struct loop *my_loop;
 static __thread bool my_lead;
+static __thread uint64_t my_gen;
 
 static void spawn(struct loop *lp);
 
-/* Give the leader role up: someone else reads.  Callers hold the lock. */
-static void hand_off(struct loop *lp)
+/* Let another thread read: a follower woken, or a thread made.  Callers
+ * hold the lock. */
+static void next_leader(struct loop *lp)
 {
-	lp->leader = my_lead = false;
+	lp->leader = false;
+	lp->busy_gen = 0;
 	if (lp->idle)
 		pthread_cond_signal(&lp->cond);
 	else if (lp->threads < lp->max && !lp->exiting)
 		spawn(lp);
+}
+
+/* Give the leader role up.  Callers hold the lock. */
+static void hand_off(struct loop *lp)
+{
+	my_lead = false;
+	next_leader(lp);
+}
+
+/* The safety net of answering requests in the leader: one that blocks
+ * (a cold disk, a caller's /proc entry held by a thread waiting for
+ * another request of this mount, an audit log that cannot keep up) would
+ * hold every other request.  While requests come, this thread looks every
+ * WATCH_NS; a leader found in the same request for longer loses the role
+ * to another thread, and learns it by the generation when it is done.
+ * Idle (the leader in poll), it sleeps until woken. */
+static void *watchdog(void *arg)
+{
+	struct loop *lp = arg;
+	struct timespec ts;
+	uint64_t t;
+
+	pthread_mutex_lock(&lp->lock);
+	while (!lp->exiting) {
+		if (lp->polling) {
+			lp->wd_idle = true;
+			pthread_cond_wait(&lp->wd_cond, &lp->lock);
+			lp->wd_idle = false;
+			continue;
+		}
+		t = now_ns() + WATCH_NS;
+		ts.tv_sec = (time_t)(t / 1000000000u);
+		ts.tv_nsec = (long)(t % 1000000000u);
+		pthread_cond_timedwait(&lp->wd_cond, &lp->lock, &ts);
+		t = now_ns();
+		if (lp->busy_gen && lp->busy_gen == lp->gen && t - lp->busy_since >= WATCH_NS) {
+			lp->gen++;
+			next_leader(lp);
+		}
+	}
+	pthread_mutex_unlock(&lp->lock);
+	return NULL;
 }
 
 void loop_release_lead(void)
@@ -182,7 +254,10 @@ void loop_release_lead(void)
 	if (!lp || !my_lead)
 		return;
 	pthread_mutex_lock(&lp->lock);
-	hand_off(lp);
+	if (lp->gen == my_gen)
+		hand_off(lp);
+	else
+		my_lead = false;
 	pthread_mutex_unlock(&lp->lock);
 }
 
@@ -218,6 +293,7 @@ static void *work(void *arg)
 				continue;
 			}
 			lp->leader = my_lead = true;
+			my_gen = ++lp->gen;
 		}
 		pthread_mutex_unlock(&lp->lock);
 		r = receive(lp, &fb);
@@ -226,12 +302,20 @@ static void *work(void *arg)
 			stop(lp, r);
 			break;
 		}
-		/* Someone else reads while this one works. */
-		if (slow(&fb))
+		if (slow(&fb)) {
+			/* Someone else reads while this one works. */
 			hand_off(lp);
+		} else {
+			lp->busy_gen = my_gen;
+			lp->busy_since = now_ns();
+		}
 		pthread_mutex_unlock(&lp->lock);
 		fuse_session_process_buf(lp->se, &fb);
 		pthread_mutex_lock(&lp->lock);
+		if (my_lead && lp->gen != my_gen)
+			my_lead = false;	/* the watchdog gave the role away */
+		else if (my_lead)
+			lp->busy_gen = 0;
 	}
 	if (my_lead)
 		lp->leader = my_lead = false;
@@ -248,8 +332,9 @@ int loop_run(struct fuse_session *se, unsigned max_threads, unsigned spin_us)
 		.spin_ns = (uint64_t)spin_us * 1000,
 		.max = max_threads ? max_threads : 1,
 	};
-	sigset_t all, old;
+	sigset_t all, old, wait;
 	struct pollfd p;
+	bool wd;
 	struct worker *w;
 	uint64_t v;
 	int fl;
@@ -268,24 +353,40 @@ int loop_run(struct fuse_session *se, unsigned max_threads, unsigned spin_us)
 	}
 	pthread_mutex_init(&lp.lock, NULL);
 	pthread_cond_init(&lp.cond, NULL);
+	{
+		pthread_condattr_t ca;
 
-	/* The workers inherit a mask that blocks every signal. */
+		/* The watchdog's deadlines are on the monotonic clock. */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&lp.wd_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+
+	/* The threads inherit a mask that blocks every signal; this one
+	 * takes SIGINT and SIGTERM (blocked by the caller until now, so that
+	 * no other thread took one) only inside ppoll. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	wait = old;
+	sigdelset(&wait, SIGINT);
+	sigdelset(&wait, SIGTERM);
 	pthread_mutex_lock(&lp.lock);
+	wd = pthread_create(&lp.wd, NULL, watchdog, &lp) == 0;
 	spawn(&lp);
-	if (!lp.threads)
+	if (!lp.threads || !wd)
 		stop(&lp, -EAGAIN);
 	pthread_mutex_unlock(&lp.lock);
 
-	/* Wait for the end with the caller's signals open, atomically. */
 	p = (struct pollfd){ .fd = lp.done, .events = POLLIN };
 	while (!lp.exiting && !fuse_session_exited(se))
-		if (ppoll(&p, 1, NULL, &old) < 0 && errno != EINTR)
+		if (ppoll(&p, 1, NULL, &wait) < 0 && errno != EINTR)
 			break;
 	pthread_mutex_lock(&lp.lock);
 	stop(&lp, 0);
 	pthread_mutex_unlock(&lp.lock);
+	if (wd)
+		pthread_join(lp.wd, NULL);
 	/* No thread is made once exiting is set: the list is complete. */
 	while ((w = lp.workers)) {
 		lp.workers = w->next;
@@ -299,6 +400,7 @@ int loop_run(struct fuse_session *se, unsigned max_threads, unsigned spin_us)
 	close(lp.wake);
 	close(lp.done);
 	pthread_cond_destroy(&lp.cond);
+	pthread_cond_destroy(&lp.wd_cond);
 	pthread_mutex_destroy(&lp.lock);
 	fcntl(lp.fd, F_SETFL, fl);
 	return lp.error;

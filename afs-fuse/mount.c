@@ -185,7 +185,12 @@ static bool mount_bdi(const char *mnt, char *out, size_t size)
 		return false;
 	point = xmalloc(PATH_MAX * 4 + 1);
 	while (getline(&line, &cap, f) > 0) {
-		if (sscanf(line, "%*s %*s %31s %*s %16384s", dev, point) != 2)
+		const char *sep = strstr(line, " - ");
+
+		if (sscanf(line, "%*s %*s %31s %*s %16384s", dev, point) != 2 || !sep)
+			continue;
+		/* A FUSE mount: an anonymous device (major 0), type fuse. */
+		if (strncmp(dev, "0:", 2) != 0 || strncmp(sep + 3, "fuse", 4) != 0)
 			continue;
 		unescape_octal(point);
 		if (strcmp(point, mnt) == 0 && strlen(dev) < size) {
@@ -289,6 +294,17 @@ int mount_run(const struct mount_opts *in)
 	sigaddset(&rl.set, SIGHUP);
 	sigaddset(&rl.set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &rl.set, NULL);
+	/* SIGINT and SIGTERM too, in every thread: loop_run() takes them in
+	 * this one only (a thread of the audit writer or of the reload would
+	 * take them where the loop cannot see). */
+	{
+		sigset_t stop;
+
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGINT);
+		sigaddset(&stop, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	}
 	if (o->audit) {
 		r = auditlog_open(o->audit, (enum audit_level)o->audit_level, o->name,
 					  o->session, &rl.audit);

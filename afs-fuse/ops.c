@@ -232,8 +232,10 @@ struct handle {
 	struct node *node;
 	struct handle *next;	/* the node's other open files (fs->lock) */
 	bool record;		/* an open record is due at release */
-	mode_t killpriv;	/* setuid/setgid to drop at the first write */
-	bool direct;		/* opened FOPEN_DIRECT_IO (see open_io) */
+	bool killpriv;		/* a writer without privileges: each write drops
+				 * setuid/setgid as the kernel would */
+	gid_t grp;		/* a group and whether that writer is in it */
+	bool in_grp;
 	int64_t bytes;		/* read or written through it */
 	struct timespec opened;
 	pid_t pid;
@@ -249,7 +251,7 @@ struct handle {
  * ask afs-fuse for the file's security.capability, a round trip for every
  * write(2), to drop privileges the kernel itself drops then.  So the
  * setuid and setgid bits a write by an unprivileged caller removes are
- * removed by afs-fuse, at the first write. */
+ * removed by afs-fuse (drop_privs). */
 static bool in_group(fuse_req_t req, gid_t gid)
 {
 	gid_t list[64];
@@ -266,33 +268,50 @@ static bool in_group(fuse_req_t req, gid_t gid)
 static void open_io(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi,
 		       struct handle *h, const struct stat *st)
 {
-	mode_t m = st->st_mode;
 	struct handle *o;
-	bool alone = true, direct = false;
+	bool alone = true;
 
-	/* Coherence: the page cache of other opens of the file would not see
-	 * a direct write.  So a write-only open goes direct only when it is
-	 * the file's only open, and every open made while a direct one lasts
-	 * goes direct too. */
+	/* Coherence: the kernel drops the cached pages a direct write covers,
+	 * so opens made later see it; but pages an open made earlier holds
+	 * were seen to stay (kernel 6.18).  So a write-only open goes direct
+	 * only when it is the file's only open. */
 	pthread_mutex_lock(&fs->lock);
-	for (o = h->node->handles; o; o = o->next) {
-		if (o != h) {
-			alone = false;
-			direct |= o->direct;
-		}
-	}
-	h->direct = direct || (alone && (fi->flags & O_ACCMODE) == O_WRONLY);
+	for (o = h->node->handles; o; o = o->next)
+		alone &= o == h;
 	pthread_mutex_unlock(&fs->lock);
-	fi->direct_io = h->direct;
+	fi->direct_io = alone && (fi->flags & O_ACCMODE) == O_WRONLY;
 	if ((fi->flags & O_ACCMODE) == O_RDONLY || fuse_req_ctx(req)->uid == 0)
 		return;
-	/* As the kernel does natively: setuid always; setgid with group exec,
-	 * or when the writer is not in the file's group (the kernel's FUSE
-	 * code, for the cached writes of other opens, drops only the former
-	 * two: the last is done here for them too). */
-	h->killpriv = m & S_ISUID;
-	if ((m & S_ISGID) && ((m & S_IXGRP) || !in_group(req, st->st_gid)))
-		h->killpriv |= S_ISGID;
+	h->killpriv = true;
+	h->grp = st->st_gid;
+	h->in_grp = in_group(req, st->st_gid);
+}
+
+/* Before a write through H by a writer without privileges: drop setuid,
+ * and setgid with group exec or when the writer is not in the file's
+ * group, as the kernel does natively (its FUSE code, for the cached
+ * writes of other opens, drops only the former two; direct writes none).
+ * The mode is read at each write: the owner may set the bits meanwhile. */
+static void drop_privs(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct handle *h)
+{
+	struct stat st;
+	mode_t kill = 0;
+
+	if (fstat(h->fd, &st) < 0 || !(st.st_mode & (S_ISUID | S_ISGID)))
+		return;
+	if (st.st_mode & S_ISUID)
+		kill |= S_ISUID;
+	if (st.st_mode & S_ISGID) {
+		if (st.st_gid != h->grp) {
+			h->grp = st.st_gid;
+			h->in_grp = in_group(req, st.st_gid);
+		}
+		if ((st.st_mode & S_IXGRP) || !h->in_grp)
+			kill |= S_ISGID;
+	}
+	/* The kernel caches the mode: it must ask again. */
+	if (kill && fchmod(h->fd, st.st_mode & 07777 & ~kill) == 0)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 }
 
 static struct handle *H(const struct fuse_file_info *fi)
@@ -868,6 +887,19 @@ static bool may_chown(const struct fuse_ctx *ctx, const struct stat *st, int val
 	       (ctx->uid == st->st_uid && attr->st_gid == ctx->gid);
 }
 
+/* Is node N open for writing (the kernel drops privileges for a write)? */
+static bool open_for_writing(struct fs *fs, struct node *n)
+{
+	struct handle *h;
+	bool w = false;
+
+	pthread_mutex_lock(&fs->lock);
+	for (h = n->handles; h && !w; h = h->next)
+		w = strchr(h->mode, 'w') != NULL;
+	pthread_mutex_unlock(&fs->lock);
+	return w;
+}
+
 /* Is NEW the mode OLD with some of setuid and setgid cleared, no more? */
 static bool drops_privs_only(mode_t old, mode_t new)
 {
@@ -894,6 +926,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	 * is never modified.  (The kernel may pass a directory's handle too,
 	 * which is no struct handle.) */
 	int fd = fi && !n->is_dir && H(fi)->layer == UPPER ? H(fi)->fd : -1, own = -1, r;
+	mode_t drop = 0;	/* a non-owner's chmod: the bits it takes off */
 	bool gone;
 
 	pthread_mutex_lock(&fs->lock);
@@ -920,12 +953,16 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		r = EPERM;
 		goto out;
 	}
-	/* chmod is the owner's, but for the kernel dropping setuid/setgid
-	 * for a writer (and nothing else): that is the writer's right. */
-	if ((valid & FUSE_SET_ATTR_MODE) && ctx->uid != 0 && ctx->uid != st.st_uid &&
-	    !drops_privs_only(st.st_mode, attr->st_mode)) {
-		r = EPERM;
-		goto out;
+	/* chmod is the owner's, but for the kernel dropping setuid/setgid of
+	 * a file for a writer (and nothing else): that is the writer's right,
+	 * and only those bits are taken off the mode as it is then. */
+	if ((valid & FUSE_SET_ATTR_MODE) && ctx->uid != 0 && ctx->uid != st.st_uid) {
+		if (!S_ISREG(st.st_mode) || !drops_privs_only(st.st_mode, attr->st_mode) ||
+		    !open_for_writing(fs, n)) {
+			r = EPERM;
+			goto out;
+		}
+		drop = st.st_mode & ~attr->st_mode & (S_ISUID | S_ISGID);
 	}
 	if ((valid & FUSE_SET_ATTR_SIZE) && S_ISDIR(st.st_mode)) {
 		r = EISDIR;
@@ -934,8 +971,19 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	if (fd < 0 && (r = copy_up(fs, n, path)) != 0)
 		goto out;
 	if (valid & FUSE_SET_ATTR_MODE) {
-		r = fd >= 0 ? (fchmod(fd, attr->st_mode & 07777) < 0 ? errno : 0)
-			    : -backing_chmod(fs->b, path, attr->st_mode & 07777);
+		mode_t mode = attr->st_mode & 07777;
+
+		if (drop) {
+			struct stat now;
+
+			r = fd >= 0 ? (fstat(fd, &now) < 0 ? errno : 0)
+				    : -backing_lstat(fs->b, UPPER, path, &now);
+			if (r)
+				goto out;
+			mode = now.st_mode & 07777 & ~drop;
+		}
+		r = fd >= 0 ? (fchmod(fd, mode) < 0 ? errno : 0)
+			    : -backing_chmod(fs->b, path, mode);
 		if (r)
 			goto out;
 	}
@@ -1593,15 +1641,8 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	bool quota = fs->quota > 0;
 	ssize_t n;
 
-	if (h->killpriv) {
-		mode_t kill = h->killpriv;
-
-		h->killpriv = 0;
-		/* The kernel caches the mode: it must ask again. */
-		if (fstat(h->fd, &s0) == 0 && (s0.st_mode & kill) &&
-		    fchmod(h->fd, s0.st_mode & 07777 & ~kill) == 0)
-			fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
-	}
+	if (h->killpriv)
+		drop_privs(req, fs, ino, h);
 	if (quota) {
 		if (fstat(h->fd, &s0) < 0) {
 			fuse_reply_err(req, errno);

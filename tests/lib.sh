@@ -26,6 +26,7 @@ _cleanup() {
 		echo "not ok $_n - interrupted by a signal"
 	fi
 	for p in $_pids; do
+		kill -CONT "$p" 2>/dev/null	# a test may have stopped it
 		kill -TERM "$p" 2>/dev/null
 	done
 	for m in $_mounts; do

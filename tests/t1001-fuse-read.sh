@@ -141,6 +141,23 @@ for m in 4777 2777 2767; do
 done
 is "natively, 4777 2777 2767 become 777 777 767" "777 777 767" \
 	"$(stat -c %a "$T/nat/w4777") $(stat -c %a "$T/nat/w2777") $(stat -c %a "$T/nat/w2767")"
+# The owner sets setuid again while a writer keeps the file open: the
+# writer's next write drops it again.  A non-owner's chmod stays refused.
+for d in "$T/nat" "$mnt/docs"; do
+	rm -f "$T/go"
+	mkfifo -m 666 "$T/go"
+	as 65534 sh -c 'exec 3>>"$1"; printf a >&3; read x <"$2"; printf b >&3' _ "$d/w4777" "$T/go" &
+	w=$!
+	sleep 0.3
+	chmod 4777 "$d/w4777"
+	echo go >"$T/go"
+	wait "$w"
+done
+is "setuid set again during an open: the next write drops it, as natively" \
+	"777 777" "$(stat -c %a "$T/nat/w4777") $(stat -c %a "$mnt/docs/w4777")"
+chmod 4777 "$T/nat/w4777" "$mnt/docs/w4777"
+is "a non-owner's chmod that only drops setuid: EPERM, as natively" \
+	"$(as 65534 probe chmod "$T/nat/w4777" 0777)" "$(as 65534 probe chmod "$mnt/docs/w4777" 0777)"
 afs_umount "$mnt"
 
 # -o policy= (fstab and mount units); a SOURCE with a comma in its name;

@@ -1,0 +1,75 @@
+#!/bin/bash
+# afs-fuse's session loop: a request that blocks in the thread reading
+# requests does not hold the others (the watchdog hands the role on);
+# many clients at once get exact bytes; signals end it under load.
+. "$(dirname "$0")/lib.sh"
+
+cat >"$T/w.yaml" <<'Y'
+version: 1
+rules:
+  - pattern: "**"
+    permission: write
+Y
+
+# A SOURCE that can be made to hang: itself an afs-fuse mount (B), whose
+# daemon is stopped.  The mount under test (A) keeps its delta elsewhere.
+mkdir -p "$T/base/d" "$T/b" "$T/a"
+printf 'base\n' >"$T/base/d/f"
+afs_mount "$T/base" "$T/b" -p "$T/w.yaml" --writethrough || exit 1
+b_pid=$fuse_pid
+afs_mount "$T/b" "$T/a" -p "$T/w.yaml" -d "$T/delta" || exit 1
+a_pid=$fuse_pid
+printf 'in the delta\n' >"$T/a/d/new"
+is "a file made in A reads" "in the delta" "$(cat "$T/a/d/new")"
+
+kill -STOP "$b_pid"
+# A lookup in A now blocks on B, in A's reading thread (lookups are
+# answered there).
+stat "$T/a/d/never-looked-up" >/dev/null 2>&1 &
+stuck=$!
+sleep 0.5
+start=$(date +%s%N)
+got=$(timeout 5 cat "$T/a/d/new")
+el=$(( ($(date +%s%N) - start) / 1000000 ))
+is "while a lookup hangs in A, a read of its delta is answered" "in the delta" "$got"
+if [ "$el" -lt 2000 ]; then ok "... at once (${el} ms)"; else not_ok "... at once (${el} ms)"; fi
+kill -CONT "$b_pid"
+wait "$stuck"
+is "the hung lookup ends when B goes on (ENOENT)" 1 "$?"
+
+pids=
+# Eight clients at once, each writing and reading back its own files, and
+# listing: every byte as written.
+for i in 1 2 3 4 5 6 7 8; do
+	(
+		for j in $(seq 40); do
+			head -c $((j * 997 + i)) /dev/urandom >"$T/p$i.$j"
+			cp "$T/p$i.$j" "$T/a/d/c$i.$j"
+			cmp -s "$T/p$i.$j" "$T/a/d/c$i.$j" || echo "differ $i.$j"
+			ls "$T/a/d" >/dev/null
+		done
+	) >"$T/client$i.out" 2>&1 &
+	pids="$pids $!"
+done
+wait $pids
+is "eight clients at once: every file reads back as written" "" "$(cat "$T"/client*.out)"
+is "eight clients at once: all 320 files listed" 320 "$(ls "$T/a/d" | grep -c '^c')"
+
+# SIGTERM while clients keep it busy: exit 0, unmounted.
+( while :; do cat "$T/a/d/new" >/dev/null 2>&1 || break; done ) &
+busy=$!
+sleep 0.3
+kill -TERM "$a_pid"
+wait "$a_pid"
+is "SIGTERM under load: exit 0" 0 "$?"
+kill "$busy" 2>/dev/null
+wait "$busy" 2>/dev/null
+if mountpoint -q "$T/a"; then not_ok "SIGTERM under load: unmounted"; else ok "SIGTERM under load: unmounted"; fi
+if grep -qE 'Sanitizer|runtime error' "$T/fuse.err"; then
+	not_ok "no sanitizer report"
+	diag "$(cat "$T/fuse.err")"
+else
+	ok "no sanitizer report"
+fi
+fuse_pid=$b_pid
+afs_umount "$T/b"

@@ -231,9 +231,14 @@ struct policy *policy_build(struct prule *rules, size_t n, enum level def,
 			struct bucket *bk;
 
 			if (smap_get(&pol->anchors, r->anchor, r->anchor_len, &b) < 0) {
+				/* Grown by doubling: a policy of 10,000 anchors
+				 * copied its array 10,000 times. */
 				b = (uint32_t)pol->nbuckets++;
-				pol->buckets = xreallocarray(pol->buckets, pol->nbuckets,
-							     sizeof(*pol->buckets));
+				if (pol->nbuckets > pol->bucketcap) {
+					pol->bucketcap = pol->bucketcap ? 2 * pol->bucketcap : 8;
+					pol->buckets = xreallocarray(pol->buckets, pol->bucketcap,
+								     sizeof(*pol->buckets));
+				}
 				memset(&pol->buckets[b], 0, sizeof(pol->buckets[b]));
 				smap_put(&pol->anchors, r->anchor, r->anchor_len, b);
 			}
@@ -244,7 +249,11 @@ struct policy *policy_build(struct prule *rules, size_t n, enum level def,
 
 				if (smap_get(&bk->byext, r->ext, r->ext_len, &e) < 0) {
 					e = (uint32_t)bk->next++;
-					bk->ext = xreallocarray(bk->ext, bk->next, sizeof(*bk->ext));
+					if (bk->next > bk->extcap) {
+						bk->extcap = bk->extcap ? 2 * bk->extcap : 4;
+						bk->ext = xreallocarray(bk->ext, bk->extcap,
+									sizeof(*bk->ext));
+					}
 					memset(&bk->ext[e], 0, sizeof(bk->ext[e]));
 					smap_put(&bk->byext, r->ext, r->ext_len, e);
 				}

@@ -63,7 +63,7 @@ struct bucket {
 	struct rule_list any;
 	struct smap byext;	/* extension -> index into ext */
 	struct rule_list *ext;
-	size_t next;
+	size_t next, extcap;
 };
 
 struct policy {
@@ -77,7 +77,7 @@ struct policy {
 	struct smap dirs;	/* path -> best directory rule */
 	struct smap anchors;	/* anchor -> index into buckets */
 	struct bucket *buckets;
-	size_t nbuckets;
+	size_t nbuckets, bucketcap;
 	struct smap implicit;	/* directories some rule could grant below */
 
 	pcre2_match_context *mctx;

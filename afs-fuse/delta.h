@@ -36,7 +36,7 @@ struct dirsnap {
 	char **names;
 	unsigned char *types;
 	ino_t *inos;
-	bool fresh;	/* made by opendir and not read from offset 0 yet */
+	bool listed;	/* made by delta_list() (opendir makes it empty) */
 };
 
 bool delta_reserved(const char *name);

@@ -1898,11 +1898,26 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	char path[POLICY_MAX_PATH];
 	struct dirsnap *d;
 	struct estate es;
-	int r = gate(req, fs, ino, NEED_VISIBLE, path, NULL, &es);
+	int r = gate(req, fs, ino, NEED_VISIBLE, path, NULL, &es), fd;
 
-	/* A snapshot: offsets are indexes into it, and no fd stays open. */
-	if (!r)
-		r = -delta_list(fs->b, path, &es, &d);
+	/* The listing is made when it is read from its start (do_readdir),
+	 * not here: the kernel notes the directory's version when it starts
+	 * filling its listing cache, so a listing made before that could miss
+	 * a name created in between and be kept as current.  (And an opendir
+	 * served from that cache lists nothing.)  Here the directory is only
+	 * opened, for the errors. */
+	if (!r && es.in_upper) {
+		fd = backing_open_dir(fs->b, UPPER, path);
+		r = fd < 0 ? -fd : 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!r && es.in_lower && !es.opaque) {
+		fd = backing_open_dir(fs->b, LOWER, path);
+		r = fd < 0 ? -fd : 0;
+		if (fd >= 0)
+			close(fd);
+	}
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
@@ -1912,7 +1927,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 		audit_emit(req, fs, &ev, "allow", 0);
 	}
-	d->fresh = true;
+	d = xcalloc(1, sizeof(*d));
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
@@ -1936,9 +1951,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t rem = size, i;
 	int r = gate(req, fs, ino, NEED_VISIBLE, dpath, NULL, &des);
 
-	/* Reading again from the start (rewinddir): list again, as a
-	 * directory read from its start shows what is there now. */
-	if (!r && off == 0 && !d->fresh) {
+	/* Read from the start (first, or after rewinddir): list now, as a
+	 * directory read from its start shows what is there now.  A snapshot:
+	 * offsets are indexes into it, and no fd stays open. */
+	if (!r && (off == 0 || !d->listed)) {
 		struct dirsnap *nd;
 
 		r = -delta_list(fs->b, dpath, &des, &nd);
@@ -1948,9 +1964,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			*d = *nd;
 			*nd = tmp;
 			dirsnap_free(nd);
+			d->listed = true;
 		}
 	}
-	d->fresh = false;
 	if (r) {
 		fuse_reply_err(req, r);
 		return;

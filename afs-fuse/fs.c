@@ -340,6 +340,7 @@ void fs_free(struct fs *fs)
 
 		for (; n; n = next) {
 			next = n->hnext;
+			ops_free_handles(n);
 			neg_clear(n);
 			free(n->name);
 			free(n);
@@ -349,11 +350,14 @@ void fs_free(struct fs *fs)
 		struct node *n = fs->orphans;
 
 		fs->orphans = n->onext;
+		ops_free_handles(n);
 		neg_clear(n);
 		free(n->name);
 		free(n);
 	}
+	ops_free_handles(&fs->root);
 	neg_clear(&fs->root);
+	ops_free_dirs(fs);
 	free(fs->tab);
 	free(fs->allow);
 	policy_free(fs->pol);

@@ -16,6 +16,7 @@
 #define NEG_MAX 256
 
 struct handle;
+struct dirh;
 
 struct node {
 	struct node *parent;	/* NULL for the root */
@@ -59,7 +60,12 @@ struct fs {
 	struct node **tab;
 	size_t tabsize, count;
 	struct node *orphans;
+	struct dirh *dirs;	/* open directories (ops.c; fs->lock) */
 };
+
+/* At teardown: what the kernel never released (ops.c). */
+void ops_free_handles(struct node *n);
+void ops_free_dirs(struct fs *fs);
 
 enum need {
 	NEED_HANDLE,	/* an op through an open file: view, and the entry may be

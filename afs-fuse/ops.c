@@ -1892,11 +1892,40 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 
 /* ---- directories ----------------------------------------------------------- */
 
+/* An open directory: its listing, in the list of open ones (freed at
+ * teardown when the kernel never released it). */
+struct dirh {
+	struct dirsnap *d;
+	struct dirh *next, *prev;
+};
+
+void ops_free_dirs(struct fs *fs)
+{
+	struct dirh *dh;
+
+	while ((dh = fs->dirs)) {
+		fs->dirs = dh->next;
+		dirsnap_free(dh->d);
+		free(dh);
+	}
+}
+
+void ops_free_handles(struct node *n)
+{
+	struct handle *h;
+
+	while ((h = n->handles)) {
+		n->handles = h->next;
+		close(h->fd);
+		free(h);
+	}
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	char path[POLICY_MAX_PATH];
-	struct dirsnap *d;
+	struct dirh *dh;
 	struct estate es;
 	int r = gate(req, fs, ino, NEED_VISIBLE, path, NULL, &es), fd;
 
@@ -1927,8 +1956,15 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 		audit_emit(req, fs, &ev, "allow", 0);
 	}
-	d = xcalloc(1, sizeof(*d));
-	fi->fh = (uint64_t)(uintptr_t)d;
+	dh = xcalloc(1, sizeof(*dh));
+	dh->d = xcalloc(1, sizeof(*dh->d));
+	pthread_mutex_lock(&fs->lock);
+	dh->next = fs->dirs;
+	if (fs->dirs)
+		fs->dirs->prev = dh;
+	fs->dirs = dh;
+	pthread_mutex_unlock(&fs->lock);
+	fi->fh = (uint64_t)(uintptr_t)dh;
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
 	fuse_reply_open(req, fi);
@@ -1943,7 +1979,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
 	struct fs *fs = FS(req);
-	struct dirsnap *d = (struct dirsnap *)(uintptr_t)fi->fh;
+	struct dirsnap *d = ((struct dirh *)(uintptr_t)fi->fh)->d;
 	char dpath[POLICY_MAX_PATH];
 	struct estate des;
 	struct dirfds dirs;
@@ -2053,8 +2089,20 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fs *fs = FS(req);
+	struct dirh *dh = (struct dirh *)(uintptr_t)fi->fh;
+
 	(void)ino;
-	dirsnap_free((struct dirsnap *)(uintptr_t)fi->fh);
+	pthread_mutex_lock(&fs->lock);
+	if (dh->prev)
+		dh->prev->next = dh->next;
+	else
+		fs->dirs = dh->next;
+	if (dh->next)
+		dh->next->prev = dh->prev;
+	pthread_mutex_unlock(&fs->lock);
+	dirsnap_free(dh->d);
+	free(dh);
 	fuse_reply_err(req, 0);
 }
 

@@ -364,10 +364,12 @@ void cgroup_free(struct cgroup *cg)
 			if (cg->dir[j] && strcmp(cg->dir[j], cg->dir[i]) == 0)
 				dup = true;
 		/* The last processes of a pid namespace may still be on
-		 * their way out: a cgroup with tasks cannot be removed. */
+		 * their way out: a cgroup with tasks cannot be removed.
+		 * Killed, they wait to be reaped by the host's init, which
+		 * took more than a second here after a fork bomb: up to 10 s. */
 		for (int tries = 0; !dup && rmdir(cg->dir[i]) != 0 && errno == EBUSY &&
-				    tries < 200; tries++) {
-			struct timespec ts = { 0, 5 * 1000 * 1000 };
+				    tries < 1000; tries++) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
 
 			nanosleep(&ts, NULL);
 		}

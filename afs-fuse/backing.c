@@ -161,9 +161,8 @@ static void dc_init(void)
 		die(1, "cannot make a thread key");
 }
 
-void backing_scope(struct backing *b)
+void backing_scope(void)
 {
-	(void)b;
 	if (!dc.on) {
 		pthread_once(&dc_once, dc_init);
 		pthread_setspecific(dc_key, &dc);

@@ -33,7 +33,7 @@ void backing_close(struct backing *b);
 /* Begin a request on this thread: directories resolved from now on are
  * kept for its later calls, until the next backing_scope() of the thread
  * (or a rename or rmdir, which forget them). */
-void backing_scope(struct backing *b);
+void backing_scope(void);
 bool backing_has(const struct backing *b, enum layer l);
 /* Whether afs-fuse runs as root (may give files away), asked once. */
 bool backing_root(void);

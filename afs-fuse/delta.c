@@ -74,21 +74,22 @@ int delta_root(struct backing *b, struct estate *e, struct stat *st)
 	return backing_lstat(b, e->in_lower ? LOWER : UPPER, "/", st);
 }
 
-static const struct dirfds no_dirs = { { -1, -1 } };
-
-void delta_open_dirs(struct backing *b, const char *dir, const struct estate *e,
-		     struct dirfds *out)
+int delta_open_dirs(struct backing *b, const char *dir, const struct estate *e,
+		    struct dirfds *out)
 {
-	*out = no_dirs;
-	if (e->in_upper)
-		out->fd[UPPER] = backing_open_dir(b, UPPER, dir);
-	if (e->in_lower && !e->opaque)
-		out->fd[LOWER] = backing_open_dir(b, LOWER, dir);
-	/* A failure leaves -errno: the lookups then go by path. */
-	if (out->fd[UPPER] < 0)
-		out->fd[UPPER] = -1;
-	if (out->fd[LOWER] < 0)
-		out->fd[LOWER] = -1;
+	bool want[2] = { e->in_upper, e->in_lower && !e->opaque };
+	int r = 0;
+
+	*out = DIRFDS_NONE;
+	for (int l = UPPER; l <= LOWER; l++) {
+		int fd = want[l] ? backing_open_dir(b, (enum layer)l, dir) : -1;
+
+		if (fd >= 0)
+			out->fd[l] = fd;
+		else if (want[l] && !r)
+			r = fd;
+	}
+	return r;
 }
 
 void delta_close_dirs(struct dirfds *d)
@@ -97,7 +98,7 @@ void delta_close_dirs(struct dirfds *d)
 		close(d->fd[UPPER]);
 	if (d->fd[LOWER] >= 0)
 		close(d->fd[LOWER]);
-	*d = no_dirs;
+	*d = DIRFDS_NONE;
 }
 
 /* lstat PATH (whose last component is NAME) in layer L. */
@@ -165,7 +166,9 @@ int delta_child_in(struct backing *b, const struct dirfds *dirs, const char *pat
 int delta_child(struct backing *b, const char *path, const struct estate *parent,
 		struct estate *e, struct stat *st)
 {
-	return delta_child_in(b, &no_dirs, path, parent, e, st);
+	const struct dirfds none = DIRFDS_NONE;
+
+	return delta_child_in(b, &none, path, parent, e, st);
 }
 
 /* Copy the data of IN to OUT, holes kept as holes (SEEK_DATA/SEEK_HOLE),
@@ -198,15 +201,14 @@ static int copy_range(int in, int out, off_t from, off_t to)
 }
 
 /* IN's data (attributes ST) to OUT. */
-static int copy_data(int in, int out, const struct stat *lst)
+static int copy_data(int in, int out, const struct stat *st)
 {
-	struct stat st = *lst;
 	off_t data = 0, hole;
 
 	/* A small file with as many blocks as bytes has no hole worth
 	 * keeping: one copy, no search. */
-	if (st.st_size <= 65536 && (off_t)st.st_blocks * 512 >= st.st_size)
-		return copy_range(in, out, 0, st.st_size);
+	if (st->st_size <= 65536 && (off_t)st->st_blocks * 512 >= st->st_size)
+		return copy_range(in, out, 0, st->st_size);
 	for (;;) {
 		int r;
 
@@ -215,7 +217,7 @@ static int copy_data(int in, int out, const struct stat *lst)
 			break;	/* ENXIO: no data past here */
 		hole = lseek(in, data, SEEK_HOLE);
 		if (hole < 0)
-			hole = st.st_size;
+			hole = st->st_size;
 		r = copy_range(in, out, data, hole);
 		if (r < 0)
 			return r;
@@ -223,13 +225,13 @@ static int copy_data(int in, int out, const struct stat *lst)
 	}
 	if (data < 0 && errno != ENXIO) {
 		/* No SEEK_DATA here: copy it all. */
-		int r = copy_range(in, out, 0, st.st_size);
+		int r = copy_range(in, out, 0, st->st_size);
 
 		if (r < 0)
 			return r;
 	}
 	/* A trailing hole is the size. */
-	return ftruncate(out, st.st_size) < 0 ? -errno : 0;
+	return ftruncate(out, st->st_size) < 0 ? -errno : 0;
 }
 
 /* Copy the user.* extended attributes of IN to OUT (the only namespace the

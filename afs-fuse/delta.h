@@ -29,6 +29,7 @@ struct estate {
 struct dirfds {
 	int fd[2];
 };
+#define DIRFDS_NONE ((struct dirfds){ { -1, -1 } })
 
 /* A directory listing of the merged view, made at opendir. */
 struct dirsnap {
@@ -49,8 +50,10 @@ int delta_child(struct backing *b, const char *path, const struct estate *parent
 /* The same, with the parent's directories open (see delta_open_dirs). */
 int delta_child_in(struct backing *b, const struct dirfds *dirs, const char *path,
 		   const struct estate *parent, struct estate *e, struct stat *st);
-void delta_open_dirs(struct backing *b, const char *dir, const struct estate *e,
-		     struct dirfds *out);
+/* Open the directory DIR (state E) in each layer that has it: 0, or the
+ * first -errno (what failed is left -1: look ups there go by path). */
+int delta_open_dirs(struct backing *b, const char *dir, const struct estate *e,
+		    struct dirfds *out);
 void delta_close_dirs(struct dirfds *d);
 
 /* Bring an entry of the lower layer up, atomically, keeping mode, owner

@@ -238,7 +238,7 @@ int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 	if (path)
 		path[0] = '\0';	/* a refused caller learns, and logs, no path */
 	/* A new request: directories the thread kept for the last are let go. */
-	backing_scope(fs->b);
+	backing_scope();
 	if (!caller_allowed(fs, ctx->uid))
 		return EACCES;
 	pthread_rwlock_rdlock(&fs->pol_lock);

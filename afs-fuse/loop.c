@@ -158,10 +158,10 @@ static bool slow(const struct fuse_buf *fb)
 {
 	const struct fuse_in_header *in;
 
-	/* libfuse leaves a request in its pipe only when it carries more
-	 * than a page of data: a write. */
+	/* libfuse leaves a request in its pipe when it carries more than a
+	 * page (a write, a large setxattr): its header is not at hand. */
 	if (fb->flags & FUSE_BUF_IS_FD)
-		return fb->size > 64 * 1024;
+		return fb->size > LOOP_INLINE_BYTES;
 	in = fb->mem;
 	switch (in->opcode) {
 	case FUSE_READ:
@@ -174,7 +174,7 @@ static bool slow(const struct fuse_buf *fb)
 	case FUSE_RMDIR:
 		return true;
 	case FUSE_WRITE:
-		return fb->size > 64 * 1024;
+		return fb->size > LOOP_INLINE_BYTES;
 	default:
 		/* Among them opens for writing, setattr, link and xattr
 		 * changes: their copy-up gives the role up itself when the

@@ -6,6 +6,10 @@
 
 #define LOOP_MAX_THREADS	16
 #define LOOP_SPIN_US		50	/* --spin's default */
+/* A request that moves more data than this (a write, a copy-up) hands
+ * the reader role on first: up to it, it holds the others no longer than
+ * a round trip would. */
+#define LOOP_INLINE_BYTES	(64 * 1024)
 
 /* Serve SE until it ends: unmounted (0), a SIGINT or SIGTERM that
  * libfuse's handlers turned into fuse_session_exit() (0), or an error

@@ -293,17 +293,15 @@ int mount_run(const struct mount_opts *in)
 	sigemptyset(&rl.set);
 	sigaddset(&rl.set, SIGHUP);
 	sigaddset(&rl.set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &rl.set, NULL);
 	/* SIGINT and SIGTERM too, in every thread: loop_run() takes them in
 	 * this one only (a thread of the audit writer or of the reload would
 	 * take them where the loop cannot see). */
 	{
-		sigset_t stop;
+		sigset_t blocked = rl.set;
 
-		sigemptyset(&stop);
-		sigaddset(&stop, SIGINT);
-		sigaddset(&stop, SIGTERM);
-		pthread_sigmask(SIG_BLOCK, &stop, NULL);
+		sigaddset(&blocked, SIGINT);
+		sigaddset(&blocked, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 	}
 	if (o->audit) {
 		r = auditlog_open(o->audit, (enum audit_level)o->audit_level, o->name,

@@ -232,10 +232,9 @@ struct handle {
 	struct node *node;
 	struct handle *next;	/* the node's other open files (fs->lock) */
 	bool record;		/* an open record is due at release */
-	bool killpriv;		/* a writer without privileges: each write drops
-				 * setuid/setgid as the kernel would */
-	gid_t grp;		/* a group and whether that writer is in it */
-	bool in_grp;
+	bool unpriv;		/* a writer without privileges (see drop_privs) */
+	bool killpriv;		/* atomic: the file may have setuid/setgid for
+				 * its next write to drop */
 	int64_t bytes;		/* read or written through it */
 	struct timespec opened;
 	pid_t pid;
@@ -246,12 +245,7 @@ struct handle {
 	char path[];
 };
 
-/* Write-only opens go past the page cache (FOPEN_DIRECT_IO): nothing can
- * be read or mapped through them anyway, and a cached write would first
- * ask afs-fuse for the file's security.capability, a round trip for every
- * write(2), to drop privileges the kernel itself drops then.  So the
- * setuid and setgid bits a write by an unprivileged caller removes are
- * removed by afs-fuse (drop_privs). */
+/* Is the caller of REQ in group GID?  (Reads /proc: only when needed.) */
 static bool in_group(fuse_req_t req, gid_t gid)
 {
 	gid_t list[64];
@@ -265,8 +259,16 @@ static bool in_group(fuse_req_t req, gid_t gid)
 	return false;
 }
 
+/* How an open does its I/O.  Write-only opens go past the page cache
+ * (FOPEN_DIRECT_IO): nothing can be read or mapped through them anyway,
+ * and a cached write would first ask afs-fuse for the file's
+ * security.capability, a round trip for every write(2), to drop
+ * privileges the kernel itself drops then.  So the setuid and setgid bits
+ * a write by an unprivileged caller removes are removed by afs-fuse
+ * (drop_privs), armed here when the file has them and by a chmod that
+ * sets them (op_setattr): a write costs nothing more otherwise. */
 static void open_io(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi,
-		       struct handle *h, const struct stat *st)
+		    struct handle *h, const struct stat *st)
 {
 	struct handle *o;
 	bool alone = true;
@@ -278,40 +280,46 @@ static void open_io(fuse_req_t req, struct fs *fs, struct fuse_file_info *fi,
 	pthread_mutex_lock(&fs->lock);
 	for (o = h->node->handles; o; o = o->next)
 		alone &= o == h;
+	h->unpriv = (fi->flags & O_ACCMODE) != O_RDONLY && fuse_req_ctx(req)->uid != 0;
+	h->killpriv = h->unpriv && (st->st_mode & (S_ISUID | S_ISGID));
 	pthread_mutex_unlock(&fs->lock);
 	fi->direct_io = alone && (fi->flags & O_ACCMODE) == O_WRONLY;
-	if ((fi->flags & O_ACCMODE) == O_RDONLY || fuse_req_ctx(req)->uid == 0)
-		return;
-	h->killpriv = true;
-	h->grp = st->st_gid;
-	h->in_grp = in_group(req, st->st_gid);
 }
 
 /* Before a write through H by a writer without privileges: drop setuid,
  * and setgid with group exec or when the writer is not in the file's
  * group, as the kernel does natively (its FUSE code, for the cached
- * writes of other opens, drops only the former two; direct writes none).
- * The mode is read at each write: the owner may set the bits meanwhile. */
+ * writes of other opens, drops only the former two; direct writes none). */
 static void drop_privs(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct handle *h)
 {
 	struct stat st;
 	mode_t kill = 0;
 
-	if (fstat(h->fd, &st) < 0 || !(st.st_mode & (S_ISUID | S_ISGID)))
+	if (!__atomic_load_n(&h->killpriv, __ATOMIC_RELAXED) ||
+	    !__atomic_exchange_n(&h->killpriv, false, __ATOMIC_RELAXED))
+		return;
+	if (fstat(h->fd, &st) < 0)
 		return;
 	if (st.st_mode & S_ISUID)
 		kill |= S_ISUID;
-	if (st.st_mode & S_ISGID) {
-		if (st.st_gid != h->grp) {
-			h->grp = st.st_gid;
-			h->in_grp = in_group(req, st.st_gid);
-		}
-		if ((st.st_mode & S_IXGRP) || !h->in_grp)
-			kill |= S_ISGID;
-	}
+	if ((st.st_mode & S_ISGID) && ((st.st_mode & S_IXGRP) || !in_group(req, st.st_gid)))
+		kill |= S_ISGID;
 	/* The kernel caches the mode: it must ask again. */
 	if (kill && fchmod(h->fd, st.st_mode & 07777 & ~kill) == 0)
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+}
+
+/* A chmod set setuid or setgid on N: its unprivileged writers drop them
+ * at their next write. */
+static void arm_drop_privs(struct fs *fs, struct node *n)
+{
+	struct handle *h;
+
+	pthread_mutex_lock(&fs->lock);
+	for (h = n->handles; h; h = h->next)
+		if (h->unpriv)
+			__atomic_store_n(&h->killpriv, true, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&fs->lock);
 }
 
 static struct handle *H(const struct fuse_file_info *fi)
@@ -631,10 +639,6 @@ static int64_t upper_data(struct fs *fs, const char *path)
 	return data_of(&st);
 }
 
-/* A copy-up of a file up to this size holds up other requests no longer
- * than a round trip would. */
-#define COPY_UP_INLINE (64 * 1024)
-
 /* Bring the entry of node N up for writing. */
 static int copy_up(struct fs *fs, struct node *n, const char *path)
 {
@@ -657,7 +661,7 @@ static int copy_up(struct fs *fs, struct node *n, const char *path)
 	if (fs->quota > 0 && over_quota(fs, data_of(&lst)))
 		return ENOSPC;
 	/* Other requests go on while a large file is copied. */
-	if (lst.st_size > COPY_UP_INLINE)
+	if (lst.st_size > LOOP_INLINE_BYTES)
 		loop_release_lead();
 	r = delta_copy_up(fs->b, path, &lst);
 	if (r < 0 && r != -EEXIST)
@@ -986,6 +990,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 			    : -backing_chmod(fs->b, path, mode);
 		if (r)
 			goto out;
+		if (mode & (S_ISUID | S_ISGID))
+			arm_drop_privs(fs, n);
 	}
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
@@ -1490,7 +1496,8 @@ static void tune_readahead(struct fs *fs)
 {
 	int fd;
 
-	if (!fs->ra_path || __atomic_exchange_n(&fs->ra_done, 1, __ATOMIC_RELAXED))
+	if (!fs->ra_path || __atomic_load_n(&fs->ra_done, __ATOMIC_RELAXED) ||
+	    __atomic_exchange_n(&fs->ra_done, 1, __ATOMIC_RELAXED))
 		return;
 	fd = open(fs->ra_path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -1641,8 +1648,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	bool quota = fs->quota > 0;
 	ssize_t n;
 
-	if (h->killpriv)
-		drop_privs(req, fs, ino, h);
+	drop_privs(req, fs, ino, h);
 	if (quota) {
 		if (fstat(h->fd, &s0) < 0) {
 			fuse_reply_err(req, errno);
@@ -1926,8 +1932,9 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs *fs = FS(req);
 	char path[POLICY_MAX_PATH];
 	struct dirh *dh;
+	struct dirfds dirs;
 	struct estate es;
-	int r = gate(req, fs, ino, NEED_VISIBLE, path, NULL, &es), fd;
+	int r = gate(req, fs, ino, NEED_VISIBLE, path, NULL, &es);
 
 	/* The listing is made when it is read from its start (do_readdir),
 	 * not here: the kernel notes the directory's version when it starts
@@ -1935,17 +1942,9 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	 * a name created in between and be kept as current.  (And an opendir
 	 * served from that cache lists nothing.)  Here the directory is only
 	 * opened, for the errors. */
-	if (!r && es.in_upper) {
-		fd = backing_open_dir(fs->b, UPPER, path);
-		r = fd < 0 ? -fd : 0;
-		if (fd >= 0)
-			close(fd);
-	}
-	if (!r && es.in_lower && !es.opaque) {
-		fd = backing_open_dir(fs->b, LOWER, path);
-		r = fd < 0 ? -fd : 0;
-		if (fd >= 0)
-			close(fd);
+	if (!r) {
+		r = -delta_open_dirs(fs->b, path, &es, &dirs);
+		delta_close_dirs(&dirs);
 	}
 	if (r) {
 		fuse_reply_err(req, r);
@@ -2012,7 +2011,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if ((size_t)off < d->n)
 		delta_open_dirs(fs->b, dpath, &des, &dirs);
 	else
-		dirs = (struct dirfds){ { -1, -1 } };
+		dirs = DIRFDS_NONE;
 	buf = p = xmalloc(size);
 	for (i = (size_t)off; i < d->n; i++) {
 		const char *name = d->names[i];

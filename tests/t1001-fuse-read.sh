@@ -196,6 +196,9 @@ if mountpoint -q "$mnt"; then not_ok "relative paths: unmounted"; else ok "relat
 # --spin: 0 (sleep at once) serves as well; bad values are usage errors.
 afs_mount "$src" "$mnt" -p "$T/ref.yaml" --spin 0 || exit 1
 is "--spin 0: a read" "$(printf '# README\nThis is a readme file.')" "$(cat "$mnt/docs/readme.md")"
+# The kernel's read-ahead for the mount, raised at the first open (root).
+is "read-ahead of the mount: 512 KiB after the first open" 512 \
+	"$(cat "/sys/class/bdi/$(mountpoint -d "$mnt")/read_ahead_kb" 2>&1)"
 afs_umount "$mnt"
 for v in x -1 1000001 ''; do
 	run timeout 10 afs-fuse -f --spin "$v" "$src" "$mnt"

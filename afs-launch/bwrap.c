@@ -233,6 +233,7 @@ int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandb
 	}
 	if (pid == 0) {
 		run_child_setup(true);
+		guard_process_group();
 		if (cgroup_enter(sb->cg) != 0)
 			die(EXIT_LAUNCH, "cannot enter the run's cgroup: %m");
 		if (L->json && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))

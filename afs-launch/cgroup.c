@@ -192,7 +192,7 @@ static int make_dir(struct cgroup *cg, int i)
 			}
 		dir = xasprintf("%s/afs-launch.%ld", base, (long)getpid());
 		free(base);
-		if (mkdir(dir, 0755) != 0) {
+		if (guard_mkdir(dir, 0755) != 0) {
 			free(dir);
 			continue;
 		}
@@ -289,23 +289,6 @@ int cgroup_new(const struct limits *lim, struct cgroup **out, const char **why)
 	}
 	*out = cg;
 	return 0;
-}
-
-/* The run's cgroup directories, NULL-terminated, for the guardian. */
-char **cgroup_dirs(const struct cgroup *cg)
-{
-	char **v = xcalloc(CG_N + 1, sizeof(*v));
-	int n = 0;
-
-	for (int i = 0; cg && i < CG_N; i++) {
-		bool dup = false;
-
-		for (int j = 0; j < n; j++)
-			dup |= cg->dir[i] && strcmp(v[j], cg->dir[i]) == 0;
-		if (cg->dir[i] && !dup)
-			v[n++] = xstrdup(cg->dir[i]);
-	}
-	return v;
 }
 
 bool cgroup_has(const struct cgroup *cg, const char *controller)

@@ -220,6 +220,7 @@ static void check_cgroups(void)
 		       "without them --memory is RLIMIT_AS and --pids RLIMIT_NPROC (the result "
 		       "cannot name them), and --cpus needs --runtime docker");
 	cgroup_free(cg);
+	guard_release();
 }
 
 static void check_docker(void)

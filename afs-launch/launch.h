@@ -70,8 +70,6 @@ struct workspace {
 	char *mnt;		/* our mountpoint in it, or NULL */
 	char *session;		/* where --session-dir is staged, or NULL */
 	pid_t fuse_pid;		/* the afs-fuse we started, or 0 */
-	int guard_fd;		/* write end of the guardian's pipe, or -1 */
-	pid_t guard_pid;
 };
 
 /* A running sandbox, whatever the runtime. */
@@ -93,7 +91,6 @@ int cgroup_new(const struct limits *lim, struct cgroup **out, const char **why);
 int cgroup_enter(const struct cgroup *cg);
 const char *cgroup_limit_hit(const struct cgroup *cg);
 bool cgroup_has(const struct cgroup *cg, const char *controller);
-char **cgroup_dirs(const struct cgroup *cg);
 void cgroup_free(struct cgroup *cg);
 
 /* bwrap.c */
@@ -121,10 +118,21 @@ void run_close_sandbox(struct sandbox *sb);
 /* workspace.c */
 int workspace_open(const struct launch *L, struct workspace *ws);
 bool session_staged(const struct launch *L);
-void workspace_guard(struct workspace *ws, const char *docker_name, char **cgroup_dirs);
 int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd);
 int workspace_close(struct workspace *ws);
-void workspace_release(struct workspace *ws);
+bool is_mountpoint(const char *dir, const char *parent);
+void force_unmount(const char *mnt);
+void sleep_ms(long ms);
+
+/* How long afs-fuse may take to unmount and exit. */
+#define UNMOUNT_TIMEOUT_MS 10000
+
+/* guard.c: what must not outlive afs-launch, made through its guardian. */
+int guard_mkdir(const char *path, mode_t mode);
+int guard_mkdtemp(char *template);
+int guard_container(const char *name);
+void guard_process_group(void);
+void guard_release(void);
 void workspace_free(struct workspace *ws);
 
 /* doctor.c */

@@ -231,7 +231,6 @@ int main(int argc, char **argv)
 	struct sandbox sb = { .info_fd = -1, .status_fd = -1, .out_fd = -1, .err_fd = -1 };
 	struct outcome oc = { 0 };
 	struct capture out = { 0 }, err = { 0 };
-	char **cgdirs;
 	sigset_t sigs;
 	int c, sigfd, status, r;
 
@@ -376,19 +375,16 @@ int main(int argc, char **argv)
 
 	if (L.runtime == RT_BWRAP && cgroup_new(&L.lim, &sb.cg, &why) != 0)
 		die(EXIT_LAUNCH, "%s", why);
-	if (L.runtime == RT_DOCKER)
+	if (L.runtime == RT_DOCKER) {
 		sb.docker_name = docker_new_name();
+		if (guard_container(sb.docker_name) != 0)
+			die(EXIT_LAUNCH, "cannot start a guardian for the container: %m");
+	}
 	memset(&ws, 0, sizeof(ws));
-	ws.guard_fd = -1;
 	if (workspace_open(&L, &ws) != 0) {
 		status = EXIT_LAUNCH;
 		goto out;
 	}
-	cgdirs = cgroup_dirs(sb.cg);
-	workspace_guard(&ws, sb.docker_name, cgdirs);
-	for (size_t i = 0; cgdirs[i]; i++)
-		free(cgdirs[i]);
-	free(cgdirs);
 
 	if (L.source) {
 		r = workspace_mount(&L, &ws, sigfd);
@@ -416,7 +412,7 @@ out:
 	cgroup_free(sb.cg);
 	if (workspace_close(&ws) != 0 && status != EXIT_LAUNCH)
 		status = EXIT_LAUNCH;
-	workspace_release(&ws);
+	guard_release();
 	/* After the clean-up: the record holds the status we exit with. */
 	if (L.audit && oc.reported)
 		audit_exec(&L, &oc, status);

@@ -4,10 +4,9 @@
  *
  *   - afs-fuse is our child with PR_SET_PDEATHSIG(SIGTERM): if afs-launch
  *     dies, afs-fuse unmounts (and removes its private delta);
- *   - a guardian, forked before anything is made, waits on a pipe; if
- *     afs-launch ends without saying it cleaned up (killed with SIGKILL,
- *     say), it removes the docker container, the mount if still there,
- *     the temp dir and the cgroups.
+ *   - the temp dir and the mountpoint are made by the guardian (guard.c),
+ *     which removes them, detaching the mount if still there, when
+ *     afs-launch ends without saying it did (killed with SIGKILL, say).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,18 +28,17 @@
 #include "launch.h"
 #include "util.h"
 
-/* How long afs-fuse may take to mount, and to unmount and exit. */
+/* How long afs-fuse may take to mount. */
 #define MOUNT_TIMEOUT_MS 30000
-#define UNMOUNT_TIMEOUT_MS 10000
 
-static void sleep_ms(long ms)
+void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
 
-static bool is_mountpoint(const char *dir, const char *parent)
+bool is_mountpoint(const char *dir, const char *parent)
 {
 	struct stat a, b;
 
@@ -48,7 +46,7 @@ static bool is_mountpoint(const char *dir, const char *parent)
 }
 
 /* Detach a mount whose daemon is gone or stuck. */
-static void force_unmount(const char *mnt)
+void force_unmount(const char *mnt)
 {
 	if (umount2(mnt, MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT)
 		return;
@@ -81,7 +79,6 @@ int workspace_open(const struct launch *L, struct workspace *ws)
 	char *t;
 
 	memset(ws, 0, sizeof(*ws));
-	ws->guard_fd = -1;
 	if (L->mount_dir) {
 		char *dir = realpath(L->mount_dir, NULL);
 
@@ -105,7 +102,7 @@ int workspace_open(const struct launch *L, struct workspace *ws)
 		return -1;
 	}
 	t = xasprintf("%s/afs-launch.XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
-	if (!mkdtemp(t)) {
+	if (guard_mkdtemp(t) != 0) {
 		error("cannot make a temp dir in '%s': %m", tmp && *tmp == '/' ? tmp : "/tmp");
 		free(t);
 		return -1;
@@ -118,7 +115,7 @@ int workspace_open(const struct launch *L, struct workspace *ws)
 	}
 	if (L->source) {
 		ws->mnt = xasprintf("%s/workspace", t);
-		if (mkdir(ws->mnt, 0755) != 0) {
+		if (guard_mkdir(ws->mnt, 0755) != 0) {
 			error("cannot make a mountpoint in '%s': %m", t);
 			return -1;
 		}
@@ -126,70 +123,12 @@ int workspace_open(const struct launch *L, struct workspace *ws)
 	}
 	if (session_staged(L)) {
 		ws->session = xasprintf("%s/session", t);
-		if (mkdir(ws->session, 0700) != 0) {
+		if (guard_mkdir(ws->session, 0700) != 0) {
 			error("cannot make '%s': %m", ws->session);
 			return -1;
 		}
 	}
 	return 0;
-}
-
-static void guardian(struct workspace *ws, int fd, const char *docker_name, char **cg)
-{
-	char c = 0;
-	ssize_t n;
-
-	do
-		n = read(fd, &c, 1);
-	while (n < 0 && errno == EINTR);
-	if (n == 1 && c == 'D')
-		_exit(0);
-	/* afs-launch is gone without cleaning up. */
-	if (docker_name)
-		docker_remove(docker_name);
-	if (ws->mnt) {
-		/* afs-fuse had SIGTERM from its parent's death: give it
-		 * the time to unmount, then detach what is left. */
-		for (int i = 0; i < UNMOUNT_TIMEOUT_MS / 10 && is_mountpoint(ws->mnt, ws->tmpdir);
-		     i++)
-			sleep_ms(10);
-		if (is_mountpoint(ws->mnt, ws->tmpdir))
-			force_unmount(ws->mnt);
-		rmdir(ws->mnt);
-	}
-	if (ws->session)
-		rmdir(ws->session);
-	if (ws->tmpdir)
-		rmdir(ws->tmpdir);
-	for (size_t i = 0; cg && cg[i]; i++)
-		for (int tries = 0; rmdir(cg[i]) != 0 && errno == EBUSY && tries < 200; tries++)
-			sleep_ms(5);
-	_exit(0);
-}
-
-void workspace_guard(struct workspace *ws, const char *docker_name, char **cgroup_dirs)
-{
-	int p[2];
-	pid_t pid;
-
-	if (!ws->tmpdir && !docker_name && !(cgroup_dirs && cgroup_dirs[0]))
-		return;
-	if (pipe2(p, O_CLOEXEC) != 0)
-		die(EXIT_LAUNCH, "cannot make a pipe: %m");
-	pid = fork();
-	if (pid < 0)
-		die(EXIT_LAUNCH, "cannot fork: %m");
-	if (pid == 0) {
-		/* Signals stay blocked (as in afs-launch): only SIGKILL can
-		 * stop the guardian, and then nothing is lost that it was
-		 * not already losing. */
-		setpgid(0, 0);
-		close(p[1]);
-		guardian(ws, p[0], docker_name, cgroup_dirs);
-	}
-	close(p[0]);
-	ws->guard_fd = p[1];
-	ws->guard_pid = pid;
 }
 
 /* Mount SOURCE at our mountpoint.  0 when ready; -1 on failure (said);
@@ -322,7 +261,7 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 	return 0;
 }
 
-/* Unmount, remove what we made, release the guardian.  0, or -1 when
+/* Unmount and remove what we made.  0, or -1 when
  * something could not be undone (said). */
 int workspace_close(struct workspace *ws)
 {
@@ -370,19 +309,6 @@ int workspace_close(struct workspace *ws)
 	return status;
 }
 
-/* Tell the guardian all is clean, and wait for it. */
-void workspace_release(struct workspace *ws)
-{
-	if (ws->guard_fd < 0)
-		return;
-	if (write(ws->guard_fd, "D", 1) != 1)
-		warning("cannot release the guardian: %m");
-	close(ws->guard_fd);
-	ws->guard_fd = -1;
-	while (waitpid(ws->guard_pid, NULL, 0) < 0 && errno == EINTR)
-		;
-}
-
 void workspace_free(struct workspace *ws)
 {
 	free(ws->dir);
@@ -390,5 +316,4 @@ void workspace_free(struct workspace *ws)
 	free(ws->mnt);
 	free(ws->session);
 	memset(ws, 0, sizeof(*ws));
-	ws->guard_fd = -1;
 }

@@ -116,6 +116,16 @@ kill -KILL "$lp"
 wait "$lp" 2>/dev/null
 same_state "SIGKILL to afs-launch while it mounts"
 
+# SIGKILL at every moment of the start: before, while and after the
+# cgroups, the temp dir, the mountpoint and the mount are made.
+for d in 0 0.002 0.004 0.006 0.008 0.01 0.015 0.02 0.03 0.04 0.06 0.08; do
+	bg_launch -- sleep 0.2 >/dev/null 2>&1
+	sleep $d
+	kill -KILL "$lp" 2>/dev/null
+	wait "$lp" 2>/dev/null
+done
+same_state "SIGKILL to afs-launch at 12 moments of its start"
+
 printf 'version: 1\nrules: [\n' >"$T/bad.yaml"
 run afs-launch --uid $U --gid $U -s "$src" -p "$T/bad.yaml" -- true
 is "failing mount: 125" 125 "$rc"

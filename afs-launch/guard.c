@@ -1,0 +1,322 @@
+/* guard.c - the guardian: what afs-launch makes that must not outlive it
+ * (its temp dir, the mountpoint in it, its cgroups, a docker container) is
+ * made by, or announced to, a process of its own before it exists.  If
+ * afs-launch ends without saying that it cleaned up (SIGKILL, say), the
+ * guardian removes all of it.
+ *
+ * The guardian makes the directories itself, on request, and remembers
+ * each before it answers: there is no moment at which a directory exists
+ * that it does not know of, however early afs-launch is killed.  A
+ * container is announced by name before `docker run` is started.
+ *
+ * It is started at the first request (a run that makes nothing forks
+ * nothing) and talks over a SOCK_SEQPACKET socket pair: one request, one
+ * answer; the end of the socket is afs-launch's end.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/close_range.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launch.h"
+#include "util.h"
+
+enum {
+	OP_MKDIR = 'M',		/* path, mode: make it */
+	OP_MKDTEMP = 'T',	/* template: make it, answer the name */
+	OP_CONTAINER = 'K',	/* name: remove it with docker rm -f */
+	OP_GROUP = 'P',		/* mode: a process group to kill; no answer */
+	OP_DONE = 'D',		/* afs-launch removed everything itself */
+};
+
+struct request {
+	char op;
+	uint32_t mode;
+	char path[PATH_MAX];
+};
+
+struct answer {
+	int err;		/* 0 or an errno */
+	char path[PATH_MAX];
+};
+
+static int guard_fd = -1;
+static pid_t guard_pid;
+
+struct made {
+	char kind;		/* 'd': a directory, 'k': a container */
+	char *name;
+};
+
+/* Kill what is left in a cgroup of ours, until it is empty or ten
+ * seconds have passed.  Not a cgroup: nothing to do. */
+static void empty_cgroup(const char *dir)
+{
+	char *path = xasprintf("%s/cgroup.procs", dir), buf[4096];
+
+	for (int tries = 0; tries < 1000; tries++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n;
+		bool any = false;
+
+		if (fd < 0)
+			break;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			break;
+		buf[n] = '\0';
+		for (char *p = buf, *end; *p; p = end) {
+			long pid = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (pid > 0) {
+				kill((pid_t)pid, SIGKILL);
+				any = true;
+			}
+		}
+		if (!any)
+			break;
+		sleep_ms(10);
+	}
+	free(path);
+}
+
+static void remember(struct made **v, size_t *n, char kind, const char *name)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[*n].kind = kind;
+	(*v)[*n].name = xstrdup(name);
+	(*n)++;
+}
+
+/* A directory we made: the mountpoint first gets the time to be
+ * unmounted by afs-fuse (which had SIGTERM at afs-launch's death), then
+ * is detached; a cgroup may hold processes on their way out for a while. */
+static void remove_dir(const char *dir)
+{
+	char *parent = xstrdup(dir), *slash = strrchr(parent, '/');
+
+	if (slash && slash != parent)
+		*slash = '\0';
+	for (int i = 0; i < UNMOUNT_TIMEOUT_MS / 10 && is_mountpoint(dir, parent); i++)
+		sleep_ms(10);
+	free(parent);
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return;
+	if (errno == EBUSY || errno == ENOTCONN)
+		force_unmount(dir);
+	for (int tries = 0; rmdir(dir) != 0 && errno == EBUSY && tries < 1000; tries++)
+		sleep_ms(10);
+}
+
+static void guardian(int fd)
+{
+	struct made *made = NULL;
+	size_t nmade = 0;
+	pid_t group = 0;
+	struct request rq;
+	struct answer an;
+
+	for (;;) {
+		ssize_t n = recv(fd, &rq, sizeof(rq) - 1, 0);
+		size_t len;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;	/* afs-launch is gone */
+		if ((size_t)n < offsetof(struct request, path))
+			continue;
+		len = (size_t)n - offsetof(struct request, path);
+		rq.path[len] = '\0';
+		memset(&an, 0, offsetof(struct answer, path));
+		an.path[0] = '\0';
+		switch (rq.op) {
+		case OP_DONE:
+			_exit(0);
+		case OP_MKDIR:
+			if (mkdir(rq.path, (mode_t)rq.mode) == 0)
+				remember(&made, &nmade, 'd', rq.path);
+			else
+				an.err = errno;
+			break;
+		case OP_MKDTEMP:
+			if (mkdtemp(rq.path)) {
+				remember(&made, &nmade, 'd', rq.path);
+				memcpy(an.path, rq.path, len + 1);
+			} else {
+				an.err = errno;
+			}
+			break;
+		case OP_CONTAINER:
+			remember(&made, &nmade, 'k', rq.path);
+			break;
+		case OP_GROUP:
+			group = (pid_t)rq.mode;
+			continue;
+		default:
+			an.err = EINVAL;
+		}
+		(void)send(fd, &an, offsetof(struct answer, path) + strlen(an.path), MSG_NOSIGNAL);
+	}
+	/* bwrap is killed with afs-launch (PR_SET_PDEATHSIG), but a child
+	 * it cloned and had not yet told to go on waits for it forever:
+	 * the sandbox's process group, and all in its cgroups, go first. */
+	if (group > 0)
+		kill(-group, SIGKILL);
+	for (size_t i = 0; i < nmade; i++)
+		if (made[i].kind == 'd')
+			empty_cgroup(made[i].name);
+	/* Undo in the reverse order of making: the container, the
+	 * mountpoint, the temp dir, the cgroups. */
+	while (nmade-- > 0) {
+		if (made[nmade].kind == 'k')
+			docker_remove(made[nmade].name);
+		else
+			remove_dir(made[nmade].name);
+	}
+	_exit(0);
+}
+
+static int start(void)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (guard_fd >= 0)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		errno = e;
+		return -1;
+	}
+	if (pid == 0) {
+		/* Its own process group, so that a terminal's ^C to the
+		 * caller's group does not reach it; and afs-launch's
+		 * signals stay blocked here: only SIGKILL stops it.  It
+		 * keeps the caller's stdio (a pipeline reading afs-launch
+		 * ends when the clean-up has), no other fd. */
+		setpgid(0, 0);
+		close(sv[0]);
+		if (sv[1] > 3)
+			close_range(3, (unsigned)sv[1] - 1, 0);
+		close_range((unsigned)sv[1] + 1, ~0U, 0);
+		guardian(sv[1]);
+	}
+	close(sv[1]);
+	guard_fd = sv[0];
+	guard_pid = pid;
+	return 0;
+}
+
+static int ask(char op, const char *path, mode_t mode, char *out, size_t outsize)
+{
+	struct request rq;
+	struct answer an;
+	size_t len = strlen(path);
+	ssize_t n;
+
+	if (len >= sizeof(rq.path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (start() != 0)
+		return -1;
+	memset(&rq, 0, offsetof(struct request, path));
+	rq.op = op;
+	rq.mode = (uint32_t)mode;
+	memcpy(rq.path, path, len);
+	if (send(guard_fd, &rq, offsetof(struct request, path) + len, MSG_NOSIGNAL) < 0)
+		return -1;
+	do
+		n = recv(guard_fd, &an, sizeof(an) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < (ssize_t)offsetof(struct answer, path)) {
+		errno = n < 0 ? errno : EPIPE;
+		return -1;
+	}
+	if (an.err) {
+		errno = an.err;
+		return -1;
+	}
+	if (out) {
+		size_t got = (size_t)n - offsetof(struct answer, path);
+
+		if (got >= outsize) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(out, an.path, got);
+		out[got] = '\0';
+	}
+	return 0;
+}
+
+int guard_mkdir(const char *path, mode_t mode)
+{
+	return ask(OP_MKDIR, path, mode, NULL, 0);
+}
+
+/* TEMPLATE as for mkdtemp(3), which it updates. */
+int guard_mkdtemp(char *template)
+{
+	return ask(OP_MKDTEMP, template, 0, template, strlen(template) + 1);
+}
+
+int guard_container(const char *name)
+{
+	return ask(OP_CONTAINER, name, 0, NULL, 0);
+}
+
+/* In the child that becomes the sandbox, before anything else: its
+ * process group is killed if afs-launch dies.  Without an answer (the
+ * parent may be talking to the guardian); sent before the child can
+ * die or exec, so it arrives before the end of afs-launch is seen. */
+void guard_process_group(void)
+{
+	struct request rq;
+	size_t n = offsetof(struct request, path);
+
+	if (guard_fd < 0)
+		return;
+	memset(&rq, 0, n);
+	rq.op = OP_GROUP;
+	rq.mode = (uint32_t)getpgrp();
+	(void)send(guard_fd, &rq, n, MSG_NOSIGNAL);
+}
+
+/* Everything is removed: tell the guardian, and wait for it. */
+void guard_release(void)
+{
+	struct request rq;
+	size_t n = offsetof(struct request, path);
+
+	if (guard_fd < 0)
+		return;
+	memset(&rq, 0, n);
+	rq.op = OP_DONE;
+	if (send(guard_fd, &rq, n, MSG_NOSIGNAL) != (ssize_t)n)
+		warning("cannot release the guardian: %m");
+	close(guard_fd);
+	guard_fd = -1;
+	while (waitpid(guard_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}

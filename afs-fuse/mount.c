@@ -234,6 +234,7 @@ int mount_run(const struct mount_opts *in)
 	char real[PATH_MAX], mnt_real[PATH_MAX], bdi[32];
 	char *opts, *src, *upper = NULL, *private = NULL;
 	struct estate es;
+	sigset_t pending;
 	int r, status = 1;
 	bool reloader = false;
 
@@ -245,6 +246,24 @@ int mount_run(const struct mount_opts *in)
 		die(1, "cannot mount on '%s': %m", o->mountpoint);
 	if (!S_ISDIR(st.st_mode))
 		die(1, "cannot mount on '%s': not a directory", o->mountpoint);
+
+	/* Before anything is made that an exit must undo (a private delta,
+	 * the mount), and before any thread starts: every thread inherits
+	 * the mask.  Only the reload thread takes SIGHUP and SIGUSR1.
+	 * SIGINT and SIGTERM are blocked in every thread and taken by
+	 * loop_run() alone (a thread of the audit writer or of the reload
+	 * would take them where the loop cannot see); one that comes during
+	 * the start waits for it, so a private delta is never left behind. */
+	sigemptyset(&rl.set);
+	sigaddset(&rl.set, SIGHUP);
+	sigaddset(&rl.set, SIGUSR1);
+	{
+		sigset_t blocked = rl.set;
+
+		sigaddset(&blocked, SIGINT);
+		sigaddset(&blocked, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &blocked, NULL);
+	}
 
 	/* The upper layer: SOURCE itself, the given delta, or a private one. */
 	if (o->writethrough) {
@@ -288,21 +307,6 @@ int mount_run(const struct mount_opts *in)
 	/* The kernel applied the caller's umask to every mode it sends:
 	 * afs-fuse must not apply its own on top. */
 	umask(0);
-	/* Before any thread starts: every thread inherits the mask, and
-	 * only the signal thread takes these. */
-	sigemptyset(&rl.set);
-	sigaddset(&rl.set, SIGHUP);
-	sigaddset(&rl.set, SIGUSR1);
-	/* SIGINT and SIGTERM too, in every thread: loop_run() takes them in
-	 * this one only (a thread of the audit writer or of the reload would
-	 * take them where the loop cannot see). */
-	{
-		sigset_t blocked = rl.set;
-
-		sigaddset(&blocked, SIGINT);
-		sigaddset(&blocked, SIGTERM);
-		pthread_sigmask(SIG_BLOCK, &blocked, NULL);
-	}
 	if (o->audit) {
 		r = auditlog_open(o->audit, (enum audit_level)o->audit_level, o->name,
 					  o->session, &rl.audit);
@@ -356,6 +360,12 @@ int mount_run(const struct mount_opts *in)
 	/* Canonical before the mount: afterwards it would ask this very mount. */
 	if (!realpath(o->mountpoint, mnt_real))
 		mnt_real[0] = '\0';
+	/* Told to stop while starting: nothing to mount for. */
+	if (sigpending(&pending) == 0 &&
+	    (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM))) {
+		status = 0;
+		goto out_handlers;
+	}
 	if (fuse_session_mount(se, o->mountpoint) != 0) {
 		error("cannot mount on '%s'", o->mountpoint);
 		goto out_handlers;

@@ -73,3 +73,23 @@ else
 fi
 fuse_pid=$b_pid
 afs_umount "$T/b"
+
+# SIGTERM at every moment of the start: a private delta made is removed,
+# a mount made is unmounted; the status is 0, or 143 when the signal came
+# before anything was made.
+mkdir -p "$T/early" "$T/etmp"
+bad=
+for d in 0 0 0.0005 0.0005 0.001 0.001 0.0015 0.0015 0.002 0.002 0.0025 0.0025 \
+	0.003 0.003 0.004 0.004 0.005 0.005 0.01 0.02; do
+	TMPDIR=$T/etmp afs-fuse -f -p read-only "$T/base" "$T/early" 2>>"$T/early.err" &
+	e=$!
+	at_exit_kill "$e"
+	sleep $d
+	kill -TERM "$e"
+	wait "$e"
+	st=$?
+	case $st in 0 | 143) ;; *) bad="$bad $d:$st" ;; esac
+done
+is "SIGTERM during the start: exit 0 (or 143 before anything is made)" "" "$bad"
+is "SIGTERM during the start: no private delta left" "" "$(ls -A "$T/etmp")"
+if mountpoint -q "$T/early"; then not_ok "SIGTERM during the start: not mounted"; else ok "SIGTERM during the start: not mounted"; fi

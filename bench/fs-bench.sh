@@ -215,6 +215,26 @@ if want create || want write || want copyup; then
 	mount_bindfs "$W/ext/src" "$BINDFS"
 	header
 	want create && workload "create+write+unlink 5k x 4 KiB" "'$B/bench/mkfiles' create w 5000 4096"
+	# A yardstick for this machine's round trips: libfuse's own example
+	# passthrough.c (Debian's libfuse3-dev), built with 60 s timeouts and
+	# kernel_cache; no policy, no delta, no audit.  It mirrors /.
+	ex=/usr/share/doc/libfuse3-dev/examples
+	if want create && [ -f "$ex/passthrough.c" ]; then
+		mkdir -p "$W/hlpt" "$W/ext/hsrc/w" "$W/m.hlpt"
+		cp "$ex/passthrough.c" "$ex/passthrough_helpers.h" "$W/hlpt/"
+		sed -i 's/cfg->entry_timeout = 0;/cfg->entry_timeout = 60;/;
+			s/cfg->attr_timeout = 0;/cfg->attr_timeout = 60;/;
+			s/cfg->negative_timeout = 0;/cfg->negative_timeout = 60; cfg->kernel_cache = 1;/' \
+			"$W/hlpt/passthrough.c"
+		if cc -O2 -D_FILE_OFFSET_BITS=64 $(pkg-config --cflags fuse3) -o "$W/hlpt/hlpt" \
+			"$W/hlpt/passthrough.c" $(pkg-config --libs fuse3) 2>/dev/null &&
+			"$W/hlpt/hlpt" "$W/m.hlpt"; then
+			mounts+=("$W/m.hlpt")
+			echo "# the same through libfuse's example passthrough.c (60 s timeouts, kernel_cache), against native"
+			pair "create+write+unlink 5k" "'$B/bench/mkfiles' create w 5000 4096" \
+				"$W/ext/src" "$W/m.hlpt$W/ext/hsrc"
+		fi
+	fi
 	if want audit; then
 		mkdir -p "$W/ext/delta2"
 		mount_afs "$W/ext/src" "$W/m.wacc" "$W/write.yaml" -d "$W/ext/delta2" \

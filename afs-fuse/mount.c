@@ -7,6 +7,7 @@
  * inside a FUSE op.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
@@ -98,6 +99,50 @@ static char *opt_escape(const char *s)
 	}
 	*o = '\0';
 	return out;
+}
+
+/* Into the background (without -f): a child goes on, in a session of its
+ * own, in /, with /dev/null for stdio; the parent exits 0 once the child
+ * is set up.  The signals afs-fuse takes are blocked in the parent too: one
+ * that came before the fork, or while the parent waits, is passed on to
+ * the child rather than lost (a child does not inherit pending signals). */
+static int daemonize(void)
+{
+	static const int passed[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+	int p[2], null;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid > 0) {
+		sigset_t pending;
+
+		close(p[1]);
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		if (sigpending(&pending) == 0)
+			for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++)
+				if (sigismember(&pending, passed[i]))
+					kill(pid, passed[i]);
+		_exit(0);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") != 0)
+		_exit(1);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(1);
+	if (null > 2)
+		close(null);
+	close(p[1]);	/* the parent may go */
+	return 0;
 }
 
 /* systemd's readiness protocol: one datagram to $NOTIFY_SOCKET. */
@@ -378,9 +423,11 @@ int mount_run(const struct mount_opts *in)
 		close(o->ready_fd);
 	}
 	notify_ready();
-	if (fuse_daemonize(o->foreground) != 0)
+	if (!o->foreground && daemonize() != 0) {
+		error("cannot go into the background: %m");
 		goto out_unmount;
-	/* Threads start only now: fuse_daemonize() forks, and a thread does
+	}
+	/* Threads start only now: daemonize() forks, and a thread does
 	 * not live on in the child. */
 	if (rl.audit && auditlog_start(rl.audit) < 0) {
 		error("cannot start the audit log writer");

@@ -226,6 +226,9 @@ int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandb
 		error("cannot make pipes: %m");
 		return -1;
 	}
+	/* Whatever else the run made, a guardian for the sandbox's process
+	 * group (see guard_process_group). */
+	guard_start();
 	pid = fork();
 	if (pid < 0) {
 		error("cannot fork: %m");

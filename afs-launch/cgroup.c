@@ -192,7 +192,7 @@ static int make_dir(struct cgroup *cg, int i)
 			}
 		dir = xasprintf("%s/afs-launch.%ld", base, (long)getpid());
 		free(base);
-		if (guard_mkdir(dir, 0755) != 0) {
+		if (guard_mkcgroup(dir) != 0) {
 			free(dir);
 			continue;
 		}

@@ -24,7 +24,10 @@
 #include <string.h>
 #include <linux/close_range.h>
 #include <sys/socket.h>
+#include <linux/magic.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,9 +36,10 @@
 
 enum {
 	OP_MKDIR = 'M',		/* path, mode: make it */
+	OP_MKCGROUP = 'C',	/* path: make this cgroup */
 	OP_MKDTEMP = 'T',	/* template: make it, answer the name */
 	OP_CONTAINER = 'K',	/* name: remove it with docker rm -f */
-	OP_GROUP = 'P',		/* mode: a process group to kill; no answer */
+	OP_GROUP = 'P',		/* mode: a process group to kill (0: none); no answer */
 	OP_DONE = 'D',		/* afs-launch removed everything itself */
 };
 
@@ -54,42 +58,58 @@ static int guard_fd = -1;
 static pid_t guard_pid;
 
 struct made {
-	char kind;		/* 'd': a directory, 'k': a container */
+	char kind;		/* 'd': a directory, 'c': a cgroup, 'k': a container */
 	char *name;
 };
 
-/* Kill what is left in a cgroup of ours, until it is empty or ten
- * seconds have passed.  Not a cgroup: nothing to do. */
+/* Kill what is left in cgroup DIR (one of ours: made by the guardian in
+ * a cgroup file system), until it is empty or ten seconds have passed.
+ * cgroup.kill where there is one (v2); else every pid in cgroup.procs,
+ * read whole (a short read would cut a pid in two). */
 static void empty_cgroup(const char *dir)
 {
-	char *path = xasprintf("%s/cgroup.procs", dir), buf[4096];
+	char *path = xasprintf("%s/cgroup.kill", dir), *line = NULL;
+	size_t cap = 0;
+	struct statfs sf;
+	int fd;
 
-	for (int tries = 0; tries < 1000; tries++) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n;
-		bool any = false;
-
-		if (fd < 0)
-			break;
-		n = read(fd, buf, sizeof(buf) - 1);
+	if (statfs(dir, &sf) != 0 || (sf.f_type != CGROUP_SUPER_MAGIC &&
+				      sf.f_type != CGROUP2_SUPER_MAGIC)) {
+		free(path);
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)write(fd, "1", 1);
 		close(fd);
-		if (n <= 0)
-			break;
-		buf[n] = '\0';
-		for (char *p = buf, *end; *p; p = end) {
-			long pid = strtol(p, &end, 10);
+	}
+	free(path);
+	path = xasprintf("%s/cgroup.procs", dir);
+	for (int tries = 0; tries < 1000; tries++) {
+		FILE *f = fopen(path, "re");
+		bool any = false;
+		ssize_t n;
 
-			if (end == p)
+		if (!f)
+			break;
+		while ((n = getline(&line, &cap, f)) > 0) {
+			char *end;
+			long pid;
+
+			if (line[n - 1] != '\n')
 				break;
-			if (pid > 0) {
+			pid = strtol(line, &end, 10);
+			if (pid > 0 && *end == '\n') {
 				kill((pid_t)pid, SIGKILL);
 				any = true;
 			}
 		}
+		fclose(f);
 		if (!any)
 			break;
 		sleep_ms(10);
 	}
+	free(line);
 	free(path);
 }
 
@@ -147,8 +167,9 @@ static void guardian(int fd)
 		case OP_DONE:
 			_exit(0);
 		case OP_MKDIR:
+		case OP_MKCGROUP:
 			if (mkdir(rq.path, (mode_t)rq.mode) == 0)
-				remember(&made, &nmade, 'd', rq.path);
+				remember(&made, &nmade, rq.op == OP_MKDIR ? 'd' : 'c', rq.path);
 			else
 				an.err = errno;
 			break;
@@ -172,59 +193,80 @@ static void guardian(int fd)
 		(void)send(fd, &an, offsetof(struct answer, path) + strlen(an.path), MSG_NOSIGNAL);
 	}
 	/* bwrap is killed with afs-launch (PR_SET_PDEATHSIG), but a child
-	 * it cloned and had not yet told to go on waits for it forever:
-	 * the sandbox's process group, and all in its cgroups, go first. */
+	 * it cloned and had not yet told to go on waits for it for ever:
+	 * the sandbox's process group goes first, then the container, then
+	 * all that is left in the cgroups. */
 	if (group > 0)
 		kill(-group, SIGKILL);
 	for (size_t i = 0; i < nmade; i++)
-		if (made[i].kind == 'd')
+		if (made[i].kind == 'k')
+			docker_remove(made[i].name);
+	for (size_t i = 0; i < nmade; i++)
+		if (made[i].kind == 'c')
 			empty_cgroup(made[i].name);
-	/* Undo in the reverse order of making: the container, the
-	 * mountpoint, the temp dir, the cgroups. */
-	while (nmade-- > 0) {
-		if (made[nmade].kind == 'k')
-			docker_remove(made[nmade].name);
-		else
+	/* The directories in the reverse order of making: the mountpoint,
+	 * the temp dir, the cgroups. */
+	while (nmade-- > 0)
+		if (made[nmade].kind != 'k')
 			remove_dir(made[nmade].name);
-	}
 	_exit(0);
 }
 
-static int start(void)
+/* Fork the guardian, if not yet done; afs-launch cannot go on without. */
+static void start(void)
 {
 	int sv[2];
 	pid_t pid;
 
 	if (guard_fd >= 0)
-		return 0;
+		return;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		int e = errno;
+		die(EXIT_LAUNCH, "cannot start the guardian: %m");
+	/* Never on 0, 1 or 2, should the caller have closed them. */
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] > 2)
+			continue;
+		int fd = fcntl(sv[i], F_DUPFD_CLOEXEC, 3);
 
-		close(sv[0]);
-		close(sv[1]);
-		errno = e;
-		return -1;
+		if (fd < 0)
+			die(EXIT_LAUNCH, "cannot start the guardian: %m");
+		close(sv[i]);
+		sv[i] = fd;
 	}
+	pid = fork();
+	if (pid < 0)
+		die(EXIT_LAUNCH, "cannot start the guardian: %m");
 	if (pid == 0) {
 		/* Its own process group, so that a terminal's ^C to the
-		 * caller's group does not reach it; and afs-launch's
-		 * signals stay blocked here: only SIGKILL stops it.  It
-		 * keeps the caller's stdio (a pipeline reading afs-launch
-		 * ends when the clean-up has), no other fd. */
+		 * caller's group does not reach it, and afs-launch's signal
+		 * mask.  It holds none of the caller's files: a pipeline
+		 * reading afs-launch ends when afs-launch does. */
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
 		setpgid(0, 0);
 		close(sv[0]);
-		if (sv[1] > 3)
-			close_range(3, (unsigned)sv[1] - 1, 0);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(1);
+		close_range(3, (unsigned)sv[1] - 1, 0);
 		close_range((unsigned)sv[1] + 1, ~0U, 0);
 		guardian(sv[1]);
 	}
 	close(sv[1]);
 	guard_fd = sv[0];
 	guard_pid = pid;
-	return 0;
+}
+
+/* A message with no answer. */
+static void tell(char op, uint32_t arg)
+{
+	struct request rq;
+	size_t n = offsetof(struct request, path);
+
+	memset(&rq, 0, n);
+	rq.op = op;
+	rq.mode = arg;
+	if (send(guard_fd, &rq, n, MSG_NOSIGNAL) != (ssize_t)n)
+		warning("cannot tell the guardian: %m");
 }
 
 static int ask(char op, const char *path, mode_t mode, char *out, size_t outsize)
@@ -238,21 +280,18 @@ static int ask(char op, const char *path, mode_t mode, char *out, size_t outsize
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (start() != 0)
-		return -1;
+	start();
 	memset(&rq, 0, offsetof(struct request, path));
 	rq.op = op;
 	rq.mode = (uint32_t)mode;
 	memcpy(rq.path, path, len);
 	if (send(guard_fd, &rq, offsetof(struct request, path) + len, MSG_NOSIGNAL) < 0)
-		return -1;
+		die(EXIT_LAUNCH, "cannot reach the guardian: %m");
 	do
 		n = recv(guard_fd, &an, sizeof(an) - 1, 0);
 	while (n < 0 && errno == EINTR);
-	if (n < (ssize_t)offsetof(struct answer, path)) {
-		errno = n < 0 ? errno : EPIPE;
-		return -1;
-	}
+	if (n < (ssize_t)offsetof(struct answer, path))
+		die(EXIT_LAUNCH, "the guardian is gone");
 	if (an.err) {
 		errno = an.err;
 		return -1;
@@ -270,9 +309,15 @@ static int ask(char op, const char *path, mode_t mode, char *out, size_t outsize
 	return 0;
 }
 
+/* 0, or -1 with errno as mkdir(2) set it. */
 int guard_mkdir(const char *path, mode_t mode)
 {
 	return ask(OP_MKDIR, path, mode, NULL, 0);
+}
+
+int guard_mkcgroup(const char *path)
+{
+	return ask(OP_MKCGROUP, path, 0755, NULL, 0);
 }
 
 /* TEMPLATE as for mkdtemp(3), which it updates. */
@@ -286,35 +331,37 @@ int guard_container(const char *name)
 	return ask(OP_CONTAINER, name, 0, NULL, 0);
 }
 
+/* The guardian, started now if it was not: a run's sandbox always has
+ * one, for its process group. */
+void guard_start(void)
+{
+	start();
+}
+
 /* In the child that becomes the sandbox, before anything else: its
  * process group is killed if afs-launch dies.  Without an answer (the
  * parent may be talking to the guardian); sent before the child can
  * die or exec, so it arrives before the end of afs-launch is seen. */
 void guard_process_group(void)
 {
-	struct request rq;
-	size_t n = offsetof(struct request, path);
+	if (guard_fd >= 0)
+		tell(OP_GROUP, (uint32_t)getpgrp());
+}
 
-	if (guard_fd < 0)
-		return;
-	memset(&rq, 0, n);
-	rq.op = OP_GROUP;
-	rq.mode = (uint32_t)getpgrp();
-	(void)send(guard_fd, &rq, n, MSG_NOSIGNAL);
+/* The sandbox's first process has ended (not yet reaped: its zombie
+ * holds the group's number): no group to kill any more. */
+void guard_forget_group(void)
+{
+	if (guard_fd >= 0)
+		tell(OP_GROUP, 0);
 }
 
 /* Everything is removed: tell the guardian, and wait for it. */
 void guard_release(void)
 {
-	struct request rq;
-	size_t n = offsetof(struct request, path);
-
 	if (guard_fd < 0)
 		return;
-	memset(&rq, 0, n);
-	rq.op = OP_DONE;
-	if (send(guard_fd, &rq, n, MSG_NOSIGNAL) != (ssize_t)n)
-		warning("cannot release the guardian: %m");
+	tell(OP_DONE, 0);
 	close(guard_fd);
 	guard_fd = -1;
 	while (waitpid(guard_pid, NULL, 0) < 0 && errno == EINTR)

@@ -129,9 +129,12 @@ void sleep_ms(long ms);
 
 /* guard.c: what must not outlive afs-launch, made through its guardian. */
 int guard_mkdir(const char *path, mode_t mode);
+int guard_mkcgroup(const char *path);
+void guard_start(void);
 int guard_mkdtemp(char *template);
 int guard_container(const char *name);
 void guard_process_group(void);
+void guard_forget_group(void);
 void guard_release(void);
 void workspace_free(struct workspace *ws);
 

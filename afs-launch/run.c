@@ -157,6 +157,24 @@ static void parse_status(const char *s, struct outcome *oc)
 	}
 }
 
+/* Reap the sandbox's first process (bwrap, or the docker client), waiting
+ * for it or not.  The guardian forgets its process group first, while the
+ * zombie still holds the group's number: it can never kill a group of the
+ * same number that is not ours. */
+static bool reap(struct sandbox *sb, int *wst, bool wait)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_PID, (id_t)sb->pid, &si, WEXITED | WNOWAIT | (wait ? 0 : WNOHANG)) != 0)
+		if (errno != EINTR)
+			return false;
+	if (si.si_pid != sb->pid)
+		return false;
+	guard_forget_group();
+	return waitpid(sb->pid, wst, 0) == sb->pid;
+}
+
 int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outcome *oc,
 	     struct capture *out, struct capture *err)
 {
@@ -232,7 +250,7 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 				if (read(sigfd, &si, sizeof(si)) != sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGCHLD) {
-					if (!exited && waitpid(sb->pid, &wst, WNOHANG) == sb->pid) {
+					if (!exited && reap(sb, &wst, false)) {
 						exited = true;
 						drain_until = now_ms() + DRAIN_MS;
 					}
@@ -255,7 +273,7 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 			}
 		}
 	}
-	if (!exited && waitpid(sb->pid, &wst, 0) == sb->pid)
+	if (!exited && reap(sb, &wst, true))
 		exited = true;
 	oc->duration_ms = now_ms() - start;
 

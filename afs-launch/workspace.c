@@ -55,6 +55,7 @@ void force_unmount(const char *mnt)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
+		run_child_setup(false);
 		dup2(null, 1);
 		dup2(null, 2);
 		execlp("fusermount3", "fusermount3", "-u", "-z", "--", mnt, (char *)NULL);

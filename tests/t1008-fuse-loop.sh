@@ -93,3 +93,33 @@ done
 is "SIGTERM during the start: exit 0 (or 143 before anything is made)" "" "$bad"
 is "SIGTERM during the start: no private delta left" "" "$(ls -A "$T/etmp")"
 if mountpoint -q "$T/early"; then not_ok "SIGTERM during the start: not mounted"; else ok "SIGTERM during the start: not mounted"; fi
+
+# The same in the background (no -f): a signal the parent got while the
+# daemon forked is passed on to it, not lost with the parent.
+bad=
+for d in 0 0.001 0.002 0.003 0.004 0.005 0.006 0.008 0.01 0.02; do
+	TMPDIR=$T/etmp afs-fuse -p read-only "$T/base" "$T/early" 2>>"$T/early.err" &
+	e=$!
+	sleep $d
+	# Once the parent is gone, the daemon is meant to stay.
+	if kill -TERM "$e" 2>/dev/null; then told=yes; else told=; fi
+	wait "$e"
+	i=0
+	while [ -n "$told" ] && { mountpoint -q "$T/early" || [ -n "$(ls -A "$T/etmp")" ]; } &&
+		[ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if mountpoint -q "$T/early"; then
+		[ -n "$told" ] && bad="$bad $d"
+		fusermount3 -u "$T/early"
+		i=0
+		while [ -n "$(ls -A "$T/etmp")" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	fi
+done
+# The daemons end after their unmount: wait for them.
+i=0
+while pgrep -f "$T/early" >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+is "SIGTERM while going into the background: never left mounted" "" "$bad"
+is "SIGTERM while going into the background: no private delta left" "" "$(ls -A "$T/etmp")"
+is "SIGTERM while going into the background: no daemon left" "" "$(pgrep -f "$T/early")"

@@ -12,7 +12,7 @@ chmod -R a+rX "$ws"
 # What a run may leave: processes of the sandbox's uid, cgroups; compared
 # with what was there before this test (another's leftovers are not ours).
 leftovers() {
-	ps -o pid=,args= -u 65534 2>/dev/null
+	ps -o stat=,pid=,args= -u 65534 2>/dev/null | awk '$1 !~ /^Z/ {$1 = ""; print}'
 	find /sys/fs/cgroup -maxdepth 5 -name 'afs-launch.*' 2>/dev/null
 }
 base=$(leftovers)

@@ -23,10 +23,13 @@ export TMPDIR=$T/tmp
 mkdir -p "$TMPDIR"
 chmod 0711 "$T" "$TMPDIR"
 
+# Live processes only: a zombie is dead, and the host's init (which
+# reaps what was orphaned) takes its time here.
+live() { ps "$@" -o stat=,pid=,comm= | awk '$1 !~ /^Z/ {print $2, $3}' | sort; }
 state() {
 	grep -c ' fuse.afs ' /proc/mounts
-	pgrep -u "$U" -l | sort
-	pgrep -x afs-fuse -l
+	live -u "$U"
+	live -C afs-fuse
 	pgrep -f "$T/src" -l | grep -v "^$$ "
 	ls -A "$TMPDIR"
 	find /sys/fs/cgroup -maxdepth 5 -name 'afs-launch.*' 2>/dev/null
@@ -117,7 +120,13 @@ wait "$lp" 2>/dev/null
 same_state "SIGKILL to afs-launch while it mounts"
 
 # SIGKILL at every moment of the start: before, while and after the
-# cgroups, the temp dir, the mountpoint and the mount are made.
+# cgroups, the temp dir, the mountpoint and the mount are made.  SOURCE
+# holds a cgroup.procs naming a process of root's: the guardian must not
+# take it for a cgroup of its own.
+sleep 60 &
+bystander=$!
+at_exit_kill "$bystander"
+echo "$bystander" >"$src/cgroup.procs"
 for d in 0 0.002 0.004 0.006 0.008 0.01 0.015 0.02 0.03 0.04 0.06 0.08; do
 	bg_launch -- sleep 0.2 >/dev/null 2>&1
 	sleep $d
@@ -125,6 +134,20 @@ for d in 0 0.002 0.004 0.006 0.008 0.01 0.015 0.02 0.03 0.04 0.06 0.08; do
 	wait "$lp" 2>/dev/null
 done
 same_state "SIGKILL to afs-launch at 12 moments of its start"
+if kill -0 "$bystander" 2>/dev/null; then ok "... and a pid named in SOURCE's cgroup.procs lives"; else not_ok "... and a pid named in SOURCE's cgroup.procs lives"; fi
+rm -f "$src/cgroup.procs"
+
+# The same with -m and no limits: nothing else needs the guardian, the
+# sandbox's process group does (a bwrap child cloned but not let go on
+# waits for ever when bwrap is killed).
+for d in 0 0.001 0.002 0.003 0.004 0.005 0.006 0.007 0.008 0.01 0.012 0.015 0.02 0.025 0.03 0.04; do
+	env --default-signal=INT,TERM,HUP afs-launch --uid $U --gid $U -m "$src" -- sleep 0.2 >/dev/null 2>&1 &
+	lp=$!
+	sleep $d
+	kill -KILL "$lp" 2>/dev/null
+	wait "$lp" 2>/dev/null
+done
+same_state "SIGKILL to afs-launch -m at 16 moments of its start"
 
 printf 'version: 1\nrules: [\n' >"$T/bad.yaml"
 run afs-launch --uid $U --gid $U -s "$src" -p "$T/bad.yaml" -- true

@@ -9,23 +9,24 @@
  * that it does not know of, however early afs-launch is killed.  A
  * container is announced by name before `docker run` is started.
  *
- * It is started at the first request (a run that makes nothing forks
- * nothing) and talks over a SOCK_SEQPACKET socket pair: one request, one
- * answer; the end of the socket is afs-launch's end.
+ * It is started at the first request, or before a bwrap sandbox (whose
+ * process group it must be able to kill), and talks over a SOCK_SEQPACKET
+ * socket pair: one request, one answer; the end of the socket is
+ * afs-launch's end.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/close_range.h>
-#include <sys/socket.h>
 #include <linux/magic.h>
-#include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>

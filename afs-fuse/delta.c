@@ -74,11 +74,10 @@ int delta_root(struct backing *b, struct estate *e, struct stat *st)
 	return backing_lstat(b, e->in_lower ? LOWER : UPPER, "/", st);
 }
 
-int delta_open_dirs(struct backing *b, const char *dir, const struct estate *e,
-		    struct dirfds *out)
+void delta_open_dirs(struct backing *b, const char *dir, const struct estate *e,
+		     struct dirfds *out)
 {
 	bool want[2] = { e->in_upper, e->in_lower && !e->opaque };
-	int r = 0;
 
 	*out = DIRFDS_NONE;
 	for (int l = UPPER; l <= LOWER; l++) {
@@ -86,10 +85,7 @@ int delta_open_dirs(struct backing *b, const char *dir, const struct estate *e,
 
 		if (fd >= 0)
 			out->fd[l] = fd;
-		else if (want[l] && !r)
-			r = fd;
 	}
-	return r;
 }
 
 void delta_close_dirs(struct dirfds *d)
@@ -430,17 +426,21 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void dirsnap_free(struct dirsnap *d)
+void dirsnap_clear(struct dirsnap *d)
 {
-	size_t i;
-
-	if (!d)
-		return;
-	for (i = 0; i < d->n; i++)
+	for (size_t i = 0; i < d->n; i++)
 		free(d->names[i]);
 	free(d->names);
 	free(d->types);
 	free(d->inos);
+	memset(d, 0, sizeof(*d));
+}
+
+void dirsnap_free(struct dirsnap *d)
+{
+	if (!d)
+		return;
+	dirsnap_clear(d);
 	free(d);
 }
 

@@ -31,13 +31,13 @@ struct dirfds {
 };
 #define DIRFDS_NONE ((struct dirfds){ { -1, -1 } })
 
-/* A directory listing of the merged view, made at opendir. */
+/* A directory listing of the merged view (delta_list). */
 struct dirsnap {
 	size_t n;
 	char **names;
 	unsigned char *types;
 	ino_t *inos;
-	bool listed;	/* made by delta_list() (opendir makes it empty) */
+	bool listed;	/* made by delta_list() (an opendir's starts empty) */
 };
 
 bool delta_reserved(const char *name);
@@ -50,10 +50,10 @@ int delta_child(struct backing *b, const char *path, const struct estate *parent
 /* The same, with the parent's directories open (see delta_open_dirs). */
 int delta_child_in(struct backing *b, const struct dirfds *dirs, const char *path,
 		   const struct estate *parent, struct estate *e, struct stat *st);
-/* Open the directory DIR (state E) in each layer that has it: 0, or the
- * first -errno (what failed is left -1: look ups there go by path). */
-int delta_open_dirs(struct backing *b, const char *dir, const struct estate *e,
-		    struct dirfds *out);
+/* Open the directory DIR (state E) in each layer that has it; one that
+ * cannot be opened is left -1 (look ups there go by path). */
+void delta_open_dirs(struct backing *b, const char *dir, const struct estate *e,
+		     struct dirfds *out);
 void delta_close_dirs(struct dirfds *d);
 
 /* Bring an entry of the lower layer up, atomically, keeping mode, owner
@@ -76,6 +76,8 @@ int delta_clear_markers(struct backing *b, const char *dir);
 int delta_list(struct backing *b, const char *path, const struct estate *e,
 	       struct dirsnap **out);
 void dirsnap_free(struct dirsnap *d);
+/* Free what D holds, and make it empty. */
+void dirsnap_clear(struct dirsnap *d);
 
 /* Remove a directory tree of the host (a private delta) without following
  * links. */

@@ -328,6 +328,18 @@ void fs_set_readahead(struct fs *fs, char *path)
 	fs->ra_path = path;
 }
 
+/* At teardown: what node N holds (the open files the kernel never
+ * released among it), and N itself unless it is the root. */
+static void node_destroy(struct fs *fs, struct node *n)
+{
+	ops_free_handles(n);
+	neg_clear(n);
+	if (n == &fs->root)
+		return;
+	free(n->name);
+	free(n);
+}
+
 void fs_free(struct fs *fs)
 {
 	size_t i;
@@ -340,23 +352,16 @@ void fs_free(struct fs *fs)
 
 		for (; n; n = next) {
 			next = n->hnext;
-			ops_free_handles(n);
-			neg_clear(n);
-			free(n->name);
-			free(n);
+			node_destroy(fs, n);
 		}
 	}
 	while (fs->orphans) {
 		struct node *n = fs->orphans;
 
 		fs->orphans = n->onext;
-		ops_free_handles(n);
-		neg_clear(n);
-		free(n->name);
-		free(n);
+		node_destroy(fs, n);
 	}
-	ops_free_handles(&fs->root);
-	neg_clear(&fs->root);
+	node_destroy(fs, &fs->root);
 	ops_free_dirs(fs);
 	free(fs->tab);
 	free(fs->allow);

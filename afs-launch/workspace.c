@@ -38,6 +38,20 @@ void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* rmdir DIR, waiting up to 10 s while it is busy: the last processes of
+ * a cgroup may still be on their way out (killed, they wait for the
+ * host's init to reap them, which took more than a second here after a
+ * fork bomb).  0, or -1 with errno. */
+int rmdir_patiently(const char *dir)
+{
+	for (int tries = 0; rmdir(dir) != 0; tries++) {
+		if (errno != EBUSY || tries == 1000)
+			return -1;
+		sleep_ms(10);
+	}
+	return 0;
+}
+
 bool is_mountpoint(const char *dir, const char *parent)
 {
 	struct stat a, b;

@@ -61,11 +61,11 @@ UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
 PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch $(B)/afs-session
 
-.PHONY: all check unit deps demo install uninstall clean fuzz bench-policy bench-fs bench-launch bench-session FORCE
+.PHONY: all check check-run unit deps demo demo-run install uninstall clean fuzz bench-policy bench-fs bench-launch bench-session FORCE
 all: $(PROGS)
 
 # Objects are rebuilt when the flags change (a SANITIZE build after a
-# plain one), and only once the dependencies are installed.
+# plain one).
 $(B)/.flags: FORCE
 	@mkdir -p $(B)
 	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
@@ -79,7 +79,7 @@ $(B)/.deps-ok: contrib/install-deps.sh
 deps:
 	@sh contrib/install-deps.sh
 
-$(B)/obj/%.o: %.c $(B)/.flags | $(B)/.deps-ok
+$(B)/obj/%.o: %.c $(B)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -104,16 +104,26 @@ $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(B)/libafs.a
 
 # Test instruments, not code under test: never built with the sanitizers
 # (a sanitizer's report at exit would replace what they print).
-$(B)/tests/helpers/%: tests/helpers/%.c | $(B)/.deps-ok
+$(B)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -o $@ $< $(LDFLAGS)
 
 unit: $(UNIT_BIN)
 
-check: $(PROGS) $(UNIT_BIN) $(HELP_BIN)
+# check and demo install what is missing first (a sub-make, so that nothing
+# is compiled before the headers are there); plain make only builds.
+check:
+	@sh contrib/install-deps.sh
+	@$(MAKE) --no-print-directory check-run
+
+check-run: $(PROGS) $(UNIT_BIN) $(HELP_BIN)
 	@prove --exec '' $(if $(V),-v) $(UNIT_BIN) $(sort $(wildcard tests/t[0-9]*.sh))
 
-demo: $(PROGS)
+demo:
+	@sh contrib/install-deps.sh
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: $(PROGS)
 	@sh contrib/demo.sh
 
 # ---- fuzzing (clang's libFuzzer) ----------------------------------------

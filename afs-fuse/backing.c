@@ -11,12 +11,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "backing.h"
@@ -25,6 +27,7 @@
 
 struct backing {
 	int root[2];	/* UPPER, LOWER; -1 when absent */
+	dev_t dev[2];	/* the roots' file systems */
 };
 
 #define RESOLVE_SAFE (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
@@ -73,6 +76,14 @@ int backing_open(const char *upper, const char *lower, struct backing **out)
 	r = open_root(upper, &b->root[UPPER]);
 	if (r == 0 && lower)
 		r = open_root(lower, &b->root[LOWER]);
+	for (int l = UPPER; r == 0 && l <= LOWER; l++) {
+		struct stat st;
+
+		if (b->root[l] >= 0)
+			r = fstat(b->root[l], &st) < 0 ? -errno : 0;
+		if (b->root[l] >= 0 && r == 0)
+			b->dev[l] = st.st_dev;
+	}
 	if (r < 0) {
 		backing_close(b);
 		return r;
@@ -95,6 +106,20 @@ void backing_close(struct backing *b)
 bool backing_has(const struct backing *b, enum layer l)
 {
 	return b->root[l] >= 0;
+}
+
+ino_t backing_ino(const struct backing *b, enum layer l, ino_t ino)
+{
+	/* Two file systems number their inodes independently; the upper
+	 * one's get the top bit, which ext4 (32 bits) and tmpfs never use. */
+	if (l == UPPER && b->root[LOWER] >= 0 && b->dev[UPPER] != b->dev[LOWER])
+		return ino | (ino_t)1 << 63;
+	return ino;
+}
+
+dev_t backing_dev(const struct backing *b, enum layer l)
+{
+	return b->dev[l];
 }
 
 bool backing_root(void)
@@ -314,6 +339,25 @@ int backing_open_meta(struct backing *b, enum layer l, const char *path)
 	fd = fd < 0 ? -errno : fd;
 	put_dir(dfd);
 	return fd == -ELOOP ? -EPERM : fd;
+}
+
+ssize_t backing_getxattr(struct backing *b, enum layer l, const char *path, const char *name,
+			 void *buf, size_t size)
+{
+	const char *last;
+	char proc[64 + NAME_MAX];
+	int dfd = open_parent(b, l, path, &last);
+	ssize_t n;
+
+	if (dfd < 0)
+		return dfd;
+	/* The parent by its fd, the last component never followed: one
+	 * call, no open of the file (which a FIFO would block). */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dfd, last);
+	n = lgetxattr(proc, name, buf, size);
+	n = n < 0 ? -errno : n;
+	put_dir(dfd);
+	return n;
 }
 
 ssize_t backing_readlink(struct backing *b, enum layer l, const char *path, char *buf, size_t size)

@@ -35,6 +35,10 @@ void backing_close(struct backing *b);
  * (or a rename or rmdir, which forget them). */
 void backing_scope(void);
 bool backing_has(const struct backing *b, enum layer l);
+/* The inode number to show for INO of layer L: unique across the layers
+ * when they are two file systems. */
+ino_t backing_ino(const struct backing *b, enum layer l, ino_t ino);
+dev_t backing_dev(const struct backing *b, enum layer l);
 /* Whether afs-fuse runs as root (may give files away), asked once. */
 bool backing_root(void);
 
@@ -63,6 +67,9 @@ int backing_chmod(struct backing *b, const char *path, mode_t mode);
 int backing_chown(struct backing *b, const char *path, uid_t uid, gid_t gid);
 int backing_utimens(struct backing *b, const char *path, const struct timespec ts[2]);
 
+/* lgetxattr of PATH in layer L (never followed): the length or -errno. */
+ssize_t backing_getxattr(struct backing *b, enum layer l, const char *path, const char *name,
+			 void *buf, size_t size);
 /* An fd of a file of either layer for xattr calls (O_PATH is not enough
  * for them): regular files and directories only. */
 int backing_open_meta(struct backing *b, enum layer l, const char *path);

@@ -27,6 +27,28 @@ bool delta_reserved(const char *name)
 	return strncmp(name, DELTA_WH_PREFIX, sizeof(DELTA_WH_PREFIX) - 1) == 0;
 }
 
+bool delta_reserved_xattr(const char *name)
+{
+	return strncmp(name, DELTA_XATTR_PREFIX, sizeof(DELTA_XATTR_PREFIX) - 1) == 0;
+}
+
+/* The inode number the upper file at PATH was copied from, or 0. */
+static ino_t origin_of(struct backing *b, const char *path)
+{
+	char v[64];
+	unsigned long long dev, ino;
+	int end = 0;
+	ssize_t n = backing_getxattr(b, UPPER, path, DELTA_ORIGIN, v, sizeof(v) - 1);
+
+	if (n <= 0)
+		return 0;
+	v[n] = '\0';
+	if (sscanf(v, "%llu:%llu%n", &dev, &ino, &end) != 2 || v[end] ||
+	    (dev_t)dev != backing_dev(b, LOWER))
+		return 0;	/* another SOURCE's, or not ours */
+	return (ino_t)ino;
+}
+
 /* PATH with its last component prefixed: "/a/b" -> "/a/<prefix>b". */
 static int sibling(const char *path, const char *prefix, char *out)
 {
@@ -142,7 +164,14 @@ int delta_child_in(struct backing *b, const struct dirfds *dirs, const char *pat
 			return r;
 	}
 	if (e->in_upper) {
+		ino_t ino = 0;
+
 		*st = su;
+		if (S_ISREG(su.st_mode) && backing_has(b, LOWER))
+			ino = origin_of(b, path);
+		else if (e->in_lower)
+			ino = sl.st_ino;
+		st->st_ino = ino ? ino : backing_ino(b, UPPER, su.st_ino);
 		if (S_ISDIR(su.st_mode)) {
 			r = child_path(path, DELTA_OPAQUE, p);
 			if (r < 0)
@@ -239,7 +268,7 @@ void delta_copy_xattrs(int in, int out)
 
 	n = flistxattr(in, names, sizeof(names));
 	for (i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
-		if (strncmp(names + i, "user.", 5) != 0)
+		if (strncmp(names + i, "user.", 5) != 0 || delta_reserved_xattr(names + i))
 			continue;
 		v = fgetxattr(in, names + i, value, sizeof(value));
 		if (v >= 0)
@@ -319,6 +348,16 @@ int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 		r = copy_data(in, out, &st);
 		if (r == 0)
 			delta_copy_xattrs(in, out);
+		if (r == 0 && st.st_nlink == 1) {
+			char v[64];
+			int len = snprintf(v, sizeof(v), "%llu:%llu",
+					   (unsigned long long)st.st_dev,
+					   (unsigned long long)st.st_ino);
+
+			/* Without it (no user xattrs here) the copy shows
+			 * its own number. */
+			fsetxattr(out, DELTA_ORIGIN, v, (size_t)len, 0);
+		}
 		close(in);
 		if (r == 0 && backing_root() && fchown(out, st.st_uid, st.st_gid) < 0)
 			r = -errno;
@@ -470,7 +509,7 @@ static int read_layer(struct backing *b, enum layer l, const char *path, struct 
 		}
 		if (mask && bsearch(&name, mask, nmask, sizeof(*mask), by_name))
 			continue;
-		snap_add(s, cap, name, de->d_type, de->d_ino);
+		snap_add(s, cap, name, de->d_type, backing_ino(b, l, de->d_ino));
 	}
 	r = errno ? -errno : 0;
 	closedir(d);

@@ -14,6 +14,13 @@
 
 #define DELTA_WH_PREFIX ".wh."
 #define DELTA_OPAQUE ".wh..wh..opq"
+/* Extended attributes of afs's own on files of the delta, never shown
+ * through the mount nor committed.  DELTA_ORIGIN ("DEV:INO") is set by a
+ * copy-up on the copy of a lower file that had one name: the copy (and
+ * every hard link later made to it) shows that inode number, so that a
+ * file keeps its st_ino when it is first written or linked. */
+#define DELTA_XATTR_PREFIX "user.afs."
+#define DELTA_ORIGIN "user.afs.origin"
 
 /* Where an entry of the merged view lives. */
 struct estate {
@@ -41,9 +48,13 @@ struct dirsnap {
 };
 
 bool delta_reserved(const char *name);
+bool delta_reserved_xattr(const char *name);
 
 /* The state and attributes of the root, and of PATH given its parent's
- * state.  -ENOENT when the merged view has no such entry. */
+ * state.  -ENOENT when the merged view has no such entry.  st_ino is the
+ * number the view shows: a lower entry's own; for an upper one, the origin
+ * of a copied-up file, else the lower entry's of a directory (or other
+ * non-file) that both layers have, else the upper one's (backing_ino). */
 int delta_root(struct backing *b, struct estate *e, struct stat *st);
 int delta_child(struct backing *b, const char *path, const struct estate *parent,
 		struct estate *e, struct stat *st);

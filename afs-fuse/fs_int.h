@@ -29,6 +29,7 @@ struct node {
 	struct node *oprev, *onext;	/* the orphan list */
 	bool is_dir;
 	struct estate es;	/* where the entry lives in the merge */
+	ino_t ino;		/* the inode number shown (delta_child) */
 	unsigned gen;		/* policy generation of level */
 	enum level level;
 	char **neg;		/* negative names given out (directories) */

@@ -362,6 +362,18 @@ static void hide_nlink(struct stat *st)
 		st->st_nlink = 1;
 }
 
+/* Attributes of node N as the kernel gets them, from a stat of its
+ * backing entry or of an open file of it. */
+static void show_attr(struct fs *fs, struct node *n, struct stat *st)
+{
+	hide_nlink(st);
+	if (n != &fs->root) {
+		pthread_mutex_lock(&fs->lock);
+		st->st_ino = n->ino;
+		pthread_mutex_unlock(&fs->lock);
+	}
+}
+
 /* A handle for FD, recording at release when the level asks for it. */
 static struct handle *handle_new(fuse_req_t req, struct fs *fs, struct node *n, int fd,
 				 enum layer layer, const char *path, int flags, bool writing)
@@ -454,6 +466,7 @@ static void node_add(struct fs *fs, struct node *dir, const char *name, const st
 	}
 	n->is_dir = S_ISDIR(st->st_mode);
 	n->es = *es;
+	n->ino = st->st_ino;
 	n->level = level;
 	n->gen = gen;
 	n->nlookup++;
@@ -678,11 +691,19 @@ static int copy_up(struct fs *fs, struct node *n, const char *path)
 	r = delta_copy_up(fs->b, path, &lst);
 	if (r < 0 && r != -EEXIST)
 		return -r;
-	if (r >= 0 && fs->quota > 0) {
+	if (r >= 0 && (fs->quota > 0 || lst.st_nlink != 1)) {
 		struct stat ust;
 
-		if (backing_lstat(fs->b, UPPER, path, &ust) == 0)
+		if (backing_lstat(fs->b, UPPER, path, &ust) == 0) {
 			quota_add(fs, data_of(&ust));
+			/* The copy of a file with more names (their link
+			 * is broken: afs-fuse(1) BUGS) is a file of its own. */
+			if (lst.st_nlink != 1) {
+				pthread_mutex_lock(&fs->lock);
+				n->ino = backing_ino(fs->b, UPPER, ust.st_ino);
+				pthread_mutex_unlock(&fs->lock);
+			}
+		}
 	}
 	pthread_mutex_lock(&fs->lock);
 	n->es.in_upper = true;
@@ -705,6 +726,7 @@ static int refresh(struct fs *fs, struct node *n, const char *path)
 		return -r;
 	pthread_mutex_lock(&fs->lock);
 	n->es = es;
+	n->ino = st.st_ino;
 	n->is_dir = S_ISDIR(st.st_mode);
 	pthread_mutex_unlock(&fs->lock);
 	return 0;
@@ -882,11 +904,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	} else if (!r) {
 		r = node_stat(fs, ino, path, &es, l, &st);
 	}
-	if (r)
+	if (r) {
 		fuse_reply_err(req, r);
-	else
-		{
-		hide_nlink(&st);
+	} else {
+		show_attr(fs, n, &st);
 		fuse_reply_attr(req, &st, attr_timeout(fs, &st));
 	}
 }
@@ -980,6 +1001,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		}
 		drop = st.st_mode & ~attr->st_mode & (S_ISUID | S_ISGID);
 	}
+	/* As chmod(2) does natively: set-group-ID is kept only for a caller
+	 * in the file's group (or root), and silently dropped otherwise. */
+	if ((valid & FUSE_SET_ATTR_MODE) && (attr->st_mode & S_ISGID) && ctx->uid != 0 &&
+	    !in_group(req, valid & FUSE_SET_ATTR_GID ? attr->st_gid : st.st_gid))
+		attr->st_mode &= ~(mode_t)S_ISGID;
 	if ((valid & FUSE_SET_ATTR_SIZE) && S_ISDIR(st.st_mode)) {
 		r = EISDIR;
 		goto out;
@@ -1062,11 +1088,10 @@ out:
 		close(own);
 	if (path[0])
 		audit_change(req, fs, &ev, r, false);
-	if (r)
+	if (r) {
 		fuse_reply_err(req, r);
-	else
-		{
-		hide_nlink(&st);
+	} else {
+		show_attr(fs, n, &st);
 		fuse_reply_attr(req, &st, attr_timeout(fs, &st));
 	}
 }
@@ -1257,6 +1282,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 			fuse_reply_err(req, r);
 			return;
 		}
+		st.st_ino = backing_ino(fs->b, UPPER, st.st_ino);
 		node_add(fs, c.dir, name, &st, &es, c.level, c.gen, &e);
 		/* Its writes are counted in an open record at release. */
 		fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, ino_node(fs, e.ino), fd, UPPER,
@@ -1302,29 +1328,12 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 		fuse_reply_err(req, r);
 		return;
 	}
-	/* The new name is the same inode for the kernel: one page cache and
-	 * one set of attributes for both names, nothing chowned. */
-	{
-		struct fuse_entry_param e;
-		struct stat st;
-
-		r = backing_lstat(fs->b, UPPER, c.path, &st);
-		if (r < 0) {
-			fuse_reply_err(req, -r);
-			return;
-		}
-		pthread_mutex_lock(&fs->lock);
-		n->nlookup++;
-		pthread_mutex_unlock(&fs->lock);
-		memset(&e, 0, sizeof(e));
-		e.ino = ino;
-		e.attr = st;
-		e.attr.st_mode = present_mode(st.st_mode, l);
-		hide_nlink(&e.attr);
-		e.attr_timeout = attr_timeout(fs, &st);
-		e.entry_timeout = fs->timeout;
-		fuse_reply_entry(req, &e);
-	}
+	/* Each name is a node of its own (see attr_timeout): the new name is
+	 * looked up as any made entry, so that unlinking either name leaves
+	 * the other's dentry pointing at a live node.  The old name's link
+	 * count, cached while it had one name, is stale now. */
+	fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+	reply_made(req, fs, &c, newname);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -1439,8 +1448,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, from.dir, name);
 	pthread_mutex_unlock(&fs->lock);
-	/* No node: a hard link made here is its file's node under another
-	 * name (op_link).  Bring the entry up by its path. */
+	/* No node (the kernel renames a name it looked up, but a reload may
+	 * have made it forget): bring the entry up by its path. */
 	if (n)
 		r = copy_up(fs, n, from.path);
 	else if (!from.es.in_upper && !(r = ensure_upper_dir(fs, from.dir)))
@@ -1559,9 +1568,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	have_st = fstat(fd, &st) == 0;
 	if (have_st) {
 		/* Keep the page cache when the file has not changed since the
-		 * last open. */
+		 * last open.  A file with more names may have been written
+		 * through another node within one tick of its clock: its
+		 * cache is dropped at every open (close-to-open, as NFS). */
 		pthread_mutex_lock(&fs->lock);
-		fi->keep_cache = n->mtime.tv_sec == st.st_mtim.tv_sec &&
+		fi->keep_cache = st.st_nlink == 1 && n->mtime.tv_sec == st.st_mtim.tv_sec &&
 				 n->mtime.tv_nsec == st.st_mtim.tv_nsec && n->size == st.st_size;
 		n->mtime = st.st_mtim;
 		n->size = st.st_size;
@@ -1808,6 +1819,8 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	 * a device that answers EOPNOTSUPP (two round trips a file saved). */
 	if (!r && !user_xattr(name))
 		r = EOPNOTSUPP;
+	else if (!r && delta_reserved_xattr(name))
+		r = ENODATA;	/* the delta's own */
 	if (!r) {
 		fd = backing_open_meta(fs->b, layer_of(&es), path);
 		if (fd < 0) {
@@ -1855,7 +1868,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	for (i = 0; i < n; i += (ssize_t)strlen(list + i) + 1) {
 		size_t l = strlen(list + i) + 1;
 
-		if (user_xattr(list + i)) {
+		if (user_xattr(list + i) && !delta_reserved_xattr(list + i)) {
 			memcpy(out + len, list + i, l);
 			len += l;
 		}
@@ -1880,6 +1893,8 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 		path[0] = '\0';
 	if (!r && !user_xattr(name))
 		r = EOPNOTSUPP;
+	else if (!r && delta_reserved_xattr(name))
+		r = EPERM;	/* the delta's own */
 	if (!r)
 		r = copy_up(fs, ino_node(fs, ino), path);
 	if (!r) {

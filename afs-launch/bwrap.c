@@ -9,8 +9,8 @@
  *   - no capabilities and no_new_privs: bwrap drops them for an
  *     unprivileged user namespace; the shim checks and enforces it again;
  *   - of the host only /usr (and the /bin, /sbin, /lib* links or dirs),
- *     read-only, and of /etc only resolv.conf, the certificates and the
- *     ld.so cache; passwd, group and hosts are written for the sandbox;
+ *     read-only, and of /etc the list in etc.c, which never holds a
+ *     secret; passwd, group and hosts are written for the sandbox;
  *   - private /tmp, /dev, /proc and $HOME; the root itself read-only;
  *   - no nested user namespace (--disable-userns), a session keyring of
  *     its own (not the caller's);
@@ -102,8 +102,6 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 {
 	static const char *const sysdirs[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64",
 					       "/libx32" };
-	static const char *const etc_host[] = { "/etc/resolv.conf", "/etc/ld.so.cache",
-						"/etc/ssl", "/etc/ca-certificates", "/etc/pki" };
 	struct argv_buf a = { 0 };
 	char *text;
 	int self;
@@ -146,13 +144,7 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 	argv_add(&a, "/usr");
 	for (i = 0; i < ARRAY_SIZE(sysdirs); i++)
 		system_dir(&a, sysdirs[i]);
-	argv_add(&a, "--dir");
-	argv_add(&a, "/etc");
-	for (i = 0; i < ARRAY_SIZE(etc_host); i++) {
-		argv_add(&a, "--ro-bind-try");
-		argv_add(&a, etc_host[i]);
-		argv_add(&a, etc_host[i]);
-	}
+	etc_bind(&a, L);
 	text = xasprintf("root:x:0:0:root:/root:/usr/sbin/nologin\n"
 			 "sandbox:x:%ld:%ld:afs sandbox:" SANDBOX_HOME ":/bin/sh\n"
 			 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",

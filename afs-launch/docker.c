@@ -223,6 +223,14 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 		add2(&a, "--mount", m);
 		free(m);
 	}
+	/* The image's own /etc, and what --etc adds of the host's. */
+	for (size_t i = 0; i < L->netc; i++) {
+		char *m = xasprintf("type=bind,source=/etc/%s,target=/etc/%s,readonly",
+				    L->etc[i], L->etc[i]);
+
+		add2(&a, "--mount", m);
+		free(m);
+	}
 	if (L->tty)
 		argv_add(&a, "--tty");
 	add2(&a, "--workdir", L->workdir);

@@ -49,6 +49,8 @@ struct launch {
 	const char *session;	/* $AFS_SESSION, for the exec record */
 	const char *session_dir; /* --session-dir: bound at /run/afs-session */
 	bool tty;		/* --tty: keep the controlling terminal */
+	const char **etc;	/* --etc: more of the host's /etc (etc.c) */
+	size_t netc;
 };
 
 /* How the command ended. */
@@ -114,6 +116,11 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 	     struct capture *out, struct capture *err);
 void run_child_setup(bool own_pgrp);
 void run_close_sandbox(struct sandbox *sb);
+
+/* etc.c: the host's /etc in a bwrap sandbox.  etc_check dies (125) for
+ * an --etc name that is refused or missing. */
+void etc_check(const char *name);
+void etc_bind(struct argv_buf *a, const struct launch *L);
 
 /* workspace.c */
 int workspace_open(const struct launch *L, struct workspace *ws);

@@ -33,6 +33,8 @@
 #define DEFAULT_MAX_OUTPUT (16 << 20)
 /* An -e list is a command line's worth at most. */
 #define MAX_ENV 4096
+/* --etc names: each is a bind mount, and bwrap's command line is bounded. */
+#define MAX_ETC 256
 
 extern char **environ;
 
@@ -59,6 +61,7 @@ static void usage(FILE *f)
 		"                         root, else the caller's)\n"
 		"  -e, --env K=V | K      add K to the environment (K: the caller's value)\n"
 		"      --net              allow the network\n"
+		"      --etc NAME         also bind the host's /etc/NAME, read-only (repeatable)\n"
 		"      --tty              keep the controlling terminal (afs-session's pty;\n"
 		"                         see afs-launch(1) on TIOCSTI)\n"
 		"      --session-dir DIR  bind DIR at /run/afs-session (afs-session)\n"
@@ -291,6 +294,13 @@ int main(int argc, char **argv)
 		case OPT_SESSION_DIR: L.session_dir = optarg; break;
 		case OPT_TTY: L.tty = true; break;
 		case OPT_DOCTOR: return doctor_main();
+		case OPT_ETC:
+			etc_check(optarg);
+			if (L.netc == MAX_ETC)
+				die(EXIT_LAUNCH, "too many --etc (at most %d)", MAX_ETC);
+			L.etc = xreallocarray(L.etc, L.netc + 1, sizeof(*L.etc));
+			L.etc[L.netc++] = optarg;
+			break;
 		case OPT_DELTA_QUOTA:
 			(void)parse_size(optarg, "--delta-quota");
 			L.delta_quota = optarg;

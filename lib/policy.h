@@ -32,7 +32,9 @@ enum rule_kind {
 #define POLICY_MAX_REASON	4096		/* bytes per reason */
 #define POLICY_MAX_DEPTH	64		/* YAML nesting */
 #define POLICY_MAX_EXTENDS	16		/* levels of extends */
-#define POLICY_MAX_PATH		4096		/* a decided path, cleaned, with its NUL */
+/* A decided path, cleaned, with its NUL: "/" before the longest path one
+ * system call takes relative to the mount's root (PATH_MAX - 1 bytes). */
+#define POLICY_MAX_PATH		4097
 
 struct policy_rule {
 	enum rule_kind kind;

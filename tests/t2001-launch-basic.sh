@@ -89,12 +89,48 @@ fi
 run afs-launch -m "$one" --net -- sh -c 'tail -n +3 /proc/net/dev | wc -l'
 if [ "$(cat "$T/out")" -gt 1 ] 2>/dev/null; then ok "--net: host interfaces visible"; else not_ok "--net: host interfaces visible"; diag "$(cat "$T/out")"; fi
 run afs-launch -m "$one" -- sh -c 'ls -A /etc | tr "\n" " "'
-etc_want="group hosts passwd"
-for f in resolv.conf ld.so.cache ssl ca-certificates pki; do
+# The allowlist of afs-launch(1) THE SANDBOX: what the host has of it.
+etc_want="group hosts passwd mtab"
+for f in alternatives ca-certificates ca-certificates.conf ssl pki debian_version os-release \
+	fonts gai.conf host.conf nsswitch.conf resolv.conf gitconfig inputrc ld.so.cache \
+	ld.so.conf ld.so.conf.d localtime timezone magic magic.mime mime.types mailcap \
+	networks protocols rpc services perl python3 shells terminfo vim xattr.conf; do
 	[ -e "/etc/$f" ] && etc_want="$etc_want $f"
 done
-is "/etc: only the minimal set" "$(echo $etc_want | tr ' ' '\n' | LC_ALL=C sort | tr '\n' ' ')" \
+for f in /etc/python3.[0-9]*; do [ -e "$f" ] && etc_want="$etc_want ${f#/etc/}"; done
+is "/etc: the allowlist, nothing more" "$(echo $etc_want | tr ' ' '\n' | LC_ALL=C sort | tr '\n' ' ')" \
 	"$(tr ' ' '\n' <"$T/out" | LC_ALL=C sort | grep . | tr '\n' ' ')"
+run afs-launch -m "$one" -- sh -c 'ls -A /etc/ssl; readlink /etc/localtime; readlink /etc/mtab'
+is "/etc/ssl: the certificates, not the private keys; localtime and mtab are links" \
+	"$(ls -A /etc/ssl | grep -v '^private$'; readlink /etc/localtime; echo ../proc/self/mounts)" "$(cat "$T/out")"
+run afs-launch -m "$one" -- sh -c 'for f in shadow gshadow sudoers machine-id subuid ssh ssl/private npmrc pip.conf environment; do [ -e /etc/$f ] && echo $f; done; :'
+is "/etc: no shadow, gshadow, sudoers, machine-id, subuid, ssh, ssl/private, npmrc, pip.conf, environment" "" "$(cat "$T/out")"
+run afs-launch -m "$one" -- sh -c 'cc --version >/dev/null && awk "BEGIN { print 1 }" && which sh && date +%Z'
+is "/etc/alternatives: cc, awk and which run; the time zone is the host's" \
+	"$(printf '1\n/usr/bin/sh\n%s' "$(date +%Z)")" "$(cat "$T/out")"
+for e in shadow gshadow sudoers sudoers.d machine-id ssh ssh/ssh_host_rsa_key ssl ssl/private \
+	security/opasswd passwd group hosts subuid; do
+	run afs-launch -m "$one" --etc "$e" -- true
+	is "--etc $e: refused (125), with the reason" \
+		"125 afs-launch: --etc '$e': never given to a sandbox (see afs-launch(1))" "$rc $(cat "$T/err")"
+done
+ln -s shadow "/etc/afs-test-link.$$"
+run afs-launch -m "$one" --etc "afs-test-link.$$" -- true
+rm -f "/etc/afs-test-link.$$"
+is "--etc NAME of a link to shadow: refused" \
+	"125 afs-launch: --etc 'afs-test-link.$$': never given to a sandbox (see afs-launch(1))" "$rc $(cat "$T/err")"
+for e in ../etc/shadow /etc/shadow "" .; do
+	run afs-launch -m "$one" --etc "$e" -- true
+	is "--etc '$e': a usage error (125)" "125 afs-launch: bad --etc: '$e' (a name relative to /etc)" "$rc $(cat "$T/err")"
+done
+run afs-launch -m "$one" --etc no-such-file -- true
+is "--etc of a missing file: 125, named" \
+	"125 afs-launch: --etc 'no-such-file': cannot use '/etc/no-such-file': No such file or directory" \
+	"$rc $(cat "$T/err")"
+echo "afs test $$" >"/etc/afs-test-etc.$$"
+run afs-launch -m "$one" --etc "afs-test-etc.$$" -- sh -c "cat /etc/afs-test-etc.$$; echo x >/etc/afs-test-etc.$$"
+rm -f "/etc/afs-test-etc.$$"
+is "--etc NAME binds the host's file, read-only (sh: 2 for the refused redirection)" "2 afs test $$" "$rc $(cat "$T/out")"
 run afs-launch -m "$one" -- cat /etc/shadow
 status_is "/etc/shadow is not there" 1
 run afs-launch -m "$one" -- sh -c 'ls -A / | tr "\n" " "'

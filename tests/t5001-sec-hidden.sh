@@ -233,7 +233,7 @@ att "a hidden .env 3628 characters deep, reached by chdir: ENOENT" "chdir=OK cat
 att "a hidden .env past POLICY_MAX_PATH: its directory is ENAMETOOLONG, the file never read" \
 	"chdir=ENAMETOOLONG cat=ENOENT" deepwalk $W/deep2 200 21 .env
 mkdir -p "$src/out/deep"
-att "creating .env in a directory at mount path 4060 (EACCES), .envxx.. at 4095 (EACCES), at 4096 (ENAMETOOLONG)" \
+att "creating .env in a directory at mount path 4060 (EACCES), .envxx.. at 4096 (EACCES), at 4097 (ENAMETOOLONG)" \
 	"OK EACCES EACCES ENAMETOOLONG" deepcreate $W/out/deep 9
 is "... and the delta holds no .env of it" "" "$(find "$delta" -name '.env*' | sed "s|^$delta||")"
 rm -rf "$delta/out/deep"

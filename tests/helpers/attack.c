@@ -1056,8 +1056,8 @@ int main(int argc, char **argv)
 		/* DIR MPATHLEN: in DIR (whose path inside the mount is MPATHLEN
 		 * long) make a chain of directories whose mount path reaches
 		 * 4060, then create in it .env, and .envxxx... names whose mount
-		 * path is 4095 (the longest POLICY_MAX_PATH holds with its NUL)
-		 * and 4096 (one more). */
+		 * path is 4096 (the longest POLICY_MAX_PATH holds with its NUL:
+		 * "/" and a relative path of PATH_MAX - 1) and 4097 (one more). */
 		char name[NAME_MAX + 1];
 		long cur;
 		int e1, e2, e3, e4;
@@ -1082,11 +1082,11 @@ int main(int argc, char **argv)
 		e2 = err_of(open(".env", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
 		memset(name, 'x', sizeof(name));
 		memcpy(name, ".env", 4);
-		name[4095 - cur - 1] = '\0';
+		name[4096 - cur - 1] = '\0';
 		e3 = err_of(open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
 		memset(name, 'x', sizeof(name));
 		memcpy(name, ".env", 4);
-		name[4096 - cur - 1] = '\0';
+		name[4097 - cur - 1] = '\0';
 		e4 = err_of(open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
 		printf("%s %s %s %s\n", en(e1), en(e2), en(e3), en(e4));
 	} else if (IS("deepmkdir")) {

@@ -28,7 +28,15 @@ python3-pytest
 python-is-python3
 tini
 strace
+git
+python3-venv
+sqlite3
+file
+vim-tiny
 "
+# The real-work tests (tests/t6001) need npm; Debian's, unless a Node.js
+# that brings its own is installed (NodeSource's nodejs conflicts with it).
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 missing=
 for p in $PKGS; do

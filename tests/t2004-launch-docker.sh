@@ -35,6 +35,16 @@ is "docker: ls -1A (the secret hidden)" "output
 test.txt" "$(cat "$T/out")"
 run dk -- cat .env
 is "docker: a hidden file does not exist" "1 cat: can't open '.env': No such file or directory" "$rc $(cat "$T/err")"
+run dk -- sh -c 'ls /etc | grep -c . >/dev/null; cat /etc/shadow 2>&1 | head -c 0; test -e /etc/gitconfig && echo has-gitconfig || echo image-etc'
+is "docker: the image's own /etc, not the host's allowlist" "0 image-etc" "$rc $(cat "$T/out")"
+echo "docker etc $$" >"/etc/afs-test-docker.$$"
+run dk --etc "afs-test-docker.$$" -- sh -c "cat /etc/afs-test-docker.$$; echo x 2>/dev/null >/etc/afs-test-docker.$$ || echo read-only"
+rm -f "/etc/afs-test-docker.$$"
+is "docker: --etc NAME binds the host's file over the image's, read-only" \
+	"0 docker etc $$ read-only" "$rc $(cat "$T/out" | tr '\n' ' ' | sed 's/ $//')"
+run dk --etc shadow -- true
+is "docker: --etc shadow refused" "125 afs-launch: --etc 'shadow': never given to a sandbox (see afs-launch(1))" \
+	"$rc $(cat "$T/err")"
 run dk -c 'exit 42'
 is "docker: exit 42" 42 "$rc"
 run dk -- id -u

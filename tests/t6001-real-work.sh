@@ -270,3 +270,19 @@ task make-afs development setup_afs '
 	make -j2 >build.log 2>&1 || { tail -n 20 build.log >&2; exit 1; }
 	ls build/afs-fuse build/afs-launch build/afs-session build/afs-audit
 	build/afs-fuse --version; build/afs-fuse --explain -p development /src/.env /src/main.c'
+
+# ---- everyday file work: patch, sed -i, cp -a, mv, rm -r, find -delete ---------------
+setup_files() {
+	mkdir -p tree/a/b tree/c
+	for i in 1 2 3; do printf 'line %s\nfoo\n' "$i" >"tree/a/f$i"; done
+	printf 'x\n' >tree/a/b/deep; ln -s ../a/f1 tree/c/link; chmod 0750 tree/a/f3
+	printf 'one\ntwo\nthree\n' >doc.txt
+	printf -- '--- doc.txt\n+++ doc.txt\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n three\n' >fix.patch
+}
+task files development setup_files '
+	patch -s -p0 <fix.patch && cat doc.txt
+	sed -i s/foo/bar/ tree/a/f1 tree/a/f2 && cat tree/a/f1
+	cp -a tree copy && ls -lR copy | grep -v "^total" | awk "{ print \$1, \$NF }"
+	mv copy/a moved && mv doc.txt doc2.txt && ls moved copy
+	find tree -name "f*" -delete && find tree | sort
+	rm -r moved copy tree && ls'

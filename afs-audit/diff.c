@@ -246,34 +246,101 @@ static int by_path(const void *a, const void *b)
 	return strcmp(((const struct change *)a)->path, ((const struct change *)b)->path);
 }
 
-/* An fd for PATH (/-rooted) under ROOT, opened one component at a time
- * without following links; -1 when there is none or it is no regular file. */
-static int open_file(int root, const char *path)
+/* The directory holding PATH (/-rooted) under ROOT, entered one component
+ * at a time without following links, and PATH's last component in BUF;
+ * -1 when there is none. */
+static int parent_of(int root, const char *path, char buf[PATH_MAX], char **last)
 {
-	char buf[PATH_MAX];
 	char *save = NULL, *comp, *next;
-	int dfd = dup(root), fd;
-	struct stat st;
+	int dfd = dup(root);
 
-	snprintf(buf, sizeof(buf), "%s", path);
+	snprintf(buf, PATH_MAX, "%s", path);
 	comp = strtok_r(buf, "/", &save);
-	while (comp && (next = strtok_r(NULL, "/", &save))) {
+	while (dfd >= 0 && comp && (next = strtok_r(NULL, "/", &save))) {
 		int nd = open_dir_at(dfd, comp);
 
 		close(dfd);
-		if (nd < 0)
-			return -1;
 		dfd = nd;
 		comp = next;
 	}
+	if (dfd >= 0 && !comp) {
+		close(dfd);
+		dfd = -1;
+	}
+	*last = comp;
+	return dfd;
+}
+
+/* An fd for PATH (/-rooted) under ROOT, never through a link; -1 when
+ * there is none or it is no regular file. */
+static int open_file(int root, const char *path)
+{
+	char buf[PATH_MAX], *last;
+	int dfd = parent_of(root, path, buf, &last), fd;
+	struct stat st;
+
+	if (dfd < 0)
+		return -1;
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-	fd = comp ? openat(dfd, comp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+	fd = openat(dfd, last, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	close(dfd);
 	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/* lstat of PATH under ROOT, never through a link; false when none. */
+static bool stat_path(int root, const char *path, struct stat *st)
+{
+	char buf[PATH_MAX], *last;
+	int dfd = parent_of(root, path, buf, &last);
+	bool ok;
+
+	if (dfd < 0)
+		return false;
+	ok = fstatat(dfd, last, st, AT_SYMLINK_NOFOLLOW) == 0;
+	close(dfd);
+	return ok;
+}
+
+/* What --stat and -u say of a change beyond its lines: the size of a
+ * binary file, the mode of a new entry or a changed one, and the modes a
+ * review must not miss.  Empty when there is nothing to say. */
+static void describe(const struct change *ch, int sroot, int droot, bool binary,
+		     char *out, size_t size)
+{
+	struct stat os, ns;
+	bool has_o = ch->kind != 'A' && stat_path(sroot, ch->path, &os);
+	bool has_n = ch->kind != 'D' && stat_path(droot, ch->path, &ns);
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (binary && has_o && has_n && S_ISREG(os.st_mode) && S_ISREG(ns.st_mode))
+		n += (size_t)snprintf(out + n, size - n, " binary %lld -> %lld bytes",
+				      (long long)os.st_size, (long long)ns.st_size);
+	else if (binary && has_n && S_ISREG(ns.st_mode))
+		n += (size_t)snprintf(out + n, size - n, " binary %lld bytes", (long long)ns.st_size);
+	else if (binary && has_o && S_ISREG(os.st_mode))
+		n += (size_t)snprintf(out + n, size - n, " binary %lld bytes", (long long)os.st_size);
+	if (!has_n || S_ISLNK(ns.st_mode))
+		return;
+	if (!has_o || (os.st_mode & S_IFMT) != (ns.st_mode & S_IFMT))
+		n += (size_t)snprintf(out + n, size - n, " mode %04o", (unsigned)(ns.st_mode & 07777));
+	else if ((os.st_mode & 07777) != (ns.st_mode & 07777))
+		n += (size_t)snprintf(out + n, size - n, " mode %04o -> %04o",
+				      (unsigned)(os.st_mode & 07777), (unsigned)(ns.st_mode & 07777));
+	else
+		return;
+	if (ns.st_mode & S_ISUID)
+		n += (size_t)snprintf(out + n, size - n, " SETUID");
+	if (ns.st_mode & S_ISGID)
+		n += (size_t)snprintf(out + n, size - n, " SETGID");
+	if (ns.st_mode & S_ISVTX)
+		n += (size_t)snprintf(out + n, size - n, " STICKY");
+	if (ns.st_mode & S_IWOTH)
+		n += (size_t)snprintf(out + n, size - n, " WORLD-WRITABLE");
 }
 
 /* Run diff(1) on the open files A and B (-1: empty), labelled with PATH;
@@ -366,9 +433,12 @@ int diff_run(enum diff_mode mode, const char *source, const char *delta)
 			int b = c.v[i].kind == 'D' ? -1 : open_file(droot, p);
 
 			if (mode == DIFF_UNIFIED) {
+				char what[192];
+
+				describe(&c.v[i], sroot, droot, false, what, sizeof(what));
 				printf("%c ", c.v[i].kind);
 				fput_field(stdout, p);
-				putchar('\n');
+				printf("%s\n", what);
 			}
 			if ((a >= 0 || b >= 0) &&
 			    run_diff(a, b, p, mode == DIFF_UNIFIED, &plus, &minus, &binary) < 0) {
@@ -383,12 +453,15 @@ int diff_run(enum diff_mode mode, const char *source, const char *delta)
 				close(b);
 		}
 		if (mode == DIFF_STAT) {
+			char what[192];
+
+			describe(&c.v[i], sroot, droot, binary, what, sizeof(what));
 			printf(" %c ", c.v[i].kind);
 			fput_field(stdout, p);
 			if (binary)
-				printf(" | binary\n");
+				printf(" |%s\n", what);
 			else
-				printf(" | +%ld -%ld\n", plus, minus);
+				printf(" | +%ld -%ld%s\n", plus, minus, what);
 			tplus += plus;
 			tminus += minus;
 		}

@@ -39,13 +39,6 @@ struct auditlog {
 	time_t last_complaint;
 };
 
-static int open_log(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
-
-	return fd < 0 ? -errno : fd;
-}
-
 static size_t count_lines(const char *p, size_t n)
 {
 	size_t c = 0;
@@ -152,13 +145,13 @@ static void *writer(void *arg)
 }
 
 int auditlog_open(const char *path, enum audit_level level, const char *mount,
-		  const char *session, struct auditlog **out)
+		  const char *session, struct auditlog **out, char why[TRUST_WHY_MAX])
 {
 	struct auditlog *a;
-	int fd = open_log(path);
+	int fd = trust_append(path, why);
 
 	if (fd < 0)
-		return fd;
+		return -1;
 	a = xcalloc(1, sizeof(*a));
 	a->path = xstrdup(path);
 	a->mount = mount ? xstrdup(mount) : NULL;
@@ -236,12 +229,12 @@ void auditlog_emit(struct auditlog *a, const struct audit_rec *r)
 	pthread_mutex_unlock(&a->lock);
 }
 
-int auditlog_reopen(struct auditlog *a)
+int auditlog_reopen(struct auditlog *a, char why[TRUST_WHY_MAX])
 {
-	int fd = open_log(a->path), old;
+	int fd = trust_append(a->path, why), old;
 
 	if (fd < 0)
-		return fd;
+		return -1;
 	pthread_mutex_lock(&a->fd_lock);
 	old = a->fd;
 	a->fd = fd;

@@ -13,13 +13,16 @@
 
 #include "audit.h"
 
+#include "trust.h"
+
 struct auditlog;
 
-/* Open PATH for appending (made 0600 if missing); records wait in memory
- * until auditlog_start() starts the writer thread -- after any fork, since
- * a thread does not survive one. */
+/* Open PATH for appending, as trust_append() allows (made 0600 if
+ * missing); -1 with the reason in WHY.  Records wait in memory until
+ * auditlog_start() starts the writer thread -- after any fork, since a
+ * thread does not survive one. */
 int auditlog_open(const char *path, enum audit_level level, const char *mount,
-		  const char *session, struct auditlog **out);
+		  const char *session, struct auditlog **out, char why[TRUST_WHY_MAX]);
 int auditlog_start(struct auditlog *a);
 /* Flush, stop the writer, close. */
 void auditlog_close(struct auditlog *a);
@@ -28,8 +31,8 @@ const char *auditlog_mount(const struct auditlog *a);
 /* The --session of the mount, or NULL. */
 const char *auditlog_session(const struct auditlog *a);
 void auditlog_emit(struct auditlog *a, const struct audit_rec *r);
-/* Open the path again (after rotation by mv); -errno, and the old file
- * stays in use, on failure. */
-int auditlog_reopen(struct auditlog *a);
+/* Open the path again (after rotation by mv), with the same checks; -1
+ * with the reason in WHY, and the old file stays in use, on failure. */
+int auditlog_reopen(struct auditlog *a, char why[TRUST_WHY_MAX]);
 
 #endif

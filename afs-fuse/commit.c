@@ -26,6 +26,7 @@
 
 #include "commit.h"
 #include "delta.h"
+#include "trust.h"
 #include "path.h"
 #include "policy.h"
 #include "util.h"
@@ -36,6 +37,7 @@ struct job {
 	char **paths;		/* cleaned selections; none: everything */
 	size_t npaths;
 	bool commit;		/* else discard */
+	bool keep_mode;		/* --keep-mode */
 	int errors;
 };
 
@@ -106,21 +108,32 @@ static int clear_dir(int dfd)
 	return r;
 }
 
-static void set_meta(int dfd, const char *name, const struct stat *st)
+/* The mode a change takes into SOURCE: what the sandbox set, less
+ * setuid, setgid, sticky and write for others unless the caller keeps
+ * them (--keep-mode): a sandbox must not leave a setuid binary or a
+ * world-writable directory in the codebase. */
+static mode_t commit_mode(const struct job *j, mode_t mode)
+{
+	mode &= 07777;
+	return j->keep_mode ? mode : mode & ~(mode_t)(S_ISUID | S_ISGID | S_ISVTX | S_IWOTH);
+}
+
+static void set_meta(const struct job *j, int dfd, const char *name, const struct stat *st)
 {
 	struct timespec ts[2] = { st->st_atim, st->st_mtim };
 
 	if (geteuid() == 0)
 		fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
 	if (!S_ISLNK(st->st_mode))
-		fchmodat(dfd, name, st->st_mode & 07777, AT_SYMLINK_NOFOLLOW);
+		fchmodat(dfd, name, commit_mode(j, st->st_mode), AT_SYMLINK_NOFOLLOW);
 	utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
 }
 
 static atomic_uint counter;
 
 /* Copy the non-directory NAME from DDFD into SDFD, atomically. */
-static int copy_entry(int ddfd, int sdfd, const char *name, const struct stat *st)
+static int copy_entry(const struct job *j, int ddfd, int sdfd, const char *name,
+		      const struct stat *st)
 {
 	char tmp[NAME_MAX + 64], target[PATH_MAX + 1];
 	int r = 0, in, out;
@@ -137,22 +150,9 @@ static int copy_entry(int ddfd, int sdfd, const char *name, const struct stat *s
 			close(in);
 			return r;
 		}
-		for (;;) {
-			n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-			if (n <= 0)
-				break;
-		}
-		if (n < 0) {
-			char buf[65536];
-
-			while ((n = read(in, buf, sizeof(buf))) > 0)
-				if (write(out, buf, (size_t)n) != n) {
-					n = -1;
-					break;
-				}
-		}
-		if (n < 0)
-			r = -errno;
+		/* Holes stay holes: a sparse file of the delta does not become
+		 * its whole size on SOURCE's disk. */
+		r = delta_copy_data(in, out, st);
 		if (r == 0)
 			delta_copy_xattrs(in, out);	/* as copy-up does */
 		close(in);
@@ -168,7 +168,7 @@ static int copy_entry(int ddfd, int sdfd, const char *name, const struct stat *s
 		r = mknodat(sdfd, tmp, st->st_mode, st->st_rdev) < 0 ? -errno : 0;
 	}
 	if (r == 0) {
-		set_meta(sdfd, tmp, st);
+		set_meta(j, sdfd, tmp, st);
 		if (renameat(sdfd, tmp, sdfd, name) < 0) {
 			r = -errno;
 			/* A directory in the way: the delta replaced it. */
@@ -275,7 +275,7 @@ static void walk(struct job *j, int ddfd, int sdfd, const char *rel, bool sel, i
 				continue;
 			}
 			if (j->commit) {
-				cs = source_dir(sdfd, name, st.st_mode & 07777);
+				cs = source_dir(sdfd, name, commit_mode(j, st.st_mode));
 				if (cs < 0) {
 					fail(j, "make directory", path, -cs);
 					close(cd);
@@ -285,7 +285,7 @@ static void walk(struct job *j, int ddfd, int sdfd, const char *rel, bool sel, i
 			walk(j, cd, cs, path, s, depth + 1);
 			if (s && j->commit) {
 				unlinkat(cd, DELTA_OPAQUE, 0);
-				set_meta(sdfd, name, &st);
+				set_meta(j, sdfd, name, &st);
 			}
 			if (s && !j->commit)
 				unlinkat(cd, DELTA_OPAQUE, 0);
@@ -299,7 +299,7 @@ static void walk(struct job *j, int ddfd, int sdfd, const char *rel, bool sel, i
 		}
 		if (!s)
 			continue;
-		if (j->commit && (r = copy_entry(ddfd, sdfd, name, &st)) < 0) {
+		if (j->commit && (r = copy_entry(j, ddfd, sdfd, name, &st)) < 0) {
 			fail(j, "apply", path, -r);
 			continue;
 		}
@@ -330,15 +330,25 @@ static bool has_change(int droot, const char *path)
 	return fstatat(droot, wh, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-int commit_run(bool commit, const char *delta, const char *source, char *const *paths,
-	       int npaths)
+int commit_run(bool commit, bool keep_mode, const char *delta, const char *source,
+	       char *const *paths, int npaths)
 {
-	struct job j = { .commit = commit };
+	struct job j = { .commit = commit, .keep_mode = keep_mode };
 	int droot, sroot = -1, i, status;
 
-	droot = open(delta, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (droot < 0)
-		die(1, "cannot open delta '%s': %m", delta);
+	{
+		/* What another user could have written is never carried
+		 * into SOURCE (lib/trust.h). */
+		char why[TRUST_WHY_MAX];
+		int checked = trust_dir(delta, false, why);
+
+		if (checked < 0)
+			die(errno == ENOENT ? 1 : 2, "cannot use delta '%s': %s", delta, why);
+		droot = openat(checked, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(checked);
+		if (droot < 0)
+			die(1, "cannot open delta '%s': %m", delta);
+	}
 	if (commit) {
 		sroot = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sroot < 0)

@@ -225,8 +225,7 @@ static int copy_range(int in, int out, off_t from, off_t to)
 	return 0;
 }
 
-/* IN's data (attributes ST) to OUT. */
-static int copy_data(int in, int out, const struct stat *st)
+int delta_copy_data(int in, int out, const struct stat *st)
 {
 	off_t data = 0, hole;
 
@@ -345,7 +344,7 @@ int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 			close(in);
 			return out;
 		}
-		r = copy_data(in, out, &st);
+		r = delta_copy_data(in, out, &st);
 		if (r == 0)
 			delta_copy_xattrs(in, out);
 		if (r == 0 && st.st_nlink == 1) {
@@ -514,6 +513,29 @@ static int read_layer(struct backing *b, enum layer l, const char *path, struct 
 	r = errno ? -errno : 0;
 	closedir(d);
 	return r;
+}
+
+bool delta_lower_reserved(struct backing *b, const char *path, const struct estate *e)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+	bool found = false;
+
+	if (!e->in_lower || e->opaque)
+		return false;
+	fd = backing_open_dir(b, LOWER, path);
+	if (fd < 0)
+		return false;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	while (!found && (de = readdir(d)))
+		found = delta_reserved(de->d_name);
+	closedir(d);
+	return found;
 }
 
 int delta_list(struct backing *b, const char *path, const struct estate *e,

@@ -72,6 +72,10 @@ void delta_close_dirs(struct dirfds *d);
  * (empty: its lower content stays merged).  LST: its lstat, or NULL. */
 int delta_copy_up(struct backing *b, const char *path, const struct stat *lst);
 
+/* The data of the open file IN (attributes ST) to OUT, holes kept as
+ * holes (SEEK_DATA/SEEK_HOLE): a copy-up, and a commit into SOURCE. */
+int delta_copy_data(int in, int out, const struct stat *st);
+
 /* Copy the user.* extended attributes (the only namespace the mount shows)
  * of the open file IN to OUT; a failure loses them, never the copy. */
 void delta_copy_xattrs(int in, int out);
@@ -87,6 +91,11 @@ int delta_clear_markers(struct backing *b, const char *dir);
 int delta_list(struct backing *b, const char *path, const struct estate *e,
 	       struct dirsnap **out);
 void dirsnap_free(struct dirsnap *d);
+/* Does the lower directory PATH (state E) hold names of the delta's
+ * format (".wh.*"), which the view never shows?  A directory of SOURCE
+ * that holds only such names looks empty, but its removal would delete
+ * them at commit: it is not empty. */
+bool delta_lower_reserved(struct backing *b, const char *path, const struct estate *e);
 /* Free what D holds, and make it empty. */
 void dirsnap_clear(struct dirsnap *d);
 

@@ -52,6 +52,8 @@ static void usage(FILE *f)
 		"                            the rule's reason as a fourth field\n"
 		"      --commit              apply DELTA's changes (all, or at and below\n"
 		"                            each PATH) to SOURCE and drop them from DELTA\n"
+		"      --keep-mode           with --commit: keep setuid, setgid, sticky and\n"
+		"                            write for others (dropped by default)\n"
 		"      --discard             drop DELTA's changes (all, or those PATHs)\n"
 		"  -h, --help                show this help\n"
 		"  -V, --version             show the version\n"
@@ -60,7 +62,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH,
-       OPT_COMMIT, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_NAME, OPT_SESSION, OPT_DELTA_QUOTA,
+       OPT_COMMIT, OPT_KEEP_MODE, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_NAME, OPT_SESSION, OPT_DELTA_QUOTA,
        OPT_SPIN };
 
 static long number(const char *s, const char *what, long max)
@@ -123,6 +125,7 @@ int main(int argc, char **argv)
 		{ "delta", required_argument, NULL, 'd' },
 		{ "writethrough", no_argument, NULL, OPT_WRITETHROUGH },
 		{ "commit", no_argument, NULL, OPT_COMMIT },
+		{ "keep-mode", no_argument, NULL, OPT_KEEP_MODE },
 		{ "audit", required_argument, NULL, 'a' },
 		{ "audit-level", required_argument, NULL, OPT_AUDIT_LEVEL },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -134,6 +137,7 @@ int main(int argc, char **argv)
 	};
 	const char *policy = "view-only";
 	bool check = false, explain = false, commit = false, discard = false, verbose = false;
+	bool keep_mode = false;
 	struct mount_opts mo = { .ready_fd = -1, .audit_level = -1, .spin_us = LOOP_SPIN_US };
 	enum audit_level al;
 	char **olists = NULL;
@@ -185,6 +189,9 @@ int main(int argc, char **argv)
 		case OPT_COMMIT:
 			commit = true;
 			break;
+		case OPT_KEEP_MODE:
+			keep_mode = true;
+			break;
 		case OPT_DISCARD:
 			discard = true;
 			break;
@@ -224,6 +231,8 @@ int main(int argc, char **argv)
 		die(2, "--check, --explain, --commit and --discard exclude each other");
 	if (verbose && !explain)
 		die(2, "-v is for --explain");
+	if (keep_mode && !commit)
+		die(2, "--keep-mode is for --commit");
 	if (commit || discard) {
 		if (!mo.delta)
 			die(2, "--%s needs --delta DELTA", commit ? "commit" : "discard");
@@ -237,7 +246,7 @@ int main(int argc, char **argv)
 				die(1, "cannot open source '%s': %s", argv[optind],
 				    stat(argv[optind], &st) < 0 ? strerror(errno) : "not a directory");
 		}
-		return commit_run(commit, mo.delta, argv[optind], argv + optind + 1,
+		return commit_run(commit, keep_mode, mo.delta, argv[optind], argv + optind + 1,
 				  argc - optind - 1);
 	}
 	if (check) {

@@ -24,6 +24,7 @@
 
 #include "auditlog.h"
 #include "delta.h"
+#include "trust.h"
 #include "fs.h"
 #include "loop.h"
 #include "mount.h"
@@ -67,11 +68,11 @@ static void *reload_thread(void *arg)
 		if (r->stop)
 			break;
 		if (sig == SIGUSR1 && r->audit) {
-			int e = auditlog_reopen(r->audit);
+			char why[TRUST_WHY_MAX];
 
-			if (e < 0)
+			if (auditlog_reopen(r->audit, why) < 0)
 				error("cannot reopen the audit log: %s; still writing the old one",
-				      strerror(-e));
+				      why);
 			continue;
 		}
 		if (sig == SIGHUP) {
@@ -187,6 +188,25 @@ static char *absolute(const char *path)
 	return xasprintf("%s/%s", cwd, path);
 }
 
+/* The same, but the last component is kept as it is, never resolved: a
+ * path that must not be a symbolic link (lib/trust.h) is checked as given. */
+static char *absolute_keep_last(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *last = slash ? slash + 1 : path;
+	char *dir, *abs;
+
+	if (!*last || strcmp(last, ".") == 0 || strcmp(last, "..") == 0)
+		return absolute(path);
+	dir = slash == path ? xstrdup("/") : slash ? xstrndup(path, (size_t)(slash - path))
+						   : xstrdup(".");
+	abs = absolute(dir);
+	free(dir);
+	dir = xasprintf("%s/%s", strcmp(abs, "/") == 0 ? "" : abs, last);
+	free(abs);
+	return dir;
+}
+
 /* Bytes of file data under DIR (st_blocks, so holes do not count): what a
  * reused delta already holds against --delta-quota. */
 static int64_t usage_sum;
@@ -196,8 +216,11 @@ static int usage_one(const char *path, const struct stat *st, int type, struct F
 	(void)path;
 	(void)type;
 	(void)ftw;
+	/* As afs-fuse counts (ops.c, data_of): a sparse file counts its size,
+	 * which a commit could write out. */
 	if (S_ISREG(st->st_mode))
-		usage_sum += (int64_t)st->st_blocks * 512;
+		usage_sum += (int64_t)st->st_blocks * 512 > st->st_size
+				     ? (int64_t)st->st_blocks * 512 : (int64_t)st->st_size;
 	return 0;
 }
 
@@ -260,9 +283,16 @@ static int64_t delta_usage(const char *dir)
 int mount_run(const struct mount_opts *in)
 {
 	struct mount_opts abs = *in, *o = &abs;
+	struct stat lst;
+
+	/* A link put where the mount should go would have root mount over
+	 * what it points to (/etc): never followed. */
+	if (lstat(in->mountpoint, &lst) == 0 && S_ISLNK(lst.st_mode))
+		die(2, "cannot mount on '%s': a symbolic link (never followed here)", in->mountpoint);
+
 	char *a_src = absolute(in->source), *a_mnt = absolute(in->mountpoint);
-	char *a_delta = in->delta ? absolute(in->delta) : NULL;
-	char *a_audit = in->audit ? absolute(in->audit) : NULL;
+	char *a_delta = in->delta ? absolute_keep_last(in->delta) : NULL;
+	char *a_audit = in->audit ? absolute_keep_last(in->audit) : NULL;
 
 	abs.source = a_src;
 	abs.mountpoint = a_mnt;
@@ -277,10 +307,10 @@ int mount_run(const struct mount_opts *in)
 	struct stat st;
 	pthread_t tid;
 	char real[PATH_MAX], mnt_real[PATH_MAX], bdi[32];
-	char *opts, *src, *upper = NULL, *private = NULL;
+	char *opts, *src, *upper = NULL, *upper_open = NULL, *private = NULL;
 	struct estate es;
 	sigset_t pending;
-	int r, status = 1;
+	int r, status = 1, delta_fd = -1;
 	bool reloader = false;
 
 	if (stat(o->source, &st) < 0)
@@ -314,9 +344,17 @@ int mount_run(const struct mount_opts *in)
 	if (o->writethrough) {
 		upper = xstrdup(o->source);
 	} else if (o->delta) {
-		if (mkdir(o->delta, 0700) < 0 && errno != EEXIST)
-			die(1, "cannot make delta '%s': %m", o->delta);
+		char why[TRUST_WHY_MAX], fdpath[TRUST_FD_PATH_MAX];
+
+		/* Another user's directory, or a link to one, is never the
+		 * delta: its owner would feed the sandbox and edit the delta
+		 * between review and commit (lib/trust.h). */
+		delta_fd = trust_dir(o->delta, true, why);
+		if (delta_fd < 0)
+			die(2, "cannot use delta '%s': %s", o->delta, why);
+		trust_fd_path(delta_fd, fdpath);
 		upper = xstrdup(o->delta);
+		upper_open = xstrdup(fdpath);
 	} else {
 		const char *tmp = getenv("TMPDIR");
 		char *dir = absolute(tmp && *tmp ? tmp : "/tmp");
@@ -327,7 +365,10 @@ int mount_run(const struct mount_opts *in)
 			die(1, "cannot make a private delta '%s': %m", private);
 		upper = xstrdup(private);
 	}
-	r = backing_open(upper, o->writethrough ? NULL : o->source, &b);
+	r = backing_open(upper_open ? upper_open : upper, o->writethrough ? NULL : o->source, &b);
+	free(upper_open);
+	if (delta_fd >= 0)
+		close(delta_fd);	/* backing_open has the directory itself */
 	if (r == -ENOSYS) {
 		error("the kernel lacks openat2 (Linux 5.6 or later): refusing to run without it");
 		goto out_layers;
@@ -353,11 +394,13 @@ int mount_run(const struct mount_opts *in)
 	 * afs-fuse must not apply its own on top. */
 	umask(0);
 	if (o->audit) {
-		r = auditlog_open(o->audit, (enum audit_level)o->audit_level, o->name,
-					  o->session, &rl.audit);
-		if (r < 0) {
-			error("cannot open the audit log '%s': %s", o->audit, strerror(-r));
+		char why[TRUST_WHY_MAX];
+
+		if (auditlog_open(o->audit, (enum audit_level)o->audit_level, o->name,
+				  o->session, &rl.audit, why) < 0) {
+			error("cannot use the audit log '%s': %s", o->audit, why);
 			policy_free(pol);
+			status = 2;
 			goto out_layers;
 		}
 	}
@@ -380,8 +423,10 @@ int mount_run(const struct mount_opts *in)
 	 * let others in, and the gate admits only the owner, root and those
 	 * uids -- for every request that reaches the daemon; see afs-fuse(1)
 	 * for what the kernel answers from its cache. */
-	src = opt_escape(o->name ? o->name : o->source);
-	opts = xasprintf("fsname=afs:%s,subtype=afs%s%s%s", src,
+	/* The source field of the mount table is seen inside the sandbox
+	 * (/proc/self/mountinfo): never SOURCE's host path. */
+	src = o->name ? opt_escape(o->name) : NULL;
+	opts = xasprintf("fsname=afs%s%s,subtype=afs%s%s%s", src ? ":" : "", src ? src : "",
 			 o->nallow ? ",allow_other" : "",
 			 o->fuse_opts ? "," : "", o->fuse_opts ? o->fuse_opts : "");
 	if (fuse_opt_add_arg(&args, progname) || fuse_opt_add_arg(&args, "-o") ||

@@ -55,53 +55,22 @@ static int join(const char *dir, const char *name, char *out)
 
 /* ---- audit records --------------------------------------------------------- */
 
-/* The session a process belongs to: AFS_SESSION in its environment, which
- * afs-launch and afs-session set for the sandbox.  A process may change it
- * for the processes it starts; the record's pid and comm stay its own. */
-#define SESSION_MAX 64
-
-static void session_of(pid_t pid, char out[SESSION_MAX])
-{
-	static const char key[] = "AFS_SESSION=";
-	char p[64], env[65536];
-	ssize_t n;
-	size_t i;
-	int fd;
-
-	out[0] = '\0';
-	snprintf(p, sizeof(p), "/proc/%d/environ", (int)pid);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	/* The first 64 KiB: the variables afs-launch sets come first. */
-	n = read(fd, env, sizeof(env) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	env[n] = '\0';
-	for (i = 0; i < (size_t)n; i += strlen(env + i) + 1) {
-		if (strncmp(env + i, key, sizeof(key) - 1) == 0) {
-			snprintf(out, SESSION_MAX, "%s", env + i + sizeof(key) - 1);
-			return;
-		}
-	}
-}
-
 /* Bumped at every open for exec: the process is about to take another
  * name, and a cached one would be wrong for its first second (found by
  * tests/t5004). */
 static unsigned exec_gen;
 
-/* The command name and session of PID, from /proc, cached per thread for
- * a second, or until some process execs a file of the mount. */
-static void proc_of(pid_t pid, char comm[16], char session[SESSION_MAX])
+/* The command name of PID, from /proc, cached per thread for a second,
+ * or until some process execs a file of the mount.  (Never its session:
+ * the sandbox sets its own environment, so that comes from the caller
+ * only, as --session.) */
+static void proc_of(pid_t pid, char comm[16])
 {
 	static __thread struct {
 		pid_t pid;
 		unsigned gen;
 		time_t at;
 		char comm[16];
-		char session[SESSION_MAX];
 	} cache[64];
 	unsigned i = (unsigned)pid % 64;
 	time_t now = time(NULL);
@@ -113,7 +82,6 @@ static void proc_of(pid_t pid, char comm[16], char session[SESSION_MAX])
 
 	if (cache[i].pid == pid && now - cache[i].at < 1 && cache[i].gen == gen) {
 		memcpy(comm, cache[i].comm, 16);
-		memcpy(session, cache[i].session, SESSION_MAX);
 		return;
 	}
 	comm[0] = '\0';
@@ -126,12 +94,10 @@ static void proc_of(pid_t pid, char comm[16], char session[SESSION_MAX])
 			n--;
 		comm[n > 0 ? n : 0] = '\0';
 	}
-	session_of(pid, session);
 	cache[i].pid = pid;
 	cache[i].gen = gen;
 	cache[i].at = now;
 	memcpy(cache[i].comm, comm, 16);
-	memcpy(cache[i].session, session, SESSION_MAX);
 }
 
 /* What an audit record of an op knows. */
@@ -145,7 +111,6 @@ struct event {
 	pid_t pid;		/* 0: the request's */
 	uid_t uid;
 	const char *comm;	/* with pid: as the process was at the time */
-	const char *session;
 	const char *rule_path;	/* whose rule decided, when not PATH's */
 };
 
@@ -162,7 +127,7 @@ static void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 	const struct fuse_ctx *ctx = req ? fuse_req_ctx(req) : NULL;
 	struct audit_rec r;
 	struct verdict v;
-	char comm[16], session[SESSION_MAX], rule[POLICY_MAX_PATH + 32];
+	char comm[16], rule[POLICY_MAX_PATH + 32];
 
 	audit_rec_init(&r);
 	if (ev->ts)
@@ -175,16 +140,12 @@ static void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 	r.has_uid = true;
 	if (ev->pid) {
 		r.comm = ev->comm && ev->comm[0] ? ev->comm : NULL;
-		r.session = ev->session && ev->session[0] ? ev->session : NULL;
 	} else if (r.pid) {
-		proc_of(r.pid, comm, session);
+		proc_of(r.pid, comm);
 		r.comm = comm[0] ? comm : NULL;
-		r.session = session[0] ? session : NULL;
 	}
-	/* A mount made for one session (--session) names it, whatever the
-	 * process's environment says. */
-	if (auditlog_session(fs->audit))
-		r.session = auditlog_session(fs->audit);
+	/* The session of a mount made for one (--session); none otherwise. */
+	r.session = auditlog_session(fs->audit);
 	r.op = ev->op;
 	r.path = ev->path;
 	r.to = ev->to;
@@ -240,7 +201,6 @@ struct handle {
 	pid_t pid;
 	uid_t uid;
 	char comm[16];		/* read at open: the process may be gone at release */
-	char session[SESSION_MAX];
 	char mode[3];
 	char path[];
 };
@@ -393,7 +353,7 @@ static struct handle *handle_new(fuse_req_t req, struct fs *fs, struct node *n, 
 	h->pid = ctx->pid;
 	h->uid = ctx->uid;
 	if (h->record)
-		proc_of(h->pid, h->comm, h->session);
+		proc_of(h->pid, h->comm);
 	strcpy(h->mode, open_mode(flags));
 	strcpy(h->path, path);
 	return h;
@@ -632,14 +592,21 @@ static int ensure_upper_dir(struct fs *fs, struct node *n)
 }
 
 /* ---- the delta quota (--delta-quota) ---------------------------------------
- * What counts is the file data the delta holds (st_blocks: holes are free).
+ * What counts is, for each file of the delta, the larger of its size and
+ * the space its blocks take: a hole is free on the delta's disk, but not
+ * on SOURCE's if a program there (or a commit) ever writes it out, and
+ * `truncate -s 1T` must not pass a 1 MiB quota.
  * An op that may add some is refused with ENOSPC when what it may add does
  * not fit; what it really added is measured after it, so the count stays
  * exact whatever the estimate.  Concurrent writers may pass the check
  * together: the quota can be exceeded by one write per writer, no more. */
 static int64_t data_of(const struct stat *st)
 {
-	return S_ISREG(st->st_mode) ? (int64_t)st->st_blocks * 512 : 0;
+	int64_t blocks = (int64_t)st->st_blocks * 512;
+
+	if (!S_ISREG(st->st_mode))
+		return 0;
+	return blocks > st->st_size ? blocks : (int64_t)st->st_size;
 }
 
 static bool over_quota(struct fs *fs, int64_t more)
@@ -1050,7 +1017,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		struct stat t0, t1;
 		bool measured = fs->quota > 0 && fstat(tfd, &t0) == 0;
 
-		r = ftruncate(tfd, attr->st_size) < 0 ? errno : 0;
+		r = measured && over_quota(fs, attr->st_size - t0.st_size) ? ENOSPC : 0;
+		if (!r)
+			r = ftruncate(tfd, attr->st_size) < 0 ? errno : 0;
 		if (measured && fstat(tfd, &t1) == 0)
 			quota_add(fs, data_of(&t1) - data_of(&t0));
 		if (tfd != fd)
@@ -1362,7 +1331,9 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, r);
 }
 
-/* Is the merged directory C empty, counting the entries the policy hides? */
+/* Is the merged directory C empty, counting the entries the policy hides
+ * and SOURCE's names of the delta's format?  Removing it would delete
+ * them all at commit. */
 static int merged_empty(struct fs *fs, struct child *c)
 {
 	struct dirsnap *d;
@@ -1375,6 +1346,8 @@ static int merged_empty(struct fs *fs, struct child *c)
 		if (strcmp(d->names[i], ".") && strcmp(d->names[i], ".."))
 			n++;
 	dirsnap_free(d);
+	if (n == 0 && delta_lower_reserved(fs->b, c->path, &c->es))
+		n = 1;	/* names of SOURCE the view never shows */
 	return n ? ENOTEMPTY : 0;
 }
 
@@ -1730,7 +1703,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		/* The open, with what went through it, dated when it opened. */
 		struct event ev = { .op = "open", .path = h->path, .mode = h->mode,
 				    .bytes = h->bytes, .ts = &h->opened, .pid = h->pid,
-				    .uid = h->uid, .comm = h->comm, .session = h->session };
+				    .uid = h->uid, .comm = h->comm };
 
 		audit_emit(NULL, fs, &ev, "allow", 0);
 	}

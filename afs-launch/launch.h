@@ -33,6 +33,7 @@ struct launch {
 	const char *mount_dir;	/* -m */
 	const char *source;	/* -s */
 	const char *policy, *delta, *audit, *name;
+	int audit_fd;		/* -a, opened at the start (lib/trust.h) */
 	const char *delta_quota;	/* passed to afs-fuse as given */
 	const char *workdir;	/* absolute, inside the sandbox */
 	enum runtime runtime;

@@ -21,6 +21,7 @@
 
 #include "audit.h"
 #include "launch.h"
+#include "trust.h"
 #include "result.h"
 #include "launchopts.h"
 #include "util.h"
@@ -198,7 +199,6 @@ static void audit_exec(const struct launch *L, const struct outcome *oc, int sta
 {
 	struct audit_rec r;
 	struct abuf b = { 0 };
-	int fd;
 
 	audit_rec_init(&r);
 	clock_gettime(CLOCK_REALTIME, &r.ts);
@@ -215,17 +215,14 @@ static void audit_exec(const struct launch *L, const struct outcome *oc, int sta
 	r.duration_ms = oc->duration_ms;
 	r.limit = oc->limit;
 	audit_format(&b, &r);
-	fd = open(L->audit, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len)
+	if (write(L->audit_fd, b.p, b.len) != (ssize_t)b.len)
 		error("cannot append to the audit log '%s': %m", L->audit);
-	if (fd >= 0)
-		close(fd);
 	abuf_free(&b);
 }
 
 int main(int argc, char **argv)
 {
-	struct launch L = { .workdir = "/workspace", .kill_after_ms = 5000,
+	struct launch L = { .workdir = "/workspace", .kill_after_ms = 5000, .audit_fd = -1,
 			    .max_output = DEFAULT_MAX_OUTPUT };
 	const char *shell = NULL, **given = NULL, *why = NULL;
 	size_t ngiven = 0;
@@ -317,6 +314,14 @@ int main(int argc, char **argv)
 
 	if (!!L.mount_dir + !!L.source != 1)
 		die(EXIT_LAUNCH, "give one workspace: -m DIR or -s DIR");
+	/* Checked and opened now, used at the end (lib/trust.h). */
+	if (L.audit) {
+		char bad[TRUST_WHY_MAX];
+
+		L.audit_fd = trust_append(L.audit, bad);
+		if (L.audit_fd < 0)
+			die(EXIT_LAUNCH, "cannot use the audit log '%s': %s", L.audit, bad);
+	}
 	if (L.mount_dir && (L.policy || L.delta || L.delta_quota))
 		die(EXIT_LAUNCH, "%s needs -s (with -m the mount is already made)",
 		    L.policy ? "--policy" : L.delta ? "--delta" : "--delta-quota");

@@ -45,6 +45,7 @@
 
 #include "audit.h"
 #include "session.h"
+#include "trust.h"
 #include "util.h"
 
 #define INIT_TIMEOUT_MS 30000
@@ -909,7 +910,7 @@ int supervisor_start(const char *root, const struct start_opts *o)
 {
 	struct super s = { .o = o };
 	struct session_info inf = { 0 };
-	char msg[16384];
+	char msg[16384], why[TRUST_WHY_MAX];
 	int rp[2], iomode = 0700;
 	size_t got = 0;
 	ssize_t n;
@@ -941,9 +942,8 @@ int supervisor_start(const char *root, const struct start_opts *o)
 		return 1;
 	}
 	s.audit_fd = -1;
-	if (o->audit && (s.audit_fd = open(o->audit, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-					   O_NOFOLLOW, 0600)) < 0) {
-		error("cannot open the audit log '%s': %m", o->audit);
+	if (o->audit && (s.audit_fd = trust_append(o->audit, why)) < 0) {
+		error("cannot use the audit log '%s': %s", o->audit, why);
 		remove_tree(s.dir);
 		free(s.dir);
 		return 1;

@@ -402,6 +402,19 @@ static bool want_level(struct loader *L, const char *file, const char *key,
 	return true;
 }
 
+/* A short word of letters, digits, '_' and '-': what a key of ours is made
+ * of, and so what an error may quote back. */
+static bool looks_like_key(const char *s, size_t n)
+{
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
 /* Mapping keys: each must be a scalar, known, and given once.  Returns the
  * index into KNOWN or -1 after reporting. */
 static int map_key(struct loader *L, const char *file, const struct ynode *k,
@@ -425,10 +438,14 @@ static int map_key(struct loader *L, const char *file, const struct ynode *k,
 			return (int)i;
 		}
 	}
-	{
+	/* Quoted only when it looks like a key: a file that is not a policy
+	 * (extends: /etc/shadow) must not have its lines printed. */
+	if (looks_like_key(k->val, k->len)) {
 		cleanup_free char *q = quote(k->val, k->len);
 
 		ERR(L, file, k, "unknown key '%s' in %s", q, where);
+	} else {
+		ERR(L, file, k, "unknown key in %s", where);
 	}
 	return -1;
 }
@@ -777,6 +794,22 @@ static void load_tree(struct loader *L, const char *file, const struct ynode *ro
 	if (root->type != Y_MAP) {
 		ERR(L, file, root, "a policy must be a mapping with 'version' and 'rules', not %s",
 		    type_name(root));
+		return;
+	}
+	/* No key of ours at all: not a policy (a file given by mistake, or to
+	 * read it through our messages).  One error, quoting nothing of it. */
+	for (i = 0; i + 1 < root->n; i += 2) {
+		const struct ynode *k = root->kids[i];
+		size_t j;
+
+		for (j = 0; k->type == Y_SCALAR && j < ARRAY_SIZE(top_keys); j++)
+			if (k->len == strlen(top_keys[j]) && strcmp(k->val, top_keys[j]) == 0)
+				break;
+		if (k->type == Y_SCALAR && j < ARRAY_SIZE(top_keys))
+			break;
+	}
+	if (i + 1 >= root->n) {
+		ERR(L, file, root, "not an afs policy (no 'version', 'extends', 'default' or 'rules')");
 		return;
 	}
 	for (i = 0; i + 1 < root->n; i += 2) {

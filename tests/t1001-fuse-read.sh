@@ -171,7 +171,7 @@ NOTIFY_SOCKET=$T/notify afs_mount "$T/a,b" "$mnt" -o "policy=$T/ref.yaml,ro" || 
 wait "$listener"
 is "NOTIFY_SOCKET gets READY=1" "READY=1" "$(cat "$T/notify.out")"
 errno_is "-o policy=: the policy applies (unmatched name hidden)" ENOENT stat "$mnt/f"
-is "a SOURCE with a comma is named in the mount table" "afs:$T/a,b" "$(findmnt -n -o SOURCE "$mnt")"
+is "the mount table does not show SOURCE's path (the sandbox reads it)" "afs" "$(findmnt -n -o SOURCE "$mnt")"
 afs_umount "$mnt"
 afs_mount "$src" "$mnt" -o "policy=$T/ref.yaml,audit=$T/o.log" || exit 1
 cat "$mnt/docs/readme.md" >/dev/null

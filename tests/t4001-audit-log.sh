@@ -181,14 +181,21 @@ X
 records "$log" >"$T/got"
 same_file "write level: symlink, link, setattr, setxattr, unlink, rename, mknod; denials" "$T/expected" "$T/got"
 
-# The session: AFS_SESSION in the environment of the process.
+# The session comes from the caller only (--session): a process that sets
+# AFS_SESSION in its own environment (the sandbox sets its own) names
+# nothing.
 rm -f "$log"
 afs_mount "$src" "$mnt" -p "$T/p.yaml" -a "$log" || exit 1
 AFS_SESSION=agent-7 cat "$mnt/w/a" >/dev/null
 cat "$mnt/r/b" >/dev/null
 afs_umount "$mnt"
-is "session: from AFS_SESSION of the process" "agent-7" "$(jq -r 'select(.path=="/w/a") | .session' "$log")"
-is "session: absent without it" "null" "$(jq -r 'select(.path=="/r/b") | .session' "$log")"
+is "session: AFS_SESSION of the process is not taken" "null" "$(jq -r 'select(.path=="/w/a") | .session' "$log")"
+is "session: absent without --session" "null" "$(jq -r 'select(.path=="/r/b") | .session' "$log")"
+rm -f "$log"
+afs_mount "$src" "$mnt" -p "$T/p.yaml" -a "$log" --session agent-8 || exit 1
+AFS_SESSION=forged cat "$mnt/w/a" >/dev/null
+afs_umount "$mnt"
+is "session: --session names every record, whatever the process says" "agent-8" "$(jq -r 'select(.path=="/w/a") | .session' "$log")"
 is "session: in schema order (mount absent without --name)" '["v","ts","session","pid","uid"]' "$(jq -c 'select(.path=="/w/a") | keys_unsorted[0:5]' "$log")"
 
 # Without -f: the daemon writes its log too, and flushes at unmount.

@@ -32,8 +32,7 @@ bool delta_reserved_xattr(const char *name)
 	return strncmp(name, DELTA_XATTR_PREFIX, sizeof(DELTA_XATTR_PREFIX) - 1) == 0;
 }
 
-/* The inode number the upper file at PATH was copied from, or 0. */
-static ino_t origin_of(struct backing *b, const char *path)
+ino_t delta_origin(struct backing *b, const char *path)
 {
 	char v[64];
 	unsigned long long dev, ino;
@@ -167,9 +166,11 @@ int delta_child_in(struct backing *b, const struct dirfds *dirs, const char *pat
 		ino_t ino = 0;
 
 		*st = su;
+		/* Directories only: one is never renamed or linked here, so
+		 * the lower number cannot show up elsewhere too. */
 		if (S_ISREG(su.st_mode) && backing_has(b, LOWER))
-			ino = origin_of(b, path);
-		else if (e->in_lower)
+			ino = delta_origin(b, path);
+		else if (e->in_lower && S_ISDIR(su.st_mode) && S_ISDIR(sl.st_mode))
 			ino = sl.st_ino;
 		st->st_ino = ino ? ino : backing_ino(b, UPPER, su.st_ino);
 		if (S_ISDIR(su.st_mode)) {
@@ -335,11 +336,10 @@ int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 		in = backing_open_file(b, LOWER, path, O_RDONLY, 0);
 		if (in < 0)
 			return in;
-		/* The permission bits at once (the umask is 0): the fd is
-		 * writable whatever they say.  Setuid and setgid after the
-		 * chown, which would clear them. */
+		/* The permission bits at once (the umask is 0), and the
+		 * owner's write bit until the attributes are set. */
 		out = backing_open_file(b, UPPER, tmp, O_WRONLY | O_CREAT | O_EXCL,
-					st.st_mode & 0777);
+					(st.st_mode & 0777) | 0200);
 		if (out < 0) {
 			close(in);
 			return out;
@@ -360,7 +360,11 @@ int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 		close(in);
 		if (r == 0 && backing_root() && fchown(out, st.st_uid, st.st_gid) < 0)
 			r = -errno;
-		if (r == 0 && (st.st_mode & 07000) && fchmod(out, st.st_mode & 07777) < 0)
+		/* The mode last: the attributes above need the owner's write
+		 * bit without CAP_DAC_OVERRIDE (a 0444 git object), and a
+		 * chown clears setuid and setgid. */
+		if (r == 0 && ((st.st_mode & 07000) || !(st.st_mode & 0200)) &&
+		    fchmod(out, st.st_mode & 07777) < 0)
 			r = -errno;
 		if (r == 0 && futimens(out, ts) < 0)
 			r = -errno;

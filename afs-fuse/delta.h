@@ -76,6 +76,10 @@ int delta_copy_up(struct backing *b, const char *path, const struct stat *lst);
  * holes (SEEK_DATA/SEEK_HOLE): a copy-up, and a commit into SOURCE. */
 int delta_copy_data(int in, int out, const struct stat *st);
 
+/* The inode number of SOURCE's file that the upper file PATH was copied
+ * from (DELTA_ORIGIN, when it names SOURCE's file system), or 0. */
+ino_t delta_origin(struct backing *b, const char *path);
+
 /* Copy the user.* extended attributes (the only namespace the mount shows)
  * of the open file IN to OUT; a failure loses them, never the copy. */
 void delta_copy_xattrs(int in, int out);

@@ -658,18 +658,22 @@ static int copy_up(struct fs *fs, struct node *n, const char *path)
 	r = delta_copy_up(fs->b, path, &lst);
 	if (r < 0 && r != -EEXIST)
 		return -r;
-	if (r >= 0 && (fs->quota > 0 || lst.st_nlink != 1)) {
+	if (r >= 0 && fs->quota > 0) {
+		struct stat ust;
+
+		if (backing_lstat(fs->b, UPPER, path, &ust) == 0)
+			quota_add(fs, data_of(&ust));
+	}
+	/* The number the copy shows: its origin, or (a file of SOURCE with
+	 * more names, whose links the copy breaks: afs-fuse(1) BUGS; a delta
+	 * without user xattrs) its own. */
+	if (r >= 0 && (lst.st_nlink != 1 || !delta_origin(fs->b, path))) {
 		struct stat ust;
 
 		if (backing_lstat(fs->b, UPPER, path, &ust) == 0) {
-			quota_add(fs, data_of(&ust));
-			/* The copy of a file with more names (their link
-			 * is broken: afs-fuse(1) BUGS) is a file of its own. */
-			if (lst.st_nlink != 1) {
-				pthread_mutex_lock(&fs->lock);
-				n->ino = backing_ino(fs->b, UPPER, ust.st_ino);
-				pthread_mutex_unlock(&fs->lock);
-			}
+			pthread_mutex_lock(&fs->lock);
+			n->ino = backing_ino(fs->b, UPPER, ust.st_ino);
+			pthread_mutex_unlock(&fs->lock);
 		}
 	}
 	pthread_mutex_lock(&fs->lock);
@@ -1376,6 +1380,17 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, r);
 }
 
+/* Are the entries A and B one inode of the backing store? */
+static bool same_backing(struct fs *fs, const struct child *a, const struct child *b)
+{
+	struct stat sa, sb;
+	enum layer l = layer_of(&a->es);
+
+	return backing_lstat(fs->b, l, a->path, &sa) == 0 &&
+	       backing_lstat(fs->b, l, b->path, &sb) == 0 &&
+	       sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
@@ -1402,9 +1417,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = EINVAL;
 	if (!r && strcmp(from.path, to.path) == 0)
 		goto out;
-	/* Two names of one file: rename(2) does nothing. */
+	/* Two names of one file: rename(2) does nothing.  The numbers shown
+	 * are a first filter; the backing inodes decide. */
 	if (!r && to.exists && !(flags & RENAME_EXCHANGE) && from.st.st_ino == to.st.st_ino &&
-	    from.st.st_dev == to.st.st_dev && from.es.in_upper == to.es.in_upper)
+	    from.es.in_upper == to.es.in_upper && same_backing(fs, &from, &to))
 		goto out;
 	/* A directory's subtree may fall under other rules under its new
 	 * name: let mv copy it file by file. */
@@ -1541,11 +1557,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	have_st = fstat(fd, &st) == 0;
 	if (have_st) {
 		/* Keep the page cache when the file has not changed since the
-		 * last open.  A file with more names may have been written
-		 * through another node within one tick of its clock: its
-		 * cache is dropped at every open (close-to-open, as NFS). */
+		 * last open.  A file of the delta with more names may have
+		 * been written through another node within one tick of its
+		 * clock: its cache is dropped at every open (close-to-open, as
+		 * NFS).  One of SOURCE cannot be: a write copies it up. */
 		pthread_mutex_lock(&fs->lock);
-		fi->keep_cache = st.st_nlink == 1 && n->mtime.tv_sec == st.st_mtim.tv_sec &&
+		fi->keep_cache = (st.st_nlink == 1 || (!writing && !es.in_upper)) &&
+				 n->mtime.tv_sec == st.st_mtim.tv_sec &&
 				 n->mtime.tv_nsec == st.st_mtim.tv_nsec && n->size == st.st_size;
 		n->mtime = st.st_mtim;
 		n->size = st.st_size;

@@ -102,9 +102,36 @@ static bool etc_leads_to_denied(const char *name)
 	return denied;
 }
 
+/* Is PATH (absolute, resolved) DIR or below it? */
+static bool below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Does NAME have a ".." component? */
+static bool has_dotdot(const char *name)
+{
+	for (const char *p = name; (p = strstr(p, "..")); p += 2)
+		if ((p == name || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+			return true;
+	return false;
+}
+
+/* Is NAME (relative to /etc, cleaned) bound by default already, itself or
+ * as part of a directory? */
+static bool etc_in_default(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(etc_default); i++)
+		if (fnmatch(etc_default[i], name, FNM_PATHNAME | FNM_LEADING_DIR) == 0)
+			return true;
+	return false;
+}
+
 void etc_check(const char *name)
 {
-	char clean[PATH_MAX], path[PATH_MAX + 8];
+	char clean[PATH_MAX], path[PATH_MAX + 8], *real;
 	struct stat st;
 	int n;
 
@@ -113,13 +140,24 @@ void etc_check(const char *name)
 	    strlen(name) >= sizeof(clean) - 1)
 		die(EXIT_LAUNCH, "bad --etc: '%s' (a name relative to /etc)", name);
 	n = path_clean(name, clean, sizeof(clean));
-	if (n < 0 || strcmp(clean, "/") == 0 || strstr(name, ".."))
+	if (n < 0 || strcmp(clean, "/") == 0 || has_dotdot(name))
 		die(EXIT_LAUNCH, "bad --etc: '%s' (a name relative to /etc)", name);
 	if (etc_is_denied(clean + 1) || etc_leads_to_denied(clean + 1))
 		die(EXIT_LAUNCH, "--etc '%s': never given to a sandbox (see afs-launch(1))", name);
+	if (strcmp(clean, "/mtab") == 0)
+		die(EXIT_LAUNCH, "--etc 'mtab': afs-launch makes it (a link to /proc/self/mounts)");
 	snprintf(path, sizeof(path), "/etc%s", clean);
 	if (stat(path, &st) != 0)
 		die(EXIT_LAUNCH, "--etc '%s': cannot use '%s': %m", name, path);
+	/* A link out of /etc could bind anything, / itself and the codebase
+	 * with its hidden files: only /etc, and /usr, which the sandbox sees
+	 * anyway. */
+	real = realpath(path, NULL);
+	if (!real)
+		die(EXIT_LAUNCH, "--etc '%s': cannot use '%s': %m", name, path);
+	if (!below(real, "/etc") && !below(real, "/usr"))
+		die(EXIT_LAUNCH, "--etc '%s': leads out of /etc (to '%s')", name, real);
+	free(real);
 }
 
 /* /etc/NAME into the sandbox, read-only: a link into /usr or /proc as the
@@ -174,6 +212,11 @@ void etc_bind(struct argv_buf *a, const struct launch *L)
 			etc_bind_one(a, etc_default[i]);
 		}
 	}
-	for (size_t i = 0; i < L->netc; i++)
-		etc_bind_one(a, L->etc[i]);
+	for (size_t i = 0; i < L->netc; i++) {
+		char clean[PATH_MAX];
+
+		/* What the list binds already is there (twice would fail). */
+		if (path_clean(L->etc[i], clean, sizeof(clean)) >= 0 && !etc_in_default(clean + 1))
+			etc_bind_one(a, clean + 1);
+	}
 }

@@ -21,7 +21,7 @@ fi
 
 make_fixture() {
 	mkdir -p "$1/objects" && cd "$1" || return 1
-	for i in 1 2 3 4 5 6 7 8 9; do printf 'source %s\n' $i >s$i; done
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do printf 'source %s\n' $i >s$i; done
 	cd - >/dev/null
 }
 
@@ -78,6 +78,14 @@ sequences() {
 	echo t >t1; ln t1 t2; mv t1 t2; show t1 t2
 	echo "== unlink every name but one"
 	echo m >m1; ln m1 m2; ln m1 m3; ln m1 m4; rm m1 m3; show m1 m2 m3 m4
+	echo "== a link put where a renamed file of SOURCE was: two files, two numbers"
+	mv s10 s10.moved; ln -s elsewhere s10
+	[ "$(stat -c %i s10)" = "$(stat -c %i s10.moved)" ] && echo "one inode" || echo "two inodes"
+	mv s11 d11; mkdir s11
+	[ "$(stat -c %i s11)" = "$(stat -c %i d11)" ] && echo "one inode" || echo "two inodes"
+	echo "== rename of a file onto a link that shares nothing but a name's past"
+	mv s12 s12.orig; ln -s s12.orig s12; python3 -c 'import os; os.rename("s12.orig", "s12")'
+	stat -c %F s12; cat s12; [ -e s12.orig ] && echo "s12.orig still there" || echo "s12.orig gone"
 	echo "== the directory"
 	ls
 }

@@ -119,7 +119,21 @@ run afs-launch -m "$one" --etc "afs-test-link.$$" -- true
 rm -f "/etc/afs-test-link.$$"
 is "--etc NAME of a link to shadow: refused" \
 	"125 afs-launch: --etc 'afs-test-link.$$': never given to a sandbox (see afs-launch(1))" "$rc $(cat "$T/err")"
-for e in ../etc/shadow /etc/shadow "" .; do
+ln -s / "/etc/afs-test-root.$$"
+run afs-launch -m "$one" --etc "afs-test-root.$$" -- true
+rm -f "/etc/afs-test-root.$$"
+is "--etc NAME of a link out of /etc (to /, which holds the codebase): refused" \
+	"125 afs-launch: --etc 'afs-test-root.$$': leads out of /etc (to '/')" "$rc $(cat "$T/err")"
+run afs-launch -m "$one" --etc mtab -- true
+is "--etc mtab: refused, afs-launch makes it" \
+	"125 afs-launch: --etc 'mtab': afs-launch makes it (a link to /proc/self/mounts)" "$rc $(cat "$T/err")"
+run afs-launch -m "$one" --etc localtime --etc alternatives/cc -- sh -c 'readlink /etc/localtime >/dev/null && echo fine'
+is "--etc of what the list binds already: no harm" "0 fine" "$rc $(cat "$T/out")"
+echo dots >"/etc/afs-test..$$"
+run afs-launch -m "$one" --etc "afs-test..$$" -- cat "/etc/afs-test..$$"
+rm -f "/etc/afs-test..$$"
+is "--etc of a name with two dots that is no '..': bound" "0 dots" "$rc $(cat "$T/out")"
+for e in ../etc/shadow /etc/shadow "" . a/../shadow; do
 	run afs-launch -m "$one" --etc "$e" -- true
 	is "--etc '$e': a usage error (125)" "125 afs-launch: bad --etc: '$e' (a name relative to /etc)" "$rc $(cat "$T/err")"
 done

@@ -13,6 +13,10 @@ echo data >"$src/file.txt"
 echo SECRET >"$src/.env"
 chmod 0711 "$T"
 
+# afs-launch makes its mountpoints in TMPDIR: here, so that they can be
+# told from other mounts (the mount table does not name SOURCE).
+export TMPDIR=$T/tmp
+mkdir -p "$TMPDIR"
 S() { afs-session "$@"; }
 leftovers() {
 	pgrep -u $U -l | sort

@@ -9,6 +9,7 @@
 #   make bench-policy    decisions per second of the policy engine
 #   make bench-fs        afs-fuse against native and bindfs, as ratios
 #   make bench-launch    afs-launch's start-up against bare bwrap and docker
+#   make bench-real      real work (make, git, tar, npm, sed) under afs-launch against bare bwrap
 #   make bench-session   afs-session exec's round trip, leaks and throughput
 #
 # Variants: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
@@ -61,7 +62,7 @@ UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
 PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch $(B)/afs-session
 
-.PHONY: all check check-run unit deps demo demo-run install uninstall clean fuzz bench-policy bench-fs bench-launch bench-session FORCE
+.PHONY: all check check-run unit deps demo demo-run install uninstall clean fuzz bench-policy bench-fs bench-launch bench-real bench-session FORCE
 all: $(PROGS)
 
 # Objects are rebuilt when the flags change (a SANITIZE build after a
@@ -165,6 +166,11 @@ bench-fs: $(PROGS) $(B)/bench/gentree $(B)/bench/mkfiles
 # bench/launch-bench.sh).
 bench-launch: $(PROGS) $(B)/bench/gentree
 	bash bench/launch-bench.sh
+
+# Real work (a build, git, tar, npm install, a codemod) under afs-launch -s
+# against bare bwrap over a native copy (root; see bench/real-bench.sh).
+bench-real: $(PROGS)
+	bash bench/real-bench.sh
 
 # afs-session exec's round trip against fork+exec and afs-launch, fds and
 # memory over many execs, throughput, concurrent clients (root; see

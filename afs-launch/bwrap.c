@@ -210,14 +210,16 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 
 int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb)
 {
-	int info[2], status[2], out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int info[2], status[2];
+	struct stdio_pipes io;
 	pid_t parent = getpid(), pid;
 
-	if (pipe2(info, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0 ||
-	    (L->json && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0))) {
+	if (pipe2(info, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0) {
 		error("cannot make pipes: %m");
 		return -1;
 	}
+	if (run_stdio_make(L, &io) != 0)
+		return -1;
 	/* Whatever else the run made, a guardian for the sandbox's process
 	 * group (see guard_process_group). */
 	guard_start();
@@ -231,8 +233,7 @@ int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandb
 		guard_process_group();
 		if (cgroup_enter(sb->cg) != 0)
 			die(EXIT_LAUNCH, "cannot enter the run's cgroup: %m");
-		if (L->json && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))
-			die(EXIT_LAUNCH, "dup2: %m");
+		run_stdio_child(&io);
 		/* Nothing the caller left open may reach the sandbox. */
 		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 			die(EXIT_LAUNCH, "close_range: %m");
@@ -267,14 +268,9 @@ int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandb
 	}
 	close(info[1]);
 	close(status[1]);
-	if (L->json) {
-		close(out[1]);
-		close(err[1]);
-	}
+	run_stdio_parent(&io, sb);
 	sb->pid = pid;
 	sb->info_fd = info[0];
 	sb->status_fd = status[0];
-	sb->out_fd = out[0];
-	sb->err_fd = err[0];
 	return 0;
 }

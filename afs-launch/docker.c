@@ -183,7 +183,7 @@ static char **client_env(const struct launch *L)
 
 int docker_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb)
 {
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	struct stdio_pipes io;
 	struct argv_buf a = { 0 };
 	char buf[256];
 	pid_t parent = getpid(), pid;
@@ -272,10 +272,8 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 	for (size_t i = 0; L->argv[i]; i++)
 		argv_add(&a, L->argv[i]);
 
-	if (L->json && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)) {
-		error("cannot make pipes: %m");
+	if (run_stdio_make(L, &io) != 0)
 		return -1;
-	}
 	pid = fork();
 	if (pid < 0) {
 		error("cannot fork: %m");
@@ -283,8 +281,7 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 	}
 	if (pid == 0) {
 		run_child_setup(!L->tty);
-		if (L->json && (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0))
-			die(EXIT_LAUNCH, "dup2: %m");
+		run_stdio_child(&io);
 		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 			die(EXIT_LAUNCH, "close_range: %m");
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent)
@@ -295,12 +292,7 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 	for (size_t i = 0; i < a.n; i++)
 		free(a.v[i]);
 	free(a.v);
-	if (L->json) {
-		close(out[1]);
-		close(err[1]);
-	}
+	run_stdio_parent(&io, sb);
 	sb->pid = pid;
-	sb->out_fd = out[0];
-	sb->err_fd = err[0];
 	return 0;
 }

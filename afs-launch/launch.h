@@ -50,6 +50,7 @@ struct launch {
 	const char *session;	/* $AFS_SESSION, for the exec record */
 	const char *session_dir; /* --session-dir: bound at /run/afs-session */
 	bool tty;		/* --tty: keep the controlling terminal */
+	bool pipe_in, pipe_out, pipe_err;	/* stdio through afs-launch (run.c) */
 	const char **etc;	/* --etc: more of the host's /etc (etc.c) */
 	size_t netc;
 };
@@ -83,7 +84,8 @@ struct sandbox {
 	int pending;		/* a signal held back until then */
 	int info_fd;		/* bwrap --info-fd, read end, or -1 */
 	int status_fd;		/* the shim's report, read end, or -1 */
-	int out_fd, err_fd;	/* --json: the command's stdout and stderr */
+	int out_fd, err_fd;	/* the command's stdout and stderr, when piped */
+	int in_fd;		/* its stdin, when afs-launch feeds it, or -1 */
 	char *docker_name;
 	struct cgroup *cg;
 };
@@ -116,6 +118,17 @@ int run_quiet(const char *const argv[], char *out, size_t size);
 int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outcome *oc,
 	     struct capture *out, struct capture *err);
 void run_child_setup(bool own_pgrp);
+/* The command's stdio: a pipe for each of 0, 1, 2 that afs-launch stands
+ * behind (--json captures; a regular file of the caller's is relayed, so
+ * the sandbox never holds the caller's open file).  Make them before the
+ * fork; in the child, put them in place; in the parent, keep our ends. */
+struct stdio_pipes {
+	int in[2], out[2], err[2];
+};
+void run_stdio_decide(struct launch *L);
+int run_stdio_make(const struct launch *L, struct stdio_pipes *p);
+void run_stdio_child(const struct stdio_pipes *p);
+void run_stdio_parent(struct stdio_pipes *p, struct sandbox *sb);
 void run_close_sandbox(struct sandbox *sb);
 
 /* etc.c: the host's /etc in a bwrap sandbox.  etc_check dies (125) for

@@ -228,7 +228,8 @@ int main(int argc, char **argv)
 	size_t ngiven = 0;
 	bool uid_set = false, gid_set = false, workdir_made = false;
 	struct workspace ws;
-	struct sandbox sb = { .info_fd = -1, .status_fd = -1, .out_fd = -1, .err_fd = -1 };
+	struct sandbox sb = { .info_fd = -1, .status_fd = -1, .out_fd = -1, .err_fd = -1,
+			      .in_fd = -1 };
 	struct outcome oc = { 0 };
 	struct capture out = { 0 }, err = { 0 };
 	sigset_t sigs;
@@ -333,6 +334,7 @@ int main(int argc, char **argv)
 		die(EXIT_LAUNCH, "--tty and --json exclude each other");
 	if (L.tty && !isatty(0))
 		die(EXIT_LAUNCH, "--tty needs a terminal on standard input");
+	run_stdio_decide(&L);
 	if (L.runtime == RT_DOCKER && L.lim.memory && L.lim.memory < (6 << 20))
 		die(EXIT_LAUNCH, "--memory: docker needs at least 6M");
 	if (shell) {

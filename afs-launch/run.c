@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,81 @@ void run_child_setup(bool own_pgrp)
 		setpgid(0, 0);
 }
 
-static void capture_read(int *fd, struct capture *c)
+/* fd 0, 1 or 2 of ours is a regular file: the sandbox must not hold it.
+ * With it, a command could clear O_APPEND and write over the caller's
+ * earlier lines (pwrite at 0), or read them back through /proc/self/fd. */
+static bool regular_fd(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+void run_stdio_decide(struct launch *L)
+{
+	L->pipe_out = L->json || (!L->tty && regular_fd(1));
+	L->pipe_err = L->json || (!L->tty && regular_fd(2));
+	L->pipe_in = !L->tty && regular_fd(0);
+}
+
+int run_stdio_make(const struct launch *L, struct stdio_pipes *p)
+{
+	*p = (struct stdio_pipes){ { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	if ((L->pipe_in && pipe2(p->in, O_CLOEXEC) != 0) ||
+	    (L->pipe_out && pipe2(p->out, O_CLOEXEC) != 0) ||
+	    (L->pipe_err && pipe2(p->err, O_CLOEXEC) != 0)) {
+		error("cannot make pipes: %m");
+		return -1;
+	}
+	return 0;
+}
+
+void run_stdio_child(const struct stdio_pipes *p)
+{
+	if ((p->in[0] >= 0 && dup2(p->in[0], 0) < 0) || (p->out[1] >= 0 && dup2(p->out[1], 1) < 0) ||
+	    (p->err[1] >= 0 && dup2(p->err[1], 2) < 0))
+		die(EXIT_LAUNCH, "dup2: %m");
+}
+
+void run_stdio_parent(struct stdio_pipes *p, struct sandbox *sb)
+{
+	int *theirs[] = { &p->in[0], &p->out[1], &p->err[1] };
+
+	for (size_t i = 0; i < ARRAY_SIZE(theirs); i++)
+		if (*theirs[i] >= 0)
+			close(*theirs[i]);
+	sb->in_fd = p->in[1];
+	sb->out_fd = p->out[0];
+	sb->err_fd = p->err[0];
+	/* A command that stops reading must not block us on a full pipe. */
+	if (sb->in_fd >= 0)
+		fcntl(sb->in_fd, F_SETFL, O_NONBLOCK);
+}
+
+/* Write all of BUF to FD (1 or 2: the caller's regular file).  After an
+ * error (said once) the rest is read and dropped, so that the command is
+ * never blocked on a full pipe. */
+static void relay_write(int fd, const char *buf, size_t n)
+{
+	static bool broken[3];
+
+	while (n && !broken[fd]) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			error("cannot write the command's output: %m");
+			broken[fd] = true;
+			return;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+/* What the command wrote on *FD: into C (--json), or on to TO. */
+static void capture_read(int *fd, struct capture *c, int to)
 {
 	char buf[65536];
 	ssize_t n = read(*fd, buf, sizeof(buf));
@@ -66,7 +141,46 @@ static void capture_read(int *fd, struct capture *c)
 		*fd = -1;
 		return;
 	}
-	capture_add(c, buf, (size_t)n);
+	if (to < 0)
+		capture_add(c, buf, (size_t)n);
+	else
+		relay_write(to, buf, (size_t)n);
+}
+
+/* Our stdin (a regular file) to the command's, a buffer at a time. */
+struct feed {
+	char buf[65536];
+	size_t off, len;
+	bool eof;
+};
+
+static void feed_step(struct feed *f, struct sandbox *sb, short revents)
+{
+	if (f->len == 0 && !f->eof) {
+		ssize_t n = read(0, f->buf, sizeof(f->buf));
+
+		if (n < 0 && errno == EINTR)
+			return;
+		if (n <= 0)
+			f->eof = true;
+		else
+			f->off = 0, f->len = (size_t)n;
+	}
+	if (f->len && (revents & POLLOUT)) {
+		ssize_t w = write(sb->in_fd, f->buf + f->off, f->len);
+
+		if (w > 0) {
+			f->off += (size_t)w;
+			f->len -= (size_t)w;
+		} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+			f->eof = true;	/* EPIPE: the command closed its stdin */
+			f->len = 0;
+		}
+	}
+	if ((f->eof && f->len == 0) || (revents & (POLLERR | POLLHUP))) {
+		close(sb->in_fd);
+		sb->in_fd = -1;
+	}
 }
 
 /* Small reports (bwrap's info, the shim's status): kept up to SIZE. */
@@ -184,10 +298,11 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 	size_t ilen = 0, slen = 0;
 	bool exited = false, killed = false;
 	int wst = 0;
+	static struct feed feed;
 
 	for (;;) {
-		struct pollfd pfd[5];
-		int *fds[5] = { NULL };
+		struct pollfd pfd[6];
+		int *fds[6] = { NULL };
 		int n = 0, i, wait = -1;
 		int64_t now = now_ms();
 
@@ -205,6 +320,11 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 		if (exited && sb->out_fd < 0 && sb->err_fd < 0 && sb->status_fd < 0 &&
 		    sb->info_fd < 0)
 			break;
+		/* Nothing more to feed once the command is gone. */
+		if (exited && sb->in_fd >= 0) {
+			close(sb->in_fd);
+			sb->in_fd = -1;
+		}
 		if (drain_until >= 0 && now >= drain_until)
 			break;
 
@@ -225,6 +345,10 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 		if (sb->err_fd >= 0) {
 			pfd[n] = (struct pollfd){ .fd = sb->err_fd, .events = POLLIN };
 			fds[n++] = &sb->err_fd;
+		}
+		if (sb->in_fd >= 0) {
+			pfd[n] = (struct pollfd){ .fd = sb->in_fd, .events = POLLOUT };
+			fds[n++] = &sb->in_fd;
 		}
 		{
 			int64_t next = deadline;
@@ -267,9 +391,11 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 				report_read(&sb->status_fd, status, sizeof(status), &slen);
 				status_update(sb, status);
 			} else if (fds[i] == &sb->out_fd) {
-				capture_read(&sb->out_fd, out);
+				capture_read(&sb->out_fd, out, L->json ? -1 : 1);
+			} else if (fds[i] == &sb->err_fd) {
+				capture_read(&sb->err_fd, err, L->json ? -1 : 2);
 			} else {
-				capture_read(&sb->err_fd, err);
+				feed_step(&feed, sb, pfd[i].revents);
 			}
 		}
 	}
@@ -323,7 +449,7 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 
 void run_close_sandbox(struct sandbox *sb)
 {
-	int *fds[] = { &sb->info_fd, &sb->status_fd, &sb->out_fd, &sb->err_fd };
+	int *fds[] = { &sb->info_fd, &sb->status_fd, &sb->out_fd, &sb->err_fd, &sb->in_fd };
 
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0) {

@@ -164,3 +164,37 @@ rm -f "$T/s.log"
 run afs-launch -s "$src" -p full-access -a "$T/s.log" -- sh -c 'AFS_SESSION=forged cat main.py'
 is "without a session from the caller, the sandbox cannot name one" "null" \
 	"$(jq -r .session "$T/s.log" | sort -u | tr '\n' ' ' | sed 's/ $//')"
+
+# --- the caller's files given as stdio ---------------------------------------------------
+# A regular file as fd 1 would let the sandbox clear O_APPEND and write over
+# the caller's earlier lines, or read them back: it gets a pipe instead.
+echo "the caller's line" >"$T/caller.log"
+chmod 0644 "$T/caller.log"
+afs-launch -s "$src" -p full-access -- python3 -c '
+import fcntl, os
+fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) & ~os.O_APPEND)
+try:
+    os.pwrite(1, b"OVERWRITTEN", 0)
+except OSError as e:
+    print("pwrite:", e.errno == 29)
+try:
+    print("read back:", open("/proc/self/fd/1").read())
+except OSError as e:
+    print("read back: refused")
+print(os.readlink("/proc/self/fd/1").split(":")[0])
+os.write(2, b"to stderr\n")
+raise SystemExit(3)' >>"$T/caller.log" 2>>"$T/caller.err"
+rc=$?
+is ">> caller.log: the command's status is kept" 3 "$rc"
+is ">> caller.log: the caller's lines intact, the command's appended, fd 1 a pipe" \
+	"the caller's line
+pwrite: True
+read back: refused
+pipe" "$(cat "$T/caller.log")"
+is ">> caller.err: the command's stderr" "to stderr" "$(cat "$T/caller.err")"
+head -c 5000000 /dev/urandom >"$T/big.in"
+afs-launch -s "$src" -p full-access -- sh -c 'cat; readlink /proc/self/fd/0 >&2' <"$T/big.in" >"$T/big.out" 2>"$T/big.err"
+is "< file > file: 5 MB through, byte for byte" "$(md5sum <"$T/big.in")" "$(md5sum <"$T/big.out")"
+is "< file: the command's stdin is a pipe" "pipe" "$(cut -d: -f1 "$T/big.err")"
+run sh -c "afs-launch -s '$src' -p full-access -- head -c 10 <'$T/big.in' | wc -c"
+is "a command that stops reading its stdin early: no harm" "0 10" "$rc $(cat "$T/out")"

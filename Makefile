@@ -34,11 +34,12 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 endif
 
 # pkg-config runs when a recipe needs it, after 'deps' has had its chance.
-PKG_CFLAGS = $(shell pkg-config --cflags fuse3 yaml-0.1 libpcre2-8 jansson libcap-ng)
+PKG_CFLAGS = $(shell pkg-config --cflags fuse3 yaml-0.1 libpcre2-8 jansson libcap-ng libseccomp)
 PKG_LIBS   = $(shell pkg-config --libs yaml-0.1 libpcre2-8)
 FUSE_LIBS  = $(shell pkg-config --libs fuse3)
 JSON_LIBS  = $(shell pkg-config --libs jansson)
 CAPNG_LIBS = $(shell pkg-config --libs libcap-ng)
+SECCOMP_LIBS = $(shell pkg-config --libs libseccomp)
 
 ALL_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE \
               -D_FILE_OFFSET_BITS=64 -DAFS_VERSION='"$(VERSION)"' \
@@ -94,7 +95,7 @@ $(B)/afs-audit: $(AUDIT_OBJ) $(B)/libafs.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(AUDIT_OBJ) $(B)/libafs.a $(JSON_LIBS) $(PKG_LIBS) -lpthread -lm
 
 $(B)/afs-launch: $(LAUNCH_OBJ) $(B)/libafs.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(LAUNCH_OBJ) $(B)/libafs.a $(CAPNG_LIBS) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $(LAUNCH_OBJ) $(B)/libafs.a $(CAPNG_LIBS) $(SECCOMP_LIBS) -lm
 
 $(B)/afs-session: $(SESSION_OBJ) $(B)/libafs.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(SESSION_OBJ) $(B)/libafs.a -lm

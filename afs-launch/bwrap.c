@@ -14,6 +14,7 @@
  *   - private /tmp, /dev, /proc and $HOME; the root itself read-only;
  *   - no nested user namespace (--disable-userns), a session keyring of
  *     its own (not the caller's);
+ *   - a seccomp filter (seccomp.c) unless --seccomp off;
  *   - killed with afs-launch (--die-with-parent, and PR_SET_PDEATHSIG on
  *     bwrap itself), in a session of its own (--new-session: no TIOCSTI
  *     into the caller's terminal).
@@ -136,6 +137,10 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 	if (!L->tty)
 		argv_add(&a, "--new-session");
 	argv_add(&a, "--as-pid-1");
+	if (!L->no_seccomp) {
+		argv_add(&a, "--seccomp");
+		addf(&a, "", seccomp_filter_fd());
+	}
 	argv_add(&a, "--info-fd");
 	addf(&a, "", info_w);
 

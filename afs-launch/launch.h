@@ -50,6 +50,7 @@ struct launch {
 	const char *session;	/* $AFS_SESSION, for the exec record */
 	const char *session_dir; /* --session-dir: bound at /run/afs-session */
 	bool tty;		/* --tty: keep the controlling terminal */
+	bool no_seccomp;	/* --seccomp off */
 	bool pipe_in, pipe_out, pipe_err;	/* stdio through afs-launch (run.c) */
 	const char **etc;	/* --etc: more of the host's /etc (etc.c) */
 	size_t netc;
@@ -97,6 +98,10 @@ int cgroup_enter(const struct cgroup *cg);
 const char *cgroup_limit_hit(const struct cgroup *cg);
 bool cgroup_has(const struct cgroup *cg, const char *controller);
 void cgroup_free(struct cgroup *cg);
+
+/* seccomp.c: the filter of a bwrap sandbox, as an fd for bwrap --seccomp;
+ * dies (125) when it cannot be built. */
+int seccomp_filter_fd(void);
 
 /* bwrap.c */
 int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb);

@@ -63,6 +63,7 @@ static void usage(FILE *f)
 		"  -e, --env K=V | K      add K to the environment (K: the caller's value)\n"
 		"      --net              allow the network\n"
 		"      --etc NAME         also bind the host's /etc/NAME, read-only (repeatable)\n"
+		"      --seccomp on|off   the system call filter (default on; off is recorded)\n"
 		"      --tty              keep the controlling terminal (afs-session's pty;\n"
 		"                         see afs-launch(1) on TIOCSTI)\n"
 		"      --session-dir DIR  bind DIR at /run/afs-session (afs-session)\n"
@@ -214,6 +215,7 @@ static void audit_exec(const struct launch *L, const struct outcome *oc, int sta
 	r.signal = oc->signal;
 	r.duration_ms = oc->duration_ms;
 	r.limit = oc->limit;
+	r.seccomp = L->no_seccomp ? "off" : NULL;
 	audit_format(&b, &r);
 	if (write(L->audit_fd, b.p, b.len) != (ssize_t)b.len)
 		error("cannot append to the audit log '%s': %m", L->audit);
@@ -292,6 +294,11 @@ int main(int argc, char **argv)
 		case OPT_SESSION_DIR: L.session_dir = optarg; break;
 		case OPT_TTY: L.tty = true; break;
 		case OPT_DOCTOR: return doctor_main();
+		case OPT_SECCOMP:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				die(EXIT_LAUNCH, "bad --seccomp '%s' (on or off)", optarg);
+			L.no_seccomp = strcmp(optarg, "off") == 0;
+			break;
 		case OPT_ETC:
 			etc_check(optarg);
 			if (L.netc == MAX_ETC)

@@ -117,6 +117,9 @@ static int cmd_start(int argc, char **argv)
 		case OPT_RUNTIME:
 			o.docker = strcmp(optarg, "docker") == 0;
 			break;
+		case OPT_SECCOMP:
+			o.no_seccomp = strcmp(optarg, "off") == 0;
+			break;
 		case '?':
 			usage(stderr);
 			free(opts);

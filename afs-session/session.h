@@ -67,6 +67,7 @@ struct start_opts {
 	const char *mount;	/* -s or -m, for list */
 	uid_t sandbox_uid;
 	bool docker;
+	bool no_seccomp;	/* --seccomp off: said in every exec record */
 	const char *cwd;	/* the caller's: afs-launch runs there */
 };
 int supervisor_start(const char *root, const struct start_opts *o);

@@ -214,6 +214,7 @@ static void audit_exec(struct super *s, int status, int64_t ms)
 	r.argv = argv;
 	r.exit_code = status;
 	r.duration_ms = ms;
+	r.seccomp = s->o->no_seccomp ? "off" : NULL;
 	audit_format(&b, &r);
 	if (write(s->audit_fd, b.p, b.len) != (ssize_t)b.len)
 		error("cannot append to the audit log: %m");

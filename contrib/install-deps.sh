@@ -28,6 +28,7 @@ python3-pytest
 python-is-python3
 tini
 strace
+libseccomp-dev
 git
 python3-venv
 sqlite3

@@ -198,6 +198,7 @@ void audit_format(struct abuf *b, const struct audit_rec *r)
 	if (r->duration_ms >= 0)
 		field_num(b, "duration_ms", r->duration_ms);
 	field_str(b, "limit", r->limit);
+	field_str(b, "seccomp", r->seccomp);
 	puts_(b, "}\n");
 }
 

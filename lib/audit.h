@@ -46,6 +46,7 @@ struct audit_rec {
 	int signal;		/* 0: absent */
 	int64_t duration_ms;	/* -1: absent */
 	const char *limit;
+	const char *seccomp;	/* exec: "off" when the run had no filter */
 };
 
 /* A record with every optional field absent. */

@@ -34,6 +34,7 @@ const struct option launch_longopts[] = {
 	{ "doctor", no_argument, NULL, OPT_DOCTOR },
 	{ "delta-quota", required_argument, NULL, OPT_DELTA_QUOTA },
 	{ "etc", required_argument, NULL, OPT_ETC },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },

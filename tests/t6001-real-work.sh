@@ -263,7 +263,7 @@ print(os.path.getsize(\"m.bin\"))"'
 
 # ---- make -j2 of a real C project: afs's own tree ----------------------------------
 setup_afs() {
-	(cd "$TOP" && git ls-files -z 2>/dev/null | tar --null -T - -cf -) | tar -xf - ||
+	(cd "$TOP" && git ls-files -z --cached --others --exclude-standard 2>/dev/null | tar --null -T - -cf -) | tar -xf - ||
 		(cd "$TOP" && tar --exclude=./build --exclude=./.git -cf - .) | tar -xf -
 }
 task make-afs development setup_afs '

@@ -1139,6 +1139,15 @@ int main(int argc, char **argv)
 		printf("%s %s ", en(e1), res(stat(name, &st)));
 		print_fd_content(open(name, O_RDONLY | O_CLOEXEC));
 		putchar('\n');
+	} else if (IS("int80")) {	/* NR: an i386 system call from this 64-bit process */
+		long ret, nr = atol(p);
+
+		__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(0), "c"(0), "d"(0) : "memory");
+		printf("%s\n", ret < 0 && ret > -4096 ? en((int)-ret) : "OK");
+	} else if (IS("x32")) {	/* NR: an x32 system call (the x32 bit set) */
+		long ret = syscall(atol(p) | 0x40000000L, 0, 0, 0);
+
+		printf("%s\n", ret < 0 ? en(errno) : "OK");
 	} else if (IS("timed-stat")) {	/* PATH: stat, and whether it answered within 1 s */
 		double t0 = now_ms(), el;
 

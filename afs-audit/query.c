@@ -397,7 +397,7 @@ static bool pass(const struct query *q, json_t *rec, int64_t ts)
 /* ---- output ------------------------------------------------------------------- */
 
 static const char *const tsv_cols[] = { "ts", "mount", "session", "pid", "uid", "comm", "op",
-	"path", "to", "mode", "decision", "errno", "rule", "reason", "bytes" };
+	"path", "to", "mode", "decision", "errno", "rule", "reason", "bytes", "count" };
 
 /* A field for a TSV or text column: tabs, newlines and backslashes
  * escaped so that a record stays one line. */
@@ -456,6 +456,8 @@ static void print_text(json_t *rec)
 	if (json_is_integer(json_object_get(rec, "bytes")))
 		printf(" %" JSON_INTEGER_FORMAT "B",
 		       json_integer_value(json_object_get(rec, "bytes")));
+	if (json_is_integer(json_object_get(rec, "count")))
+		printf(" x%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(rec, "count")));
 	if (str(rec, "rule")) {
 		fputs("  ", stdout);
 		fput_field(stdout, str(rec, "rule"));
@@ -502,11 +504,21 @@ struct summary {
 	char first[40], last[40];
 };
 
-static void bump(json_t *obj, const char *key)
+static void bump(json_t *obj, const char *key, json_int_t by)
 {
 	json_t *v = json_object_get(obj, key);
 
-	json_object_set_new(obj, key, json_integer(v ? json_integer_value(v) + 1 : 1));
+	json_object_set_new(obj, key, json_integer(v ? json_integer_value(v) + by : by));
+}
+
+/* How many events REC stands for: afs-fuse writes repeats of one record
+ * within a second as one, with their "count". */
+static json_int_t weight(json_t *rec)
+{
+	json_t *c = json_object_get(rec, "count");
+
+	return json_is_integer(c) && json_integer_value(c) > 0 && !str(rec, "since")
+		       ? json_integer_value(c) : 1;
 }
 
 static void summary_add(struct summary *sm, json_t *rec)
@@ -515,18 +527,20 @@ static void summary_add(struct summary *sm, json_t *rec)
 	const char *ts = str(rec, "ts");
 	char *key;
 
+	json_int_t w = weight(rec);
+
 	if (!sm->n)
 		snprintf(sm->first, sizeof(sm->first), "%s", ts);
 	snprintf(sm->last, sizeof(sm->last), "%s", ts);
-	sm->n++;
+	sm->n += (long)w;
 	key = xasprintf("%s %s", op ? op : "-", dec ? dec : "-");
-	bump(sm->by_op, key);
+	bump(sm->by_op, key, w);
 	free(key);
 	if (path)
-		bump(sm->paths, path);
+		bump(sm->paths, path, w);
 	if (dec && strcmp(dec, "allow") && path) {
 		key = xasprintf("%s\x1f%s\x1f%s", path, dec, str(rec, "rule") ? str(rec, "rule") : "-");
-		bump(sm->denied, key);
+		bump(sm->denied, key, w);
 		free(key);
 	}
 	if (json_object_get(rec, "pid")) {
@@ -534,7 +548,7 @@ static void summary_add(struct summary *sm, json_t *rec)
 				json_integer_value(json_object_get(rec, "pid")),
 				json_integer_value(json_object_get(rec, "uid")),
 				str(rec, "comm") ? str(rec, "comm") : "-");
-		bump(sm->procs, key);
+		bump(sm->procs, key, w);
 		free(key);
 	}
 }

@@ -16,6 +16,17 @@
 #define FLUSH_MS 200
 /* Beyond this many bytes waiting, emitters wait for the writer. */
 #define BUF_MAX (4 << 20)
+/* Repeats of one record within this long are written as one, with a
+ * count: a loop of refused opens must not fill the disk (it is afs-fuse,
+ * outside the sandbox's limits, that writes). */
+#define COALESCE_NS 1000000000LL
+
+/* A record as coalescing keeps it: copies of its strings. */
+struct saved {
+	struct audit_rec r;
+	char *s[9];	/* mount session comm op path to mode decision rule/reason */
+	char *reason;
+};
 
 struct auditlog {
 	char *path;
@@ -37,7 +48,88 @@ struct auditlog {
 	unsigned long long lost;
 	int lost_errno;
 	time_t last_complaint;
+
+	/* Coalescing (under lock): the last record written in full, and the
+	 * repeats of it counted since. */
+	bool have_last;
+	struct saved last;
+	int64_t repeats;
+	struct timespec repeat_first, repeat_last;
+
+	/* --audit-max-bytes (0: none); the writer thread's count of records
+	 * dropped past it, and since when. */
+	int64_t max_bytes;
+	off_t size_seen;	/* the log's size after our last write */
+	unsigned long long dropped;
+	struct timespec dropped_since;
+	bool said_full;
 };
+
+static void saved_free(struct saved *v)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(v->s); i++)
+		free(v->s[i]);
+	free(v->reason);
+	memset(v, 0, sizeof(*v));
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void saved_set(struct saved *v, const struct audit_rec *r)
+{
+	saved_free(v);
+	v->r = *r;
+	v->r.mount = v->s[0] = dup_or_null(r->mount);
+	v->r.session = v->s[1] = dup_or_null(r->session);
+	v->r.comm = v->s[2] = dup_or_null(r->comm);
+	v->r.op = v->s[3] = dup_or_null(r->op);
+	v->r.path = v->s[4] = dup_or_null(r->path);
+	v->r.to = v->s[5] = dup_or_null(r->to);
+	v->r.mode = v->s[6] = dup_or_null(r->mode);
+	v->r.decision = v->s[7] = dup_or_null(r->decision);
+	v->r.rule = v->s[8] = dup_or_null(r->rule);
+	v->r.reason = v->reason = dup_or_null(r->reason);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Is R a repeat of the record V: same process, op, path, decision, errno
+ * (and the rest of what it says but the time)? */
+static bool repeat_of(const struct saved *v, const struct audit_rec *r)
+{
+	const struct audit_rec *o = &v->r;
+
+	return o->pid == r->pid && o->err == r->err && o->bytes == r->bytes &&
+	       o->uid == r->uid && same_str(o->op, r->op) && same_str(o->path, r->path) &&
+	       same_str(o->to, r->to) && same_str(o->mode, r->mode) &&
+	       same_str(o->decision, r->decision) && same_str(o->rule, r->rule) &&
+	       same_str(o->comm, r->comm) && same_str(o->session, r->session);
+}
+
+static int64_t ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000LL + (b->tv_nsec - a->tv_nsec);
+}
+
+/* The repeats counted so far, as one record with their count; under lock. */
+static void flush_repeats(struct auditlog *a)
+{
+	struct audit_rec r;
+
+	if (!a->repeats)
+		return;
+	r = a->last.r;
+	r.ts = a->repeat_last;
+	r.count = a->repeats;
+	audit_format(&a->buf, &r);
+	a->repeats = 0;
+}
 
 static size_t count_lines(const char *p, size_t n)
 {
@@ -65,6 +157,86 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* The events the whole lines P[0..N) stand for: one each, or a record's
+ * "count" (an unescaped quote never occurs inside a JSON string, so
+ * ,"count": is the field). */
+static unsigned long long count_events(const char *p, size_t n)
+{
+	unsigned long long events = 0;
+	const char *end = p + n;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end, *c = NULL, *q;
+
+		for (q = p; (q = memmem(q, (size_t)(e - q), ",\"count\":", 9)); q += 9)
+			c = q;
+		events += c ? strtoull(c + 9, NULL, 10) : 1;
+		p = e + 1;
+	}
+	return events;
+}
+
+/* --audit-max-bytes: the log holds SIZE bytes.  Say how many records were
+ * dropped, once there is room again (the log was rotated) or at the end
+ * (FINAL: the one line that may pass the cap, so that nothing is dropped
+ * silently); then keep of BATCH the whole lines that fit, and count the
+ * rest as dropped.  Called with fd_lock held. */
+static void cap_batch(struct auditlog *a, struct abuf *batch, off_t size, bool final)
+{
+	size_t keep = 0, room;
+
+	if (a->dropped) {
+		struct audit_rec rec;
+		struct abuf note = { 0 };
+
+		audit_rec_init(&rec);
+		clock_gettime(CLOCK_REALTIME, &rec.ts);
+		rec.mount = a->mount;
+		rec.op = "audit-dropped";
+		rec.count = (int64_t)a->dropped;
+		rec.since = &a->dropped_since;
+		audit_format(&note, &rec);
+		/* Only once the log was rotated (it shrank), or at the end: a
+		 * note at every batch would eat the room records need. */
+		if ((final || (size < a->size_seen && size + (off_t)note.len <= a->max_bytes)) &&
+		    write_all(a->fd, note.p, note.len) == 0) {
+			a->dropped = 0;
+			a->said_full = false;
+			size += (off_t)note.len;
+		}
+		abuf_free(&note);
+	}
+	room = size < a->max_bytes ? (size_t)(a->max_bytes - size) : 0;
+	a->size_seen = size + (off_t)batch->len;
+	if (batch->len <= room && !a->dropped)
+		return;
+	/* Once dropping, drop until the note is written: never a gap the
+	 * note does not cover. */
+	if (!a->dropped) {
+		while (keep < batch->len) {
+			char *nl = memchr(batch->p + keep, '\n', batch->len - keep);
+			size_t next = (size_t)(nl - batch->p) + 1;
+
+			if (next > room)
+				break;
+			keep = next;
+		}
+	}
+	a->size_seen = size + (off_t)keep;
+	if (keep == batch->len)
+		return;
+	if (!a->dropped)
+		clock_gettime(CLOCK_REALTIME, &a->dropped_since);
+	a->dropped += count_events(batch->p + keep, batch->len - keep);
+	batch->len = keep;
+	if (!a->said_full) {
+		error("the audit log '%s' holds --audit-max-bytes (%lld): records are dropped, "
+		      "and counted, until it is rotated", a->path, (long long)a->max_bytes);
+		a->said_full = true;
+	}
+}
+
 static void write_batch(struct auditlog *a, struct abuf *batch)
 {
 	struct stat st;
@@ -90,6 +262,8 @@ static void write_batch(struct auditlog *a, struct abuf *batch)
 	 * back, so that the log never holds half a record. */
 	if (fstat(a->fd, &st) < 0)
 		st.st_size = -1;
+	if (a->max_bytes > 0 && st.st_size >= 0)
+		cap_batch(a, batch, st.st_size, false);
 	r = write_all(a->fd, batch->p, batch->len);
 	if (r < 0 && st.st_size >= 0 && ftruncate(a->fd, st.st_size) < 0)
 		error("cannot cut a partial batch off the audit log '%s': %m", a->path);
@@ -127,6 +301,15 @@ static void *writer(void *arg)
 		while (!a->stop && a->buf.len < BUF_MAX / 2 &&
 		       pthread_cond_timedwait(&a->wake, &a->lock, &deadline) != ETIMEDOUT)
 			;
+		/* Repeats counted for a whole window go out, with their count;
+		 * at the end, whatever there is. */
+		if (a->repeats) {
+			struct timespec now;
+
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (a->stop || ns_between(&a->repeat_first, &now) >= COALESCE_NS)
+				flush_repeats(a);
+		}
 		/* Take the whole buffer: its records are whole lines. */
 		struct abuf t = a->buf;
 
@@ -145,7 +328,8 @@ static void *writer(void *arg)
 }
 
 int auditlog_open(const char *path, enum audit_level level, const char *mount,
-		  const char *session, struct auditlog **out, char why[TRUST_WHY_MAX])
+		  const char *session, int64_t max_bytes, struct auditlog **out,
+		  char why[TRUST_WHY_MAX])
 {
 	struct auditlog *a;
 	int fd = trust_append(path, why);
@@ -157,6 +341,7 @@ int auditlog_open(const char *path, enum audit_level level, const char *mount,
 	a->mount = mount ? xstrdup(mount) : NULL;
 	a->session = session ? xstrdup(session) : NULL;
 	a->level = level;
+	a->max_bytes = max_bytes;
 	a->fd = fd;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->fd_lock, NULL);
@@ -188,8 +373,17 @@ void auditlog_close(struct auditlog *a)
 		/* Never started (start-up failed): write what there is. */
 		write_batch(a, &a->buf);
 	}
+	if (a->dropped) {
+		struct abuf none = { 0 };
+		struct stat st;
+
+		pthread_mutex_lock(&a->fd_lock);
+		cap_batch(a, &none, fstat(a->fd, &st) == 0 ? st.st_size : 0, true);
+		pthread_mutex_unlock(&a->fd_lock);
+	}
 	if (a->lost)
 		error("the audit log '%s' lost %llu records", a->path, a->lost);
+	saved_free(&a->last);
 	close(a->fd);
 	abuf_free(&a->buf);
 	pthread_mutex_destroy(&a->lock);
@@ -219,11 +413,28 @@ const char *auditlog_session(const struct auditlog *a)
 
 void auditlog_emit(struct auditlog *a, const struct audit_rec *r)
 {
+	/* Exec records and afs's own are never folded. */
+	bool foldable = !r->argv && r->op && strncmp(r->op, "audit", 5) != 0;
+
 	pthread_mutex_lock(&a->lock);
+	if (foldable && a->have_last && repeat_of(&a->last, r)) {
+		/* A window's worth goes out (one line), and counting goes on. */
+		if (a->repeats && ns_between(&a->repeat_first, &r->ts) >= COALESCE_NS)
+			flush_repeats(a);
+		if (!a->repeats++)
+			a->repeat_first = r->ts;
+		a->repeat_last = r->ts;
+		pthread_mutex_unlock(&a->lock);
+		return;
+	}
 	/* Back-pressure: wait for the writer rather than drop. */
 	while (a->buf.len >= BUF_MAX && !a->stop)
 		pthread_cond_wait(&a->space, &a->lock);
+	flush_repeats(a);
 	audit_format(&a->buf, r);
+	a->have_last = foldable;
+	if (foldable)
+		saved_set(&a->last, r);
 	if (a->buf.len >= BUF_MAX / 2)
 		pthread_cond_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);

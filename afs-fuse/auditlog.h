@@ -15,14 +15,22 @@
 
 #include "trust.h"
 
+/* --audit-max-bytes by default: far more than a day of an agent's work,
+ * far less than a full disk. */
+#define AUDIT_MAX_BYTES_DEFAULT ((int64_t)1 << 30)
+
 struct auditlog;
 
 /* Open PATH for appending, as trust_append() allows (made 0600 if
- * missing); -1 with the reason in WHY.  Records wait in memory until
+ * missing), to hold at most MAX_BYTES (0: no cap; past it records are
+ * dropped and counted, and an audit-dropped record says so); -1 with the
+ * reason in WHY.  Repeats of a record within a second are written as one
+ * with a count.  Records wait in memory until
  * auditlog_start() starts the writer thread -- after any fork, since a
  * thread does not survive one. */
 int auditlog_open(const char *path, enum audit_level level, const char *mount,
-		  const char *session, struct auditlog **out, char why[TRUST_WHY_MAX]);
+		  const char *session, int64_t max_bytes, struct auditlog **out,
+		  char why[TRUST_WHY_MAX]);
 int auditlog_start(struct auditlog *a);
 /* Flush, stop the writer, close. */
 void auditlog_close(struct auditlog *a);

@@ -13,6 +13,7 @@
 
 #include "commit.h"
 #include "audit.h"
+#include "auditlog.h"
 #include "explain.h"
 #include "loop.h"
 #include "mount.h"
@@ -38,6 +39,8 @@ static void usage(FILE *f)
 		"      --delta-quota SIZE    at most SIZE of file data in the delta (ENOSPC)\n"
 		"  -a, --audit FILE          append an audit record (JSON Lines) per access\n"
 		"      --audit-level LEVEL   off, deny, write or access (default)\n"
+		"      --audit-max-bytes SIZE  at most SIZE of log (default 1G; 0: no cap);\n"
+		"                            past it records are dropped and counted\n"
 		"      --name NAME           name the mount in audit records and mtab\n"
 		"      --session NAME        the session of every audit record (afs-session)\n"
 		"  -f                        stay in the foreground\n"
@@ -62,7 +65,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH,
-       OPT_COMMIT, OPT_KEEP_MODE, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_NAME, OPT_SESSION, OPT_DELTA_QUOTA,
+       OPT_COMMIT, OPT_KEEP_MODE, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_AUDIT_MAX_BYTES, OPT_NAME, OPT_SESSION, OPT_DELTA_QUOTA,
        OPT_SPIN };
 
 static long number(const char *s, const char *what, long max)
@@ -128,6 +131,7 @@ int main(int argc, char **argv)
 		{ "keep-mode", no_argument, NULL, OPT_KEEP_MODE },
 		{ "audit", required_argument, NULL, 'a' },
 		{ "audit-level", required_argument, NULL, OPT_AUDIT_LEVEL },
+		{ "audit-max-bytes", required_argument, NULL, OPT_AUDIT_MAX_BYTES },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "session", required_argument, NULL, OPT_SESSION },
 		{ "delta-quota", required_argument, NULL, OPT_DELTA_QUOTA },
@@ -138,7 +142,8 @@ int main(int argc, char **argv)
 	const char *policy = "view-only";
 	bool check = false, explain = false, commit = false, discard = false, verbose = false;
 	bool keep_mode = false;
-	struct mount_opts mo = { .ready_fd = -1, .audit_level = -1, .spin_us = LOOP_SPIN_US };
+	struct mount_opts mo = { .ready_fd = -1, .audit_level = -1, .spin_us = LOOP_SPIN_US,
+				 .audit_max_bytes = AUDIT_MAX_BYTES_DEFAULT };
 	enum audit_level al;
 	char **olists = NULL;
 	size_t nolists = 0;
@@ -170,6 +175,13 @@ int main(int argc, char **argv)
 			if (audit_level_parse(optarg, &al) < 0)
 				die(2, "bad --audit-level '%s' (off, deny, write or access)", optarg);
 			mo.audit_level = (int)al;
+			break;
+		case OPT_AUDIT_MAX_BYTES:
+			/* 0: no cap, said as such */
+			mo.audit_max_bytes = strcmp(optarg, "0") == 0 ? 0 : parse_size_bytes(optarg);
+			if (mo.audit_max_bytes < 0)
+				die(2, "bad --audit-max-bytes '%s' (a size such as 100M or 2G, or 0)",
+				    optarg);
 			break;
 		case OPT_NAME:
 			if (!*optarg || strchr(optarg, '\n'))

@@ -397,7 +397,7 @@ int mount_run(const struct mount_opts *in)
 		char why[TRUST_WHY_MAX];
 
 		if (auditlog_open(o->audit, (enum audit_level)o->audit_level, o->name,
-				  o->session, &rl.audit, why) < 0) {
+				  o->session, o->audit_max_bytes, &rl.audit, why) < 0) {
 			error("cannot use the audit log '%s': %s", o->audit, why);
 			policy_free(pol);
 			status = 2;

@@ -14,6 +14,7 @@ struct mount_opts {
 	bool writethrough;	/* write into SOURCE itself, no delta */
 	const char *audit;	/* the audit log, or NULL */
 	int audit_level;	/* enum audit_level */
+	int64_t audit_max_bytes;	/* 0: no cap */
 	const char *name;	/* in audit records and the mount table */
 	const char *session;	/* in every audit record, or NULL */
 	int64_t delta_quota;	/* bytes; 0: none */

@@ -142,15 +142,22 @@ static void field_num(struct abuf *b, const char *k, long long v)
 	puts_(b, num);
 }
 
-void audit_format(struct abuf *b, const struct audit_rec *r)
+/* RFC 3339, UTC, microseconds. */
+static void format_ts(const struct timespec *t, char *out, size_t size)
 {
-	char ts[64];
 	struct tm tm;
 	size_t n;
 
-	gmtime_r(&r->ts.tv_sec, &tm);
-	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + n, sizeof(ts) - n, ".%06ldZ", r->ts.tv_nsec / 1000);
+	gmtime_r(&t->tv_sec, &tm);
+	n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, size - n, ".%06ldZ", t->tv_nsec / 1000);
+}
+
+void audit_format(struct abuf *b, const struct audit_rec *r)
+{
+	char ts[64];
+
+	format_ts(&r->ts, ts, sizeof(ts));
 
 	grow(b, 1);
 	b->p[b->len++] = '{';
@@ -199,6 +206,14 @@ void audit_format(struct abuf *b, const struct audit_rec *r)
 		field_num(b, "duration_ms", r->duration_ms);
 	field_str(b, "limit", r->limit);
 	field_str(b, "seccomp", r->seccomp);
+	if (r->count > 0)
+		field_num(b, "count", r->count);
+	if (r->since) {
+		char since[40];
+
+		format_ts(r->since, since, sizeof(since));
+		field_str(b, "since", since);
+	}
 	puts_(b, "}\n");
 }
 

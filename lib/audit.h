@@ -47,6 +47,9 @@ struct audit_rec {
 	int64_t duration_ms;	/* -1: absent */
 	const char *limit;
 	const char *seccomp;	/* exec: "off" when the run had no filter */
+	/* afs-fuse's own bookkeeping */
+	int64_t count;		/* records this one stands for; 0: absent (one) */
+	const struct timespec *since;	/* audit-dropped: the first one; NULL: absent */
 };
 
 /* A record with every optional field absent. */

@@ -45,10 +45,14 @@ atk() {
 		2>"$T/atk.err"
 }
 
-att() {
+att() {	# DESC WANT [--seccomp off --] ARGS...
 	local desc=$1 want=$2 got
 	shift 2
-	got=$(atk -- "$@")
+	if [ "$1" = --seccomp ]; then
+		got=$(atk "$1" "$2" -- "${@:4}")
+	else
+		got=$(atk -- "$@")
+	fi
 	is "$desc" "$want" "$got"
 	case $got in
 	*"$MARK"*) diag "LEAK: the secret's bytes reached the sandbox: $got" ;;
@@ -103,8 +107,11 @@ att "remount / read-write: EPERM" EPERM remount-rw /
 # capability of that namespace: more kernel surface, and what the design
 # ("no capabilities") rules out.  afs-launch passes --disable-userns, which
 # sets the sandbox's user.max_user_namespaces to 0: the kernel says ENOSPC.
-att "unshare(CLONE_NEWUSER): ENOSPC (nested user namespaces refused)" ENOSPC unshare-user
-got=$(atk -- userns-escape $W/secret.txt)
+# Two layers refuse it: the seccomp filter (EPERM), and below it, with the
+# filter off, --disable-userns (ENOSPC).
+att "unshare(CLONE_NEWUSER): EPERM (the seccomp filter)" EPERM unshare-user
+att "... with --seccomp off: ENOSPC (nested user namespaces refused)" ENOSPC --seccomp off -- unshare-user
+got=$(atk --seccomp off -- userns-escape $W/secret.txt)
 case $got in
 "unshare=ENOSPC")
 	ok "no nested user+mount namespace to unmount or remount /workspace from" ;;
@@ -173,12 +180,20 @@ att "a SysV shared memory segment of the host: ENOENT" ENOENT shm $((0x4af50000 
 # The caller's session keyring holds a key (as after pam_keyinit, or a
 # `keyctl add user token ... @s`): the sandbox must neither read it nor
 # change that keyring (plant a key in it, or empty it).
+# The seccomp filter refuses every keyring call (EPERM); the keyring of
+# its own that afs-launch gives the sandbox is checked with the filter off.
 wk() {
 	"$ATTACK" host-with-key "afs-test-key-$$" "$MARK" \
-		afs-launch -s "$src" -p "$pol" -- /workspace/tools/attack-$$ "$@" 2>&1 | tr '\n' ' ' | sed 's/ $//'
+		afs-launch -s "$src" -p "$pol" --seccomp off -- /workspace/tools/attack-$$ "$@" 2>&1 |
+		tr '\n' ' ' | sed 's/ $//'
 }
+got=$("$ATTACK" host-with-key "afs-test-key-$$" "$MARK" \
+	afs-launch -s "$src" -p "$pol" -- /workspace/tools/attack-$$ key-search "afs-test-key-$$" 2>&1 |
+	tr '\n' ' ' | sed 's/ $//')
+is "the caller's session keyring: every keyring call refused by the filter" \
+	"session=EPERM user=EPERM user-session=EPERM process=EPERM thread=EPERM host: planted=ENOKEY own=intact" "$got"
 got=$(wk key-search "afs-test-key-$$")
-is "the caller's session keyring: its key is not found or read from the sandbox" \
+is "... with --seccomp off: its key is not found or read from the sandbox" \
 	"session=ENOKEY user=ENOKEY user-session=ENOKEY process=ENOKEY thread=ENOKEY host: planted=ENOKEY own=intact" "$got"
 case $got in *"$MARK"*) diag "LEAK: the sandbox read the caller's key: $got" ;; esac
 got=$(wk key-plant)
@@ -203,9 +218,10 @@ if command -v script >/dev/null; then
 else
 	skip "TIOCSTI into the caller's terminal" "no script(1)"
 fi
+att "io_uring: no ring (the seccomp filter: ENOSYS)" setup:ENOSYS iouring-cat $W/secret.txt
 want=ENOENT
 case $(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null) in 1 | 2) want=setup:EPERM ;; esac
-att "io_uring IORING_OP_OPENAT of a none file: $want" "$want" iouring-cat $W/secret.txt
+att "... with --seccomp off, IORING_OP_OPENAT of a none file: $want" "$want" --seccomp off -- iouring-cat $W/secret.txt
 
 # ---- links to host paths: afs-fuse (root) must never follow them -------------------------
 echo victim >"$T/victim"

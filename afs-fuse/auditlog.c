@@ -157,6 +157,15 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* A record of the log's own (audit-lost, audit-dropped), dated now. */
+static void own_record(const struct auditlog *a, struct audit_rec *rec, const char *op)
+{
+	audit_rec_init(rec);
+	clock_gettime(CLOCK_REALTIME, &rec->ts);
+	rec->mount = a->mount;
+	rec->op = op;
+}
+
 /* The events the whole lines P[0..N) stand for: one each, or a record's
  * "count" (an unescaped quote never occurs inside a JSON string, so
  * ,"count": is the field). */
@@ -190,10 +199,7 @@ static void cap_batch(struct auditlog *a, struct abuf *batch, off_t size, bool f
 		struct audit_rec rec;
 		struct abuf note = { 0 };
 
-		audit_rec_init(&rec);
-		clock_gettime(CLOCK_REALTIME, &rec.ts);
-		rec.mount = a->mount;
-		rec.op = "audit-dropped";
+		own_record(a, &rec, "audit-dropped");
 		rec.count = (int64_t)a->dropped;
 		rec.since = &a->dropped_since;
 		audit_format(&note, &rec);
@@ -247,10 +253,7 @@ static void write_batch(struct auditlog *a, struct abuf *batch)
 		struct audit_rec rec;
 		struct abuf note = { 0 };
 
-		audit_rec_init(&rec);
-		clock_gettime(CLOCK_REALTIME, &rec.ts);
-		rec.mount = a->mount;
-		rec.op = "audit-lost";
+		own_record(a, &rec, "audit-lost");
 		rec.err = a->lost_errno;
 		rec.bytes = (int64_t)a->lost;
 		audit_format(&note, &rec);

@@ -449,6 +449,7 @@ out:
 		free(L.envp[i]);
 	free(L.envp);
 	free(given);
+	free(L.etc);
 	if (shell) {
 		free(L.argv[0]);
 		free(L.argv[1]);

@@ -21,13 +21,6 @@
  * outside the sandbox's limits, that writes). */
 #define COALESCE_NS 1000000000LL
 
-/* A record as coalescing keeps it: copies of its strings. */
-struct saved {
-	struct audit_rec r;
-	char *s[9];	/* mount session comm op path to mode decision rule/reason */
-	char *reason;
-};
-
 struct auditlog {
 	char *path;
 	char *mount;
@@ -49,12 +42,12 @@ struct auditlog {
 	int lost_errno;
 	time_t last_complaint;
 
-	/* Coalescing (under lock): the last record written in full, and the
-	 * repeats of it counted since. */
-	bool have_last;
-	struct saved last;
+	/* Coalescing (under lock): the last record written in full (LAST,
+	 * empty when it may not be folded), a scratch for the next one, and
+	 * the repeats of LAST counted since (REPEAT: the latest of them). */
+	struct abuf last, next, repeat;
 	int64_t repeats;
-	struct timespec repeat_first, repeat_last;
+	struct timespec repeat_first;
 
 	/* --audit-max-bytes (0: none); the writer thread's count of records
 	 * dropped past it, and since when. */
@@ -65,69 +58,23 @@ struct auditlog {
 	bool said_full;
 };
 
-static void saved_free(struct saved *v)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(v->s); i++)
-		free(v->s[i]);
-	free(v->reason);
-	memset(v, 0, sizeof(*v));
-}
-
-static char *dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
-static void saved_set(struct saved *v, const struct audit_rec *r)
-{
-	saved_free(v);
-	v->r = *r;
-	v->r.mount = v->s[0] = dup_or_null(r->mount);
-	v->r.session = v->s[1] = dup_or_null(r->session);
-	v->r.comm = v->s[2] = dup_or_null(r->comm);
-	v->r.op = v->s[3] = dup_or_null(r->op);
-	v->r.path = v->s[4] = dup_or_null(r->path);
-	v->r.to = v->s[5] = dup_or_null(r->to);
-	v->r.mode = v->s[6] = dup_or_null(r->mode);
-	v->r.decision = v->s[7] = dup_or_null(r->decision);
-	v->r.rule = v->s[8] = dup_or_null(r->rule);
-	v->r.reason = v->reason = dup_or_null(r->reason);
-}
-
-static bool same_str(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-/* Is R a repeat of the record V: same process, op, path, decision, errno
- * (and the rest of what it says but the time)? */
-static bool repeat_of(const struct saved *v, const struct audit_rec *r)
-{
-	const struct audit_rec *o = &v->r;
-
-	return o->pid == r->pid && o->err == r->err && o->bytes == r->bytes &&
-	       o->uid == r->uid && same_str(o->op, r->op) && same_str(o->path, r->path) &&
-	       same_str(o->to, r->to) && same_str(o->mode, r->mode) &&
-	       same_str(o->decision, r->decision) && same_str(o->rule, r->rule) &&
-	       same_str(o->comm, r->comm) && same_str(o->session, r->session);
-}
-
 static int64_t ns_between(const struct timespec *a, const struct timespec *b)
 {
 	return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000LL + (b->tv_nsec - a->tv_nsec);
 }
 
-/* The repeats counted so far, as one record with their count; under lock. */
+/* The repeats counted so far, as one record with their count (the last
+ * field of the schema), dated by the latest; under lock. */
 static void flush_repeats(struct auditlog *a)
 {
-	struct audit_rec r;
+	char count[40];
+	int n;
 
 	if (!a->repeats)
 		return;
-	r = a->last.r;
-	r.ts = a->repeat_last;
-	r.count = a->repeats;
-	audit_format(&a->buf, &r);
+	n = snprintf(count, sizeof(count), ",\"count\":%lld}\n", (long long)a->repeats);
+	abuf_add(&a->buf, a->repeat.p, a->repeat.len - 2);	/* less its "}\n" */
+	abuf_add(&a->buf, count, (size_t)n);
 	a->repeats = 0;
 }
 
@@ -386,7 +333,9 @@ void auditlog_close(struct auditlog *a)
 	}
 	if (a->lost)
 		error("the audit log '%s' lost %llu records", a->path, a->lost);
-	saved_free(&a->last);
+	abuf_free(&a->last);
+	abuf_free(&a->next);
+	abuf_free(&a->repeat);
 	close(a->fd);
 	abuf_free(&a->buf);
 	pthread_mutex_destroy(&a->lock);
@@ -418,26 +367,35 @@ void auditlog_emit(struct auditlog *a, const struct audit_rec *r)
 {
 	/* Exec records and afs's own are never folded. */
 	bool foldable = !r->argv && r->op && strncmp(r->op, "audit", 5) != 0;
+	struct abuf *next = &a->next;
+	size_t body, lbody;
 
 	pthread_mutex_lock(&a->lock);
-	if (foldable && a->have_last && repeat_of(&a->last, r)) {
+	/* Back-pressure: wait for the writer rather than drop (before the
+	 * scratch is used: others emit while we wait). */
+	while (a->buf.len >= BUF_MAX && !a->stop)
+		pthread_cond_wait(&a->space, &a->lock);
+	next->len = 0;
+	audit_format(next, r);
+	body = audit_line_body(next->p, next->len);
+	lbody = audit_line_body(a->last.p, a->last.len);
+	if (foldable && lbody && body && next->len - body == a->last.len - lbody &&
+	    memcmp(next->p + body, a->last.p + lbody, next->len - body) == 0) {
 		/* A window's worth goes out (one line), and counting goes on. */
 		if (a->repeats && ns_between(&a->repeat_first, &r->ts) >= COALESCE_NS)
 			flush_repeats(a);
 		if (!a->repeats++)
 			a->repeat_first = r->ts;
-		a->repeat_last = r->ts;
+		a->repeat.len = 0;
+		abuf_add(&a->repeat, next->p, next->len);
 		pthread_mutex_unlock(&a->lock);
 		return;
 	}
-	/* Back-pressure: wait for the writer rather than drop. */
-	while (a->buf.len >= BUF_MAX && !a->stop)
-		pthread_cond_wait(&a->space, &a->lock);
 	flush_repeats(a);
-	audit_format(&a->buf, r);
-	a->have_last = foldable;
+	abuf_add(&a->buf, next->p, next->len);
+	a->last.len = 0;
 	if (foldable)
-		saved_set(&a->last, r);
+		abuf_add(&a->last, next->p, next->len);
 	if (a->buf.len >= BUF_MAX / 2)
 		pthread_cond_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);

@@ -27,6 +27,9 @@ bool delta_reserved(const char *name)
 	return strncmp(name, DELTA_WH_PREFIX, sizeof(DELTA_WH_PREFIX) - 1) == 0;
 }
 
+/* The value of DELTA_ORIGIN: SOURCE's st_dev and st_ino. */
+#define ORIGIN_FMT "%llu:%llu"
+
 bool delta_reserved_xattr(const char *name)
 {
 	return strncmp(name, DELTA_XATTR_PREFIX, sizeof(DELTA_XATTR_PREFIX) - 1) == 0;
@@ -42,7 +45,7 @@ ino_t delta_origin(struct backing *b, const char *path)
 	if (n <= 0)
 		return 0;
 	v[n] = '\0';
-	if (sscanf(v, "%llu:%llu%n", &dev, &ino, &end) != 2 || v[end] ||
+	if (sscanf(v, ORIGIN_FMT "%n", &dev, &ino, &end) != 2 || v[end] ||
 	    (dev_t)dev != backing_dev(b, LOWER))
 		return 0;	/* another SOURCE's, or not ours */
 	return (ino_t)ino;
@@ -349,7 +352,7 @@ int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 			delta_copy_xattrs(in, out);
 		if (r == 0 && st.st_nlink == 1) {
 			char v[64];
-			int len = snprintf(v, sizeof(v), "%llu:%llu",
+			int len = snprintf(v, sizeof(v), ORIGIN_FMT,
 					   (unsigned long long)st.st_dev,
 					   (unsigned long long)st.st_ino);
 

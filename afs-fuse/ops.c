@@ -658,19 +658,15 @@ static int copy_up(struct fs *fs, struct node *n, const char *path)
 	r = delta_copy_up(fs->b, path, &lst);
 	if (r < 0 && r != -EEXIST)
 		return -r;
-	if (r >= 0 && fs->quota > 0) {
-		struct stat ust;
+	/* The number the copy shows is its origin's, but for a file of SOURCE
+	 * with more names (the copy breaks its links: afs-fuse(1) BUGS) or a
+	 * delta without user xattrs: its own. */
+	bool own_ino = r >= 0 && (lst.st_nlink != 1 || !delta_origin(fs->b, path));
+	struct stat ust;
 
-		if (backing_lstat(fs->b, UPPER, path, &ust) == 0)
-			quota_add(fs, data_of(&ust));
-	}
-	/* The number the copy shows: its origin, or (a file of SOURCE with
-	 * more names, whose links the copy breaks: afs-fuse(1) BUGS; a delta
-	 * without user xattrs) its own. */
-	if (r >= 0 && (lst.st_nlink != 1 || !delta_origin(fs->b, path))) {
-		struct stat ust;
-
-		if (backing_lstat(fs->b, UPPER, path, &ust) == 0) {
+	if ((own_ino || (r >= 0 && fs->quota > 0)) && backing_lstat(fs->b, UPPER, path, &ust) == 0) {
+		quota_add(fs, data_of(&ust));
+		if (own_ino) {
 			pthread_mutex_lock(&fs->lock);
 			n->ino = backing_ino(fs->b, UPPER, ust.st_ino);
 			pthread_mutex_unlock(&fs->lock);

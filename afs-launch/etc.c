@@ -132,8 +132,7 @@ static bool etc_in_default(const char *name)
 void etc_check(const char *name)
 {
 	char clean[PATH_MAX], path[PATH_MAX + 8], *real;
-	struct stat st;
-	int n;
+	int n, err;
 
 	/* A comma would end docker's --mount field. */
 	if (name[0] == '\0' || name[0] == '/' || strchr(name, ',') ||
@@ -142,19 +141,18 @@ void etc_check(const char *name)
 	n = path_clean(name, clean, sizeof(clean));
 	if (n < 0 || strcmp(clean, "/") == 0 || has_dotdot(name))
 		die(EXIT_LAUNCH, "bad --etc: '%s' (a name relative to /etc)", name);
-	if (etc_is_denied(clean + 1) || etc_leads_to_denied(clean + 1))
-		die(EXIT_LAUNCH, "--etc '%s': never given to a sandbox (see afs-launch(1))", name);
 	if (strcmp(clean, "/mtab") == 0)
 		die(EXIT_LAUNCH, "--etc 'mtab': afs-launch makes it (a link to /proc/self/mounts)");
 	snprintf(path, sizeof(path), "/etc%s", clean);
-	if (stat(path, &st) != 0)
-		die(EXIT_LAUNCH, "--etc '%s': cannot use '%s': %m", name, path);
-	/* A link out of /etc could bind anything, / itself and the codebase
-	 * with its hidden files: only /etc, and /usr, which the sandbox sees
-	 * anyway. */
 	real = realpath(path, NULL);
+	err = real ? 0 : errno;
+	/* Denied as named, or through a link.  A link out of /etc could bind
+	 * anything, / itself and the codebase with its hidden files: only
+	 * /etc, and /usr, which the sandbox sees anyway. */
+	if (etc_is_denied(clean + 1) || (real && below(real, "/etc") && etc_is_denied(real + 5)))
+		die(EXIT_LAUNCH, "--etc '%s': never given to a sandbox (see afs-launch(1))", name);
 	if (!real)
-		die(EXIT_LAUNCH, "--etc '%s': cannot use '%s': %m", name, path);
+		die(EXIT_LAUNCH, "--etc '%s': cannot use '%s': %s", name, path, strerror(err));
 	if (!below(real, "/etc") && !below(real, "/usr"))
 		die(EXIT_LAUNCH, "--etc '%s': leads out of /etc (to '%s')", name, real);
 	free(real);

@@ -298,7 +298,7 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 	size_t ilen = 0, slen = 0;
 	bool exited = false, killed = false;
 	int wst = 0;
-	static struct feed feed;
+	struct feed feed = { .len = 0 };	/* stdin to the command (pipe_in) */
 
 	for (;;) {
 		struct pollfd pfd[6];

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "session.h"
+#include "trust.h"
 #include "util.h"
 
 int64_t mono_ms(void)
@@ -35,8 +36,9 @@ void rfc3339_now(char *buf, size_t size)
 char *state_root(void)
 {
 	const char *env = getenv("AFS_RUNTIME_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
-	char *root;
+	char *root, why[TRUST_WHY_MAX];
 	struct stat st;
+	int fd;
 
 	if (env && *env)
 		root = xstrdup(env);
@@ -46,12 +48,14 @@ char *state_root(void)
 		root = xstrdup("/run/afs");
 	if (root[0] != '/')
 		die(1, "the state directory '%s' is not an absolute path", root);
-	if (mkdir(root, 0700) != 0 && errno != EEXIST)
-		die(1, "cannot make the state directory '%s': %m", root);
-	if (lstat(root, &st) != 0)
+	/* As every path afs writes into (lib/trust.h), and more: ours alone,
+	 * private even from reading. */
+	fd = trust_dir(root, true, why);
+	if (fd < 0)
+		die(1, "cannot use the state directory '%s': %s", root, why);
+	if (fstat(fd, &st) != 0)
 		die(1, "cannot use the state directory '%s': %m", root);
-	if (!S_ISDIR(st.st_mode))
-		die(1, "the state directory '%s' is not a directory", root);
+	close(fd);
 	if (st.st_uid != geteuid())
 		die(1, "the state directory '%s' belongs to uid %ld, not to us", root,
 		    (long)st.st_uid);

@@ -62,6 +62,11 @@ struct abuf {
 };
 void audit_format(struct abuf *b, const struct audit_rec *r);
 void abuf_free(struct abuf *b);
+void abuf_add(struct abuf *b, const char *p, size_t n);
+/* Where what a formatted record LINE says, beyond when, begins: after its
+ * ts field (0 when LINE is not one of ours).  Two records that agree from
+ * there on say the same but the time. */
+size_t audit_line_body(const char *line, size_t len);
 
 /* Append the N bytes at S as one JSON string (quotes included), escaped as
  * described above; NUL bytes become \u0000. */

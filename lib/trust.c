@@ -30,6 +30,22 @@ static int failed(int fd, char *why, const char *what)
 	return -1;
 }
 
+/* Why PATH could not be opened with O_NOFOLLOW: a link in its last
+ * component (ELOOP, or ENOTDIR with O_DIRECTORY) is said as such; else
+ * WHAT when given, else errno's words. */
+static int not_opened(const char *path, char *why, const char *what)
+{
+	int err = errno;
+	struct stat lst;
+
+	if ((err == ELOOP || err == ENOTDIR) && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
+		return refuse(-1, why, "a symbolic link (never followed here)");
+	if (what)
+		return refuse(-1, why, "%s", what);
+	errno = err;
+	return failed(-1, why, "cannot open it");
+}
+
 int trust_dir(const char *path, bool make, char why[TRUST_WHY_MAX])
 {
 	struct stat st;
@@ -38,16 +54,8 @@ int trust_dir(const char *path, bool make, char why[TRUST_WHY_MAX])
 	if (make && mkdir(path, 0700) != 0 && errno != EEXIST)
 		return failed(-1, why, "cannot make it");
 	fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		struct stat lst;
-
-		if ((errno == ENOTDIR || errno == ELOOP) && lstat(path, &lst) == 0 &&
-		    S_ISLNK(lst.st_mode))
-			return refuse(-1, why, "a symbolic link (never followed here)");
-		if (errno == ENOTDIR)
-			return refuse(-1, why, "not a directory");
-		return failed(-1, why, "cannot open it");
-	}
+	if (fd < 0)
+		return not_opened(path, why, errno == ENOTDIR ? "not a directory" : NULL);
 	if (fstat(fd, &st) != 0)
 		return failed(fd, why, "cannot stat it");
 	if (st.st_uid != geteuid() && st.st_uid != 0)
@@ -65,15 +73,8 @@ int trust_append(const char *path, char why[TRUST_WHY_MAX])
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 				    O_CLOEXEC, 0600);
 
-	if (fd < 0) {
-		struct stat lst;
-
-		if (errno == ELOOP && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
-			return refuse(-1, why, "a symbolic link (never followed here)");
-		if (errno == ENXIO)
-			return refuse(-1, why, "not a regular file");
-		return failed(-1, why, "cannot open it");
-	}
+	if (fd < 0)
+		return not_opened(path, why, errno == ENXIO ? "not a regular file" : NULL);
 	if (fstat(fd, &st) != 0)
 		return failed(fd, why, "cannot stat it");
 	if (!S_ISREG(st.st_mode))

@@ -45,6 +45,10 @@ is "docker: --etc NAME binds the host's file over the image's, read-only" \
 run dk --etc shadow -- true
 is "docker: --etc shadow refused" "125 afs-launch: --etc 'shadow': never given to a sandbox (see afs-launch(1))" \
 	"$rc $(cat "$T/err")"
+run dk -- grep '^Seccomp:' /proc/self/status
+is "docker: docker's default seccomp profile (filter mode)" "Seccomp:	2" "$(cat "$T/out")"
+run dk --seccomp off -- grep '^Seccomp:' /proc/self/status
+is "docker: --seccomp off is unconfined" "Seccomp:	0" "$(cat "$T/out")"
 run dk -c 'exit 42'
 is "docker: exit 42" 42 "$rc"
 run dk -- id -u

@@ -258,7 +258,17 @@ is "exec without arguments: 2" 2 "$rc"
 run S bogus
 is "an unknown command: 2" 2 "$rc"
 run env AFS_RUNTIME_DIR=/tmp afs-session list
-is "a state dir that is not private is refused" "1 afs-session: the state directory '/tmp' is not private (mode 1777; want 0700)" "$rc $(cat "$T/err")"
+is "a state dir that others can write is refused" "1 afs-session: cannot use the state directory '/tmp': writable by its group or others (mode 1777)" "$rc $(cat "$T/err")"
+mkdir -m 0700 "$T/state-real" && ln -s "$T/state-real" "$T/state-link"
+run env AFS_RUNTIME_DIR="$T/state-link" afs-session list
+is "a state dir that is a symbolic link is refused" \
+	"1 afs-session: cannot use the state directory '$T/state-link': a symbolic link (never followed here)" \
+	"$rc $(cat "$T/err")"
+chmod 0755 "$T/state-real"
+run env AFS_RUNTIME_DIR="$T/state-real" afs-session list
+is "a state dir others can read is refused" \
+	"1 afs-session: the state directory '$T/state-real' is not private (mode 0755; want 0700)" \
+	"$rc $(cat "$T/err")"
 printf 'version: 1\nrules: [\n' >"$T/bad.yaml"
 run S start --name bad1 -s "$src" -p "$T/bad.yaml"
 is "start with a broken policy: 125, afs-fuse's words" "125 yes" \

@@ -11,6 +11,7 @@
 #   make bench-launch    afs-launch's start-up against bare bwrap and docker
 #   make bench-real      real work (make, git, tar, npm, sed) under afs-launch against bare bwrap
 #   make bench-session   afs-session exec's round trip, leaks and throughput
+#   make bench-mem       afs-fuse's memory under load (open handles, listings)
 #
 # Variants: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
 
@@ -63,7 +64,7 @@ UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
 PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch $(B)/afs-session
 
-.PHONY: all check check-run unit deps demo demo-run install uninstall clean fuzz bench-policy bench-fs bench-launch bench-real bench-session FORCE
+.PHONY: all check check-run unit deps demo demo-run install uninstall clean fuzz bench-policy bench-fs bench-launch bench-real bench-session bench-mem FORCE
 all: $(PROGS)
 
 # Objects are rebuilt when the flags change (a SANITIZE build after a
@@ -172,6 +173,10 @@ bench-launch: $(PROGS) $(B)/bench/gentree
 # against bare bwrap over a native copy (root; see bench/real-bench.sh).
 bench-real: $(PROGS)
 	bash bench/real-bench.sh
+
+# afs-fuse's memory under load (root; see bench/mem-bench.sh).
+bench-mem: $(PROGS) $(B)/tests/helpers/attack
+	bash bench/mem-bench.sh
 
 # afs-session exec's round trip against fork+exec and afs-launch, fds and
 # memory over many execs, throughput, concurrent clients (root; see

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "delta.h"
@@ -452,9 +453,17 @@ int delta_clear_markers(struct backing *b, const char *dir)
 
 /* ---- listings ---------------------------------------------------------------- */
 
-static void snap_add(struct dirsnap *s, size_t *cap, const char *name, unsigned char type,
-		     ino_t ino)
+/* What one entry costs: the name and malloc's header for it, and its
+ * slots in the three arrays. */
+#define ENTRY_COST(namelen) ((namelen) + 1 + 16 + sizeof(char *) + 1 + sizeof(ino_t))
+
+static int snap_add(struct dirsnap *s, size_t *cap, size_t limit, const char *name,
+		    unsigned char type, ino_t ino)
 {
+	size_t len = strlen(name);
+
+	if (s->bytes + ENTRY_COST(len) > limit)
+		return -ENOMEM;
 	if (s->n == *cap) {
 		*cap = *cap ? 2 * *cap : 32;
 		s->names = xreallocarray(s->names, *cap, sizeof(*s->names));
@@ -464,6 +473,8 @@ static void snap_add(struct dirsnap *s, size_t *cap, const char *name, unsigned 
 	s->names[s->n] = xstrdup(name);
 	s->types[s->n] = type;
 	s->inos[s->n++] = ino;
+	s->bytes += ENTRY_COST(len);
+	return 0;
 }
 
 static int by_name(const void *a, const void *b)
@@ -489,35 +500,114 @@ void dirsnap_free(struct dirsnap *d)
 	free(d);
 }
 
-/* Read the directory PATH of layer L into S; with MASK (sorted names), skip
- * those.  Whiteout targets go to WH when it is given. */
-static int read_layer(struct backing *b, enum layer l, const char *path, struct dirsnap *s,
-		      size_t *cap, char **mask, size_t nmask, struct dirsnap *wh, size_t *whcap)
+/* Was T, a time the file system gave, stamped in a tick of its clock that
+ * had ended before T0?  Then a change made from T0 on gets a later time.
+ * Linux stamps with a clock that moves a tick (at most 10 ms) at a time;
+ * a time of whole seconds says a file system that keeps only seconds
+ * (two, for FAT). */
+static bool tick_over(const struct timespec *t, const struct timespec *t0)
+{
+	int64_t ms = (int64_t)(t0->tv_sec - t->tv_sec) * 1000 + (t0->tv_nsec - t->tv_nsec) / 1000000;
+
+	return ms > (t->tv_nsec == 0 ? 2000 : 50);
+}
+
+/* Note in ST what layer L's directory (attributes DS) is, and whether its
+ * last change is older than T0, when the listing began, by a whole tick. */
+static void stamp_layer(struct dirstamp *st, enum layer l, const struct stat *ds,
+			const struct timespec *t0)
+{
+	st->in[l] = true;
+	st->dev[l] = ds->st_dev;
+	st->ino[l] = ds->st_ino;
+	st->mtime[l] = ds->st_mtim;
+	st->ctime[l] = ds->st_ctim;
+	if (!tick_over(&ds->st_mtim, t0) || !tick_over(&ds->st_ctim, t0))
+		st->settled = false;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+bool dirstamp_same(const struct dirstamp *a, const struct dirstamp *b)
+{
+	for (int l = 0; l < 2; l++) {
+		if (a->in[l] != b->in[l])
+			return false;
+		if (a->in[l] && (a->dev[l] != b->dev[l] || a->ino[l] != b->ino[l] ||
+				 !same_time(&a->mtime[l], &b->mtime[l]) ||
+				 !same_time(&a->ctime[l], &b->ctime[l])))
+			return false;
+	}
+	return true;
+}
+
+bool delta_dir_stamp(struct backing *b, const char *path, const struct estate *e,
+		     struct dirstamp *st)
+{
+	struct timespec t0;
+	struct stat ds;
+
+	memset(st, 0, sizeof(*st));
+	clock_gettime(CLOCK_REALTIME, &t0);
+	st->settled = true;
+	if (e->in_upper) {
+		if (backing_lstat(b, UPPER, path, &ds) < 0 || !S_ISDIR(ds.st_mode))
+			return false;
+		stamp_layer(st, UPPER, &ds, &t0);
+	}
+	if (e->in_lower && !e->opaque) {
+		if (backing_lstat(b, LOWER, path, &ds) < 0 || !S_ISDIR(ds.st_mode))
+			return false;
+		stamp_layer(st, LOWER, &ds, &t0);
+	}
+	return true;
+}
+
+/* Read the directory PATH of layer L into S (stamped, T0 the start), at
+ * most LIMIT bytes; with MASK (sorted names), skip those.  Whiteout
+ * targets go to WH when it is given. */
+static int read_layer(struct backing *b, enum layer l, const char *path, const struct timespec *t0,
+		      struct dirsnap *s, size_t *cap, size_t limit, char **mask, size_t nmask,
+		      struct dirsnap *wh, size_t *whcap)
 {
 	struct dirent *de;
+	struct stat ds;
 	DIR *d;
 	int fd = backing_open_dir(b, l, path), r = 0;
 
 	if (fd < 0)
 		return fd == -ENOENT || fd == -ENOTDIR ? 0 : fd;
+	/* Stamped before it is read: a change made while it is read shows
+	 * as a different stamp next time. */
+	if (fstat(fd, &ds) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	stamp_layer(&s->stamp, l, &ds, t0);
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
 		return -errno;
 	}
-	while ((errno = 0, de = readdir(d))) {
+	while (!r && (errno = 0, de = readdir(d))) {
 		const char *name = de->d_name;
 
 		if (delta_reserved(name)) {
 			if (wh && strcmp(name, DELTA_OPAQUE) != 0)
-				snap_add(wh, whcap, name + sizeof(DELTA_WH_PREFIX) - 1, 0, 0);
+				r = snap_add(wh, whcap, limit, name + sizeof(DELTA_WH_PREFIX) - 1,
+					     0, 0);
 			continue;
 		}
 		if (mask && bsearch(&name, mask, nmask, sizeof(*mask), by_name))
 			continue;
-		snap_add(s, cap, name, de->d_type, backing_ino(b, l, de->d_ino));
+		r = snap_add(s, cap, limit, name, de->d_type, backing_ino(b, l, de->d_ino));
 	}
-	r = errno ? -errno : 0;
+	if (!r && errno)
+		r = -errno;
 	closedir(d);
 	return r;
 }
@@ -545,16 +635,20 @@ bool delta_lower_reserved(struct backing *b, const char *path, const struct esta
 	return found;
 }
 
-int delta_list(struct backing *b, const char *path, const struct estate *e,
+int delta_list(struct backing *b, const char *path, const struct estate *e, size_t limit,
 	       struct dirsnap **out)
 {
 	struct dirsnap *s = xcalloc(1, sizeof(*s)), wh = { 0 };
 	size_t cap = 0, whcap = 0, nupper, i;
+	struct timespec t0;
 	char **mask = NULL;
 	int r = 0;
 
+	clock_gettime(CLOCK_REALTIME, &t0);
+	s->stamp.settled = true;
+	s->bytes = sizeof(*s);
 	if (e->in_upper)
-		r = read_layer(b, UPPER, path, s, &cap, NULL, 0, &wh, &whcap);
+		r = read_layer(b, UPPER, path, &t0, s, &cap, limit, NULL, 0, &wh, &whcap);
 	nupper = s->n;
 	if (r == 0 && e->in_lower && !e->opaque) {
 		/* Lower names not in the upper layer and not whited out. */
@@ -564,14 +658,11 @@ int delta_list(struct backing *b, const char *path, const struct estate *e,
 		for (i = 0; i < wh.n; i++)
 			mask[nupper + i] = wh.names[i];
 		qsort(mask, nupper + wh.n, sizeof(*mask), by_name);
-		r = read_layer(b, LOWER, path, s, &cap, mask, nupper + wh.n, NULL, NULL);
+		r = read_layer(b, LOWER, path, &t0, s, &cap, limit - wh.bytes, mask,
+			       nupper + wh.n, NULL, NULL);
 		free(mask);
 	}
-	for (i = 0; i < wh.n; i++)
-		free(wh.names[i]);
-	free(wh.names);
-	free(wh.types);
-	free(wh.inos);
+	dirsnap_clear(&wh);
 	if (r < 0) {
 		dirsnap_free(s);
 		return r;

@@ -38,13 +38,28 @@ struct dirfds {
 };
 #define DIRFDS_NONE ((struct dirfds){ { -1, -1 } })
 
+/* What a listing was made from: the directory in each layer (device,
+ * inode, change times) as it was before it was read.  A directory whose
+ * names change changes its mtime and ctime, so an equal stamp means the
+ * same names, provided the stamp is "settled": both times older than the
+ * listing by a tick of the file system's clock, or a change made in the
+ * same tick would go unseen. */
+struct dirstamp {
+	bool in[2];		/* which layers were read */
+	dev_t dev[2];
+	ino_t ino[2];
+	struct timespec mtime[2], ctime[2];
+	bool settled;
+};
+
 /* A directory listing of the merged view (delta_list). */
 struct dirsnap {
 	size_t n;
 	char **names;
 	unsigned char *types;
 	ino_t *inos;
-	bool listed;	/* made by delta_list() (an opendir's starts empty) */
+	size_t bytes;		/* the memory it holds, about */
+	struct dirstamp stamp;
 };
 
 bool delta_reserved(const char *name);
@@ -91,9 +106,16 @@ int delta_set_opaque(struct backing *b, const char *dir);
 int delta_clear_markers(struct backing *b, const char *dir);
 
 /* The merged listing of the directory PATH in state E ("." and ".."
- * included); -errno on failure. */
-int delta_list(struct backing *b, const char *path, const struct estate *e,
+ * included), stamped; -errno on failure, -ENOMEM when it would hold more
+ * than LIMIT bytes. */
+int delta_list(struct backing *b, const char *path, const struct estate *e, size_t limit,
 	       struct dirsnap **out);
+/* The stamp the directory PATH (state E) would give a listing now; false
+ * when a layer cannot be reached (list it again). */
+bool delta_dir_stamp(struct backing *b, const char *path, const struct estate *e,
+		     struct dirstamp *st);
+/* Would a listing stamped A show what one stamped B shows? */
+bool dirstamp_same(const struct dirstamp *a, const struct dirstamp *b);
 void dirsnap_free(struct dirsnap *d);
 /* Does the lower directory PATH (state E) hold names of the delta's
  * format (".wh.*"), which the view never shows?  A directory of SOURCE

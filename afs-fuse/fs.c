@@ -124,6 +124,7 @@ static void node_free(struct fs *fs, struct node *n)
 			n->onext->oprev = n->oprev;
 	}
 	neg_clear(n);
+	ops_forget_listing(n);
 	free(n->name);
 	free(n);
 }
@@ -300,6 +301,8 @@ struct fs *fs_new(const struct fs_config *cfg)
 	fs->timeout = cfg->timeout;
 	fs->audit = cfg->audit;
 	fs->quota = cfg->delta_quota;
+	fs->max_open = cfg->max_open;
+	fs->max_listed = cfg->max_listed;
 	fs->used = cfg->delta_used;
 	fs->gen = 1;
 	fs->root.is_dir = true;
@@ -334,6 +337,7 @@ static void node_destroy(struct fs *fs, struct node *n)
 {
 	ops_free_handles(n);
 	neg_clear(n);
+	ops_forget_listing(n);
 	if (n == &fs->root)
 		return;
 	free(n->name);

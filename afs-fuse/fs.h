@@ -22,6 +22,8 @@ struct fs_config {
 	struct auditlog *audit;	/* NULL: no audit log */
 	int64_t delta_quota;	/* bytes of file data in the delta; 0: none */
 	int64_t delta_used;	/* what the delta holds at the start */
+	unsigned max_open;	/* open files and directories at once (EMFILE) */
+	size_t max_listed;	/* bytes of directory listings held (ENOMEM) */
 };
 
 struct fs;

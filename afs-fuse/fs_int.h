@@ -38,6 +38,7 @@ struct node {
 	struct timespec mtime;	/* at the last open, for keep_cache */
 	off_t size;
 	struct handle *handles;	/* open files of this node (ops.c) */
+	struct listing *listing;	/* its newest listing, if one is held (ops.c) */
 };
 
 struct fs {
@@ -62,11 +63,17 @@ struct fs {
 	size_t tabsize, count;
 	struct node *orphans;
 	struct dirh *dirs;	/* open directories (ops.c; fs->lock) */
+	size_t listed;		/* bytes of listings held (fs->lock) */
+	size_t max_listed;	/* --listing-memory */
+	unsigned nopen;		/* atomic: open files and directories */
+	unsigned max_open;	/* --max-open */
 };
 
 /* At teardown: what the kernel never released (ops.c). */
 void ops_free_handles(struct node *n);
 void ops_free_dirs(struct fs *fs);
+/* N goes away: a listing of it no longer names it.  Under fs->lock. */
+void ops_forget_listing(struct node *n);
 
 enum need {
 	NEED_HANDLE,	/* an op through an open file: view, and the entry may be

@@ -46,6 +46,10 @@ static void usage(FILE *f)
 		"  -f                        stay in the foreground\n"
 		"  -o OPT[,OPT...]           FUSE mount options; policy=, delta=, audit= too\n"
 		"      --allow-uid UID       let UID use the mount too (repeatable)\n"
+		"      --max-open N          at most N files and directories open at once\n"
+		"                            (default 4096; beyond: EMFILE)\n"
+		"      --listing-memory SIZE  at most SIZE of listings of open directories\n"
+		"                            (default 32M; beyond: ENOMEM)\n"
 		"      --spin USEC           poll for the next request USEC microseconds\n"
 		"                            before sleeping (default 50; 0: never)\n"
 		"      --ready-fd N          write \"ready\\n\" to fd N once mounted\n"
@@ -66,7 +70,7 @@ static void usage(FILE *f)
 
 enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH,
        OPT_COMMIT, OPT_KEEP_MODE, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_AUDIT_MAX_BYTES, OPT_NAME, OPT_SESSION, OPT_DELTA_QUOTA,
-       OPT_SPIN };
+       OPT_SPIN, OPT_MAX_OPEN, OPT_LISTING_MEMORY };
 
 static long number(const char *s, const char *what, long max)
 {
@@ -137,13 +141,16 @@ int main(int argc, char **argv)
 		{ "delta-quota", required_argument, NULL, OPT_DELTA_QUOTA },
 		{ "discard", no_argument, NULL, OPT_DISCARD },
 		{ "spin", required_argument, NULL, OPT_SPIN },
+		{ "max-open", required_argument, NULL, OPT_MAX_OPEN },
+		{ "listing-memory", required_argument, NULL, OPT_LISTING_MEMORY },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy = "view-only";
 	bool check = false, explain = false, commit = false, discard = false, verbose = false;
 	bool keep_mode = false;
 	struct mount_opts mo = { .ready_fd = -1, .audit_level = -1, .spin_us = LOOP_SPIN_US,
-				 .audit_max_bytes = AUDIT_MAX_BYTES_DEFAULT };
+				 .audit_max_bytes = AUDIT_MAX_BYTES_DEFAULT,
+				 .listing_memory = LISTING_MEMORY_DEFAULT };
 	enum audit_level al;
 	char **olists = NULL;
 	size_t nolists = 0;
@@ -215,6 +222,16 @@ int main(int argc, char **argv)
 		case OPT_ALLOW_UID:
 			mo.allow = xreallocarray(mo.allow, mo.nallow + 1, sizeof(*mo.allow));
 			mo.allow[mo.nallow++] = (uid_t)number(optarg, "--allow-uid", 0x7fffffffL);
+			break;
+		case OPT_MAX_OPEN:
+			mo.max_open = (unsigned)number(optarg, "--max-open", 1L << 20);
+			if (mo.max_open == 0)
+				die(2, "bad --max-open '%s' (1 or more)", optarg);
+			break;
+		case OPT_LISTING_MEMORY:
+			mo.listing_memory = parse_size_bytes(optarg);
+			if (mo.listing_memory <= 0)
+				die(2, "bad --listing-memory '%s' (a size such as 32M)", optarg);
 			break;
 		case OPT_SPIN:
 			mo.spin_us = (unsigned)number(optarg, "--spin", 1000000L);

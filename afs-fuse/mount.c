@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -280,6 +281,32 @@ static int64_t delta_usage(const char *dir)
 	return usage_sum;
 }
 
+/* --max-open, within afs-fuse's fd limit (raised to its hard limit, as a
+ * server that holds its clients' files does): every open file of the
+ * mount holds an fd of afs-fuse's, and FD_RESERVE more keep it serving.
+ * The default shrinks to fit a low limit; a given N must fit. */
+static unsigned open_limit(const struct mount_opts *o)
+{
+	struct rlimit rl;
+	rlim_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		die(1, "getrlimit: %m");
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+			die(1, "cannot raise the limit of open files: %m");
+	}
+	room = rl.rlim_cur > 2 * FD_RESERVE ? rl.rlim_cur - FD_RESERVE : FD_RESERVE;
+	if (!o->max_open)
+		return room < MAX_OPEN_DEFAULT ? (unsigned)room : MAX_OPEN_DEFAULT;
+	if (o->max_open > room)
+		die(2, "--max-open %u does not fit in afs-fuse's limit of %llu open files "
+		    "(%d kept for itself; see afs-fuse(1) LIMITS)", o->max_open,
+		    (unsigned long long)rl.rlim_cur, FD_RESERVE);
+	return o->max_open;
+}
+
 int mount_run(const struct mount_opts *in)
 {
 	struct mount_opts abs = *in, *o = &abs;
@@ -311,6 +338,7 @@ int mount_run(const struct mount_opts *in)
 	struct estate es;
 	sigset_t pending;
 	int r, status = 1, delta_fd = -1;
+	unsigned max_open;
 	bool reloader = false;
 
 	if (stat(o->source, &st) < 0)
@@ -321,6 +349,7 @@ int mount_run(const struct mount_opts *in)
 		die(1, "cannot mount on '%s': %m", o->mountpoint);
 	if (!S_ISDIR(st.st_mode))
 		die(1, "cannot mount on '%s': not a directory", o->mountpoint);
+	max_open = open_limit(o);
 
 	/* Before anything is made that an exit must undo (a private delta,
 	 * the mount), and before any thread starts: every thread inherits
@@ -415,6 +444,8 @@ int mount_run(const struct mount_opts *in)
 		.audit = rl.audit,
 		.delta_quota = o->delta_quota,
 		.delta_used = o->delta_quota ? delta_usage(upper) : 0,
+		.max_open = max_open,
+		.max_listed = (size_t)o->listing_memory,
 	};
 	fs = fs_new(&cfg);
 

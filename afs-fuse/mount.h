@@ -6,6 +6,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Open files and directories of one mount at once (--max-open), and the
+ * memory its listings of open directories may hold (--listing-memory):
+ * what a sandbox makes afs-fuse spend, outside the sandbox's own limits
+ * (afs-fuse(1) LIMITS). */
+#define MAX_OPEN_DEFAULT	4096
+#define LISTING_MEMORY_DEFAULT	((int64_t)32 << 20)
+/* fds afs-fuse keeps for itself beyond the sandbox's open files: the
+ * layers, the audit log, /dev/fuse, a request's directories. */
+#define FD_RESERVE		64
+
 struct mount_opts {
 	const char *source;
 	const char *mountpoint;
@@ -18,6 +28,8 @@ struct mount_opts {
 	const char *name;	/* in audit records and the mount table */
 	const char *session;	/* in every audit record, or NULL */
 	int64_t delta_quota;	/* bytes; 0: none */
+	unsigned max_open;	/* open files and directories; 0: the default */
+	int64_t listing_memory;	/* bytes of listings held */
 	unsigned spin_us;	/* see loop_run() */
 	bool foreground;
 	int ready_fd;		/* -1: none */

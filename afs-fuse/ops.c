@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -332,6 +333,22 @@ static void show_attr(struct fs *fs, struct node *n, struct stat *st)
 		st->st_ino = n->ino;
 		pthread_mutex_unlock(&fs->lock);
 	}
+}
+
+/* A slot of --max-open for a new open file or directory, or false: the
+ * sandbox's open files are afs-fuse's too, and must not take all its fds
+ * (nor those of other sandboxes on the mount). */
+static bool open_slot(struct fs *fs)
+{
+	if (__atomic_add_fetch(&fs->nopen, 1, __ATOMIC_RELAXED) <= fs->max_open)
+		return true;
+	__atomic_sub_fetch(&fs->nopen, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+static void open_slot_free(struct fs *fs)
+{
+	__atomic_sub_fetch(&fs->nopen, 1, __ATOMIC_RELAXED);
 }
 
 /* A handle for FD, recording at release when the level asks for it. */
@@ -1229,10 +1246,16 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, r);
 		return;
 	}
+	/* Before the file is made: a refused open leaves nothing behind. */
+	if (!open_slot(fs)) {
+		fuse_reply_err(req, EMFILE);
+		return;
+	}
 	fd = backing_open_file(fs->b, UPPER, c.path,
 			       (fi->flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT)) | O_CREAT | O_EXCL,
 			       mode);
 	if (fd < 0) {
+		open_slot_free(fs);
 		fuse_reply_err(req, -fd);
 		return;
 	}
@@ -1248,6 +1271,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		if (fstat(fd, &st) < 0) {
 			r = errno;
 			close(fd);
+			open_slot_free(fs);
 			fuse_reply_err(req, r);
 			return;
 		}
@@ -1338,7 +1362,7 @@ static int merged_empty(struct fs *fs, struct child *c)
 {
 	struct dirsnap *d;
 	size_t i, n = 0;
-	int r = delta_list(fs->b, c->path, &c->es, &d);
+	int r = delta_list(fs->b, c->path, &c->es, SIZE_MAX, &d);
 
 	if (r < 0)
 		return -r;
@@ -1528,6 +1552,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	tune_readahead(fs);
 	if (!r && writing)
 		r = copy_up(fs, n, path);
+	if (!r && !open_slot(fs))
+		r = EMFILE;
 	if (r) {
 		if ((r == EACCES || r == EPERM) && path[0] && auditing(fs, AUDIT_DENY)) {
 			struct event ev = { .op = "open", .path = path,
@@ -1547,6 +1573,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fd >= 0 && before)
 		quota_add(fs, -before);
 	if (fd < 0) {
+		open_slot_free(fs);
 		fuse_reply_err(req, -fd);
 		return;
 	}
@@ -1722,6 +1749,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		audit_emit(NULL, fs, &ev, "allow", 0);
 	}
 	free(h);
+	open_slot_free(fs);
 	fuse_reply_err(req, 0);
 }
 
@@ -1912,12 +1940,121 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 
 /* ---- directories ----------------------------------------------------------- */
 
-/* An open directory: its listing, in the list of open ones (freed at
- * teardown when the kernel never released it). */
+/* A listing of a directory, shared by the handles that read it from its
+ * start while the directory did not change: a thousand open handles of
+ * one directory hold one listing, and every listing held counts against
+ * --listing-memory (afs-fuse(1) LIMITS; tests/t5009).  fs->lock guards
+ * refs and the node's pointer to its newest listing. */
+#define LISTING_TRIM	(256 << 10)	/* see listing_free() */
+
+struct listing {
+	struct dirsnap *d;
+	unsigned long refs;	/* handles reading it */
+	struct node *node;	/* whose newest listing it is, or NULL */
+};
+
+/* An open directory: the listing it reads (NULL until it is read from its
+ * start), in the list of open ones (freed at teardown when the kernel
+ * never released it). */
 struct dirh {
-	struct dirsnap d;
+	struct listing *ls;
 	struct dirh *next, *prev;
 };
+
+/* Drop a reference to LS, under fs->lock; after the last one, it is
+ * returned, for listing_free() once the lock is let go. */
+static struct listing *listing_unref(struct fs *fs, struct listing *ls)
+{
+	if (!ls || --ls->refs > 0)
+		return NULL;
+	if (ls->node && ls->node->listing == ls)
+		ls->node->listing = NULL;
+	fs->listed -= ls->d->bytes;
+	return ls;
+}
+
+/* Give a listing's memory back, to the system too when it was large:
+ * thousands of names are small blocks that malloc would keep. */
+static void listing_free(struct listing *ls)
+{
+	bool large;
+
+	if (!ls)
+		return;
+	large = ls->d->bytes >= LISTING_TRIM;
+	dirsnap_free(ls->d);
+	free(ls);
+	if (large)
+		malloc_trim(0);
+}
+
+static void listing_put(struct fs *fs, struct listing *ls)
+{
+	pthread_mutex_lock(&fs->lock);
+	ls = listing_unref(fs, ls);
+	pthread_mutex_unlock(&fs->lock);
+	listing_free(ls);
+}
+
+void ops_forget_listing(struct node *n)
+{
+	if (n->listing) {
+		n->listing->node = NULL;
+		n->listing = NULL;
+	}
+}
+
+/* The listing of the directory N (path DPATH, state ES) as it is now: the
+ * newest one made, when its stamp says the directory has not changed
+ * since, else a new one, if --listing-memory has room for it (ENOMEM). */
+static int listing_get(struct fs *fs, struct node *n, const char *dpath, const struct estate *es,
+		       struct listing **out)
+{
+	struct listing *ls;
+	struct dirsnap *d;
+	struct dirstamp now;
+	size_t room;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	ls = n->listing;
+	if (ls && ls->d->stamp.settled)
+		ls->refs++;
+	else
+		ls = NULL;
+	pthread_mutex_unlock(&fs->lock);
+	if (ls) {
+		if (delta_dir_stamp(fs->b, dpath, es, &now) && dirstamp_same(&now, &ls->d->stamp)) {
+			*out = ls;
+			return 0;
+		}
+		listing_put(fs, ls);
+	}
+	pthread_mutex_lock(&fs->lock);
+	room = fs->listed < fs->max_listed ? fs->max_listed - fs->listed : 0;
+	pthread_mutex_unlock(&fs->lock);
+	r = delta_list(fs->b, dpath, es, room, &d);
+	if (r < 0)
+		return -r;
+	pthread_mutex_lock(&fs->lock);
+	if (fs->listed + d->bytes > fs->max_listed) {
+		/* Others took the room while this one was read. */
+		pthread_mutex_unlock(&fs->lock);
+		dirsnap_free(d);
+		return ENOMEM;
+	}
+	fs->listed += d->bytes;
+	ls = xcalloc(1, sizeof(*ls));
+	ls->d = d;
+	ls->refs = 1;
+	ls->node = n;
+	if (n->listing)
+		n->listing->node = NULL;	/* stays for the handles reading it */
+	n->listing = ls;
+	pthread_mutex_unlock(&fs->lock);
+	*out = ls;
+	return 0;
+}
 
 void ops_free_dirs(struct fs *fs)
 {
@@ -1925,7 +2062,7 @@ void ops_free_dirs(struct fs *fs)
 
 	while ((dh = fs->dirs)) {
 		fs->dirs = dh->next;
-		dirsnap_clear(&dh->d);
+		listing_free(listing_unref(fs, dh->ls));
 		free(dh);
 	}
 }
@@ -1945,6 +2082,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	 * served from that cache touches no backing directory at all (every
 	 * directory of a warm walk is one); one that changed in SOURCE behind
 	 * the mount reports its error when it is listed. */
+	if (!r && !open_slot(fs))
+		r = EMFILE;
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
@@ -1976,7 +2115,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
 	struct fs *fs = FS(req);
-	struct dirsnap *d = &((struct dirh *)(uintptr_t)fi->fh)->d;
+	struct dirh *dh = (struct dirh *)(uintptr_t)fi->fh;
+	struct dirsnap *d;
 	char dpath[POLICY_MAX_PATH];
 	struct estate des;
 	struct dirfds dirs;
@@ -1984,26 +2124,27 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t rem = size, i;
 	int r = gate(req, fs, ino, NEED_VISIBLE, dpath, NULL, &des);
 
-	/* Read from the start (first, or after rewinddir): list now, as a
-	 * directory read from its start shows what is there now.  A snapshot:
-	 * offsets are indexes into it, and no fd stays open. */
-	if (!r && (off == 0 || !d->listed)) {
-		struct dirsnap *nd;
+	/* Read from the start (first, or after rewinddir): what is there
+	 * now, as a directory read from its start shows.  A snapshot, never
+	 * changed once made: offsets are indexes into it, no fd stays open,
+	 * and the handles that read an unchanged directory share it.  Only
+	 * this request uses the handle's pointer (the kernel serializes the
+	 * readdirs of one open directory). */
+	if (!r && (off == 0 || !dh->ls)) {
+		struct listing *ls, *old;
 
-		r = -delta_list(fs->b, dpath, &des, &nd);
+		r = listing_get(fs, ino_node(fs, ino), dpath, &des, &ls);
 		if (!r) {
-			struct dirsnap tmp = *d;
-
-			*d = *nd;
-			*nd = tmp;
-			dirsnap_free(nd);
-			d->listed = true;
+			old = dh->ls;
+			dh->ls = ls;
+			listing_put(fs, old);
 		}
 	}
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
 	}
+	d = dh->ls->d;
 	/* One open of the directory in each layer for the whole batch, if
 	 * any entry needs one (not at the end of the listing). */
 	if ((size_t)off < d->n)
@@ -2088,6 +2229,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 {
 	struct fs *fs = FS(req);
 	struct dirh *dh = (struct dirh *)(uintptr_t)fi->fh;
+	struct listing *ls;
 
 	(void)ino;
 	pthread_mutex_lock(&fs->lock);
@@ -2097,9 +2239,11 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		fs->dirs = dh->next;
 	if (dh->next)
 		dh->next->prev = dh->prev;
+	ls = listing_unref(fs, dh->ls);
 	pthread_mutex_unlock(&fs->lock);
-	dirsnap_clear(&dh->d);
+	listing_free(ls);
 	free(dh);
+	open_slot_free(fs);
 	fuse_reply_err(req, 0);
 }
 

@@ -19,11 +19,16 @@ _mounts=
 
 _interrupted=
 _cleanup() {
-	local p m
+	local p m st=${1:-0}
 	if [ -n "$_interrupted" ]; then
 		_n=$((_n + 1))
 		_failed=$((_failed + 1))
 		echo "not ok $_n - interrupted by a signal"
+	elif [ "$st" -ne 0 ] && [ "$_failed" -eq 0 ]; then
+		# A test that gave up (exit 1 after a failed set-up) failed.
+		_n=$((_n + 1))
+		_failed=$((_failed + 1))
+		echo "not ok $_n - the test stopped early with status $st"
 	fi
 	for p in $_pids; do
 		kill -CONT "$p" 2>/dev/null	# a test may have stopped it
@@ -46,7 +51,7 @@ _cleanup() {
 	echo "1..$_n"
 	[ "$_failed" -eq 0 ]
 }
-trap '_cleanup; exit $?' EXIT
+trap '_cleanup $?; exit $?' EXIT
 trap '_interrupted=1; exit 130' INT TERM
 
 at_exit_kill() { _pids="$_pids $*"; }

@@ -78,12 +78,20 @@ afs_umount "$T/b"
 # a mount made is unmounted; the status is 0, or 143 when the signal came
 # before anything was made.
 mkdir -p "$T/early" "$T/etmp"
+# exec_wait PID: until the background job PID runs afs-fuse.  Before its
+# exec it is a copy of this shell, whose trap would take the SIGTERM and
+# lose it in the exec.
+exec_wait() {
+	local c
+	while c=$(cat "/proc/$1/comm" 2>/dev/null) && [ "$c" != afs-fuse ]; do :; done
+}
 bad=
 for d in 0 0 0.0005 0.0005 0.001 0.001 0.0015 0.0015 0.002 0.002 0.0025 0.0025 \
 	0.003 0.003 0.004 0.004 0.005 0.005 0.01 0.02; do
 	TMPDIR=$T/etmp afs-fuse -f -p read-only "$T/base" "$T/early" 2>>"$T/early.err" &
 	e=$!
 	at_exit_kill "$e"
+	exec_wait "$e"
 	sleep $d
 	kill -TERM "$e"
 	wait "$e"
@@ -100,9 +108,15 @@ bad=
 for d in 0 0.001 0.002 0.003 0.004 0.005 0.006 0.008 0.01 0.02; do
 	TMPDIR=$T/etmp afs-fuse -p read-only "$T/base" "$T/early" 2>>"$T/early.err" &
 	e=$!
+	exec_wait "$e"
 	sleep $d
-	# Once the parent is gone, the daemon is meant to stay.
-	if kill -TERM "$e" 2>/dev/null; then told=yes; else told=; fi
+	# Once the parent is gone, the daemon is meant to stay.  Gone
+	# includes a zombie not yet reaped, which kill(2) still reaches.
+	told=
+	if [ "$(awk '{ print $3 }' "/proc/$e/stat" 2>/dev/null)" != Z ] &&
+		kill -TERM "$e" 2>/dev/null; then
+		told=yes
+	fi
 	wait "$e"
 	i=0
 	while [ -n "$told" ] && { mountpoint -q "$T/early" || [ -n "$(ls -A "$T/etmp")" ]; } &&

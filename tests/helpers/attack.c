@@ -802,6 +802,44 @@ static long deep_chain(long cur, long upto)
 	return cur;
 }
 
+/* ---- resources afs-fuse spends ---------------------------------------------- */
+
+/* Open PATH N times (a directory: read a batch of its entries through
+ * each, as ls does; with TOUCH, make a new file in it before each open, so
+ * that no two listings are alike), keeping every fd, then hold them HOLD
+ * seconds.  Prints how many opens succeeded and the errno that stopped
+ * them (OK: none). */
+static void hog(const char *path, long n, bool dir, bool touch, long hold)
+{
+	char buf[4096], name[PATH_MAX];
+	long i, e = 0;
+
+	for (i = 0; i < n; i++) {
+		int fd;
+
+		if (touch) {
+			snprintf(name, sizeof(name), "%s/hog-%ld", path, i);
+			fd = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+			if (fd >= 0)
+				close(fd);
+		}
+		fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			e = errno;
+			break;
+		}
+		if (dir && syscall(SYS_getdents64, fd, buf, sizeof(buf)) < 0) {
+			e = errno;
+			close(fd);
+			break;
+		}
+	}
+	printf("%ld %s\n", i, en((int)e));
+	fflush(stdout);
+	if (hold > 0)
+		sleep((unsigned)hold);
+}
+
 /* ---- dispatch -------------------------------------------------------------- */
 
 #define NEED(k) do { if (argc < (k) + 2) usage(); } while (0)
@@ -950,6 +988,11 @@ int main(int argc, char **argv)
 				m++;
 		printf("%zu %zu\n", n, m);
 		fprintf(stderr, "count: %.0f ms\n", now_ms() - t0);
+	} else if (IS("dirhog") || IS("filehog")) {
+		/* PATH N [touch] [HOLD]: see hog() */
+		NEED(2);
+		hog(p, strtol(q, NULL, 10), IS("dirhog"), argc > 4 && !strcmp(argv[4], "touch"),
+		    argc > 5 ? strtol(argv[5], NULL, 10) : 0);
 	} else if (IS("handle")) {	/* PATH: name_to_handle_at, then open_by_handle_at */
 		struct file_handle *fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
 		int mnt, mfd;

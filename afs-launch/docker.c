@@ -197,6 +197,10 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 		add2(&a, "--network", "none");
 	add2(&a, "--cap-drop", "ALL");
 	add2(&a, "--security-opt", "no-new-privileges");
+	/* A cgroup namespace of its own, as under bwrap: docker's default
+	 * on a cgroup v1 host is the host's, which shows the container its
+	 * place in the host's hierarchy (tests/t5009). */
+	add2(&a, "--cgroupns", "private");
 	/* Docker's default profile, unless --seccomp off. */
 	if (L->no_seccomp)
 		add2(&a, "--security-opt", "seccomp=unconfined");

@@ -13,6 +13,12 @@
  * process group it must be able to kill), and talks over a SOCK_SEQPACKET
  * socket pair: one request, one answer; the end of the socket is
  * afs-launch's end.
+ *
+ * The sandbox's process group is given as a pidfd of its leader, never
+ * killed by number: when afs-launch is killed, bwrap dies too and is
+ * reaped by init, and once its group is empty the number is free; a
+ * kill(-N) then would reach the next host process to lead a group of
+ * that number (tests/t5011).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +39,7 @@
 #include <unistd.h>
 
 #include "launch.h"
+#include "pidfd.h"
 #include "util.h"
 
 enum {
@@ -40,7 +47,8 @@ enum {
 	OP_MKCGROUP = 'C',	/* path: make this cgroup */
 	OP_MKDTEMP = 'T',	/* template: make it, answer the name */
 	OP_CONTAINER = 'K',	/* name: remove it with docker rm -f */
-	OP_GROUP = 'P',		/* mode: a process group to kill (0: none); no answer */
+	OP_GROUP = 'P',		/* with a pidfd of its leader: the process group to
+				 * kill; without: none; no answer */
 	OP_DONE = 'D',		/* afs-launch removed everything itself */
 };
 
@@ -141,22 +149,61 @@ static void remove_dir(const char *dir)
 	(void)rmdir_patiently(dir);
 }
 
+/* One request, and the fd that came with it (or -1). */
+static ssize_t receive(int fd, struct request *rq, int *passed)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = rq, .iov_len = sizeof(*rq) - 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+
+	*passed = -1;
+	if (n < 0)
+		return n;
+	c = CMSG_FIRSTHDR(&mh);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(passed, CMSG_DATA(c), sizeof(int));
+	return n;
+}
+
+/* SIGKILL to the group that the process of LEADER (a pidfd) leads, its
+ * leader dead and reaped or not; never to another group of the same
+ * number.  Before Linux 6.9 (no PIDFD_SIGNAL_PROCESS_GROUP), by number,
+ * and only while the leader is not yet reaped: its zombie holds the
+ * number. */
+static void kill_group(int leader, pid_t group)
+{
+	if (afs_pidfd_kill(leader, SIGKILL, PIDFD_SIGNAL_PROCESS_GROUP) == 0 || errno != EINVAL)
+		return;
+	if (afs_pidfd_kill(leader, 0, 0) == 0)
+		kill(-group, SIGKILL);
+}
+
 static void guardian(int fd)
 {
 	struct made *made = NULL;
 	size_t nmade = 0;
 	pid_t group = 0;
+	int leader = -1;
 	struct request rq;
 	struct answer an;
 
 	for (;;) {
-		ssize_t n = recv(fd, &rq, sizeof(rq) - 1, 0);
+		int passed;
+		ssize_t n = receive(fd, &rq, &passed);
 		size_t len;
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;	/* afs-launch is gone */
+		if (passed >= 0 && (rq.op != OP_GROUP || (size_t)n < offsetof(struct request, path))) {
+			close(passed);
+			passed = -1;
+		}
 		if ((size_t)n < offsetof(struct request, path))
 			continue;
 		len = (size_t)n - offsetof(struct request, path);
@@ -185,6 +232,9 @@ static void guardian(int fd)
 			remember(&made, &nmade, 'k', rq.path);
 			break;
 		case OP_GROUP:
+			if (leader >= 0)
+				close(leader);
+			leader = passed;
 			group = (pid_t)rq.mode;
 			continue;
 		default:
@@ -196,8 +246,8 @@ static void guardian(int fd)
 	 * it cloned and had not yet told to go on waits for it for ever:
 	 * the sandbox's process group goes first, then the container, then
 	 * all that is left in the cgroups. */
-	if (group > 0)
-		kill(-group, SIGKILL);
+	if (leader >= 0)
+		kill_group(leader, group);
 	for (size_t i = 0; i < nmade; i++)
 		if (made[i].kind == 'k')
 			docker_remove(made[i].name);
@@ -256,16 +306,31 @@ static void start(void)
 	guard_pid = pid;
 }
 
-/* A message with no answer. */
-static void tell(char op, uint32_t arg)
+/* A message with no answer, and FD with it unless it is -1. */
+static void tell(char op, uint32_t arg, int fd)
 {
 	struct request rq;
 	size_t n = offsetof(struct request, path);
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &rq, .iov_len = n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	memset(&rq, 0, n);
 	rq.op = op;
 	rq.mode = arg;
-	if (send(guard_fd, &rq, n, MSG_NOSIGNAL) != (ssize_t)n)
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(guard_fd, &mh, MSG_NOSIGNAL) != (ssize_t)n)
 		warning("cannot tell the guardian: %m");
 }
 
@@ -338,14 +403,22 @@ void guard_start(void)
 	start();
 }
 
-/* In the child that becomes the sandbox, before anything else: its
- * process group is killed if afs-launch dies.  Without an answer (the
- * parent may be talking to the guardian); sent before the child can
- * die or exec, so it arrives before the end of afs-launch is seen. */
+/* In the child that becomes the sandbox, before anything else, as the
+ * leader of its own process group: that group is killed if afs-launch
+ * dies.  Without an answer (the parent may be talking to the guardian);
+ * sent before the child can die or exec, so it arrives before the end of
+ * afs-launch is seen. */
 void guard_process_group(void)
 {
-	if (guard_fd >= 0)
-		tell(OP_GROUP, (uint32_t)getpgrp());
+	int self;
+
+	if (guard_fd < 0)
+		return;
+	self = afs_pidfd_open(getpid());
+	if (self < 0)
+		die(EXIT_LAUNCH, "cannot name the sandbox's process group (pidfd_open): %m");
+	tell(OP_GROUP, (uint32_t)getpgrp(), self);
+	close(self);
 }
 
 /* The sandbox's first process has ended (not yet reaped: its zombie
@@ -353,7 +426,7 @@ void guard_process_group(void)
 void guard_forget_group(void)
 {
 	if (guard_fd >= 0)
-		tell(OP_GROUP, 0);
+		tell(OP_GROUP, 0, -1);
 }
 
 /* Everything is removed: tell the guardian, and wait for it. */
@@ -361,7 +434,7 @@ void guard_release(void)
 {
 	if (guard_fd < 0)
 		return;
-	tell(OP_DONE, 0);
+	tell(OP_DONE, 0, -1);
 	close(guard_fd);
 	guard_fd = -1;
 	while (waitpid(guard_pid, NULL, 0) < 0 && errno == EINTR)

@@ -406,8 +406,22 @@ static int win_line(const struct conn *c, char *line, size_t size, const char *v
 	return snprintf(line, size, "%s %s %u %u\n", verb, c->id, ws.ws_row, ws.ws_col);
 }
 
-int client_attach(const char *root, const char *name)
+/* Does the terminal decode UTF-8?  As the locale says: its LC_CTYPE,
+ * else LANG; "C" and unset count as not. */
+static bool locale_utf8(void)
 {
+	const char *v = getenv("LC_ALL");
+
+	if (!v || !*v)
+		v = getenv("LC_CTYPE");
+	if (!v || !*v)
+		v = getenv("LANG");
+	return v && (strcasestr(v, "UTF-8") || strcasestr(v, "utf8"));
+}
+
+int client_attach(const char *root, const char *name, bool raw_output)
+{
+	struct term_filter tf = { .utf8 = locale_utf8() };
 	struct conn c;
 	struct termios saved, raw;
 	char line[CTL_LINE_MAX], hello[8] = "";
@@ -488,8 +502,13 @@ int client_attach(const char *root, const char *name)
 				rc = 1;
 				break;
 			}
-			if (n > 0)
+			if (n > 0 && raw_output) {
 				(void)write_all(1, data, (size_t)n);
+			} else if (n > 0) {
+				char safe[sizeof(data) + TERM_SEQ_MAX];
+
+				(void)write_all(1, safe, term_filter(&tf, data, (size_t)n, safe));
+			}
 		}
 		if (p[0].revents) {
 			char *k;

@@ -25,7 +25,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: afs-session start [--name NAME] [--shell SHELL] [afs-launch OPTIONS]\n"
 		"       afs-session exec [--timeout SECONDS] [--json] NAME 'SHELL STRING'\n"
-		"       afs-session attach NAME\n"
+		"       afs-session attach [--raw] NAME\n"
 		"       afs-session list [--json]\n"
 		"       afs-session stop NAME\n"
 		"\n"
@@ -34,7 +34,8 @@ static void usage(FILE *f)
 		"exec    run the string in that shell: cwd, variables and functions\n"
 		"        persist; stdout and stderr come back apart; the exit status is\n"
 		"        the string's, 124 timed out, 125 the session cannot answer\n"
-		"attach  the same shell, interactively (Ctrl-] detaches)\n"
+		"attach  the same shell, interactively (Ctrl-] detaches); what the\n"
+		"        terminal would answer or act on is not shown, unless --raw\n"
 		"list    the sessions: name, state, pid, started, mount\n"
 		"stop    end the session: its processes, its mount, its state\n"
 		"\n"
@@ -266,11 +267,16 @@ int main(int argc, char **argv)
 		if (argc > 2 || (argc == 2 && !json))
 			die(2, "usage: afs-session list [--json]");
 		r = client_list(root, json);
+	} else if (strcmp(cmd, "attach") == 0) {
+		bool raw = argc >= 2 && strcmp(argv[1], "--raw") == 0;
+
+		if (argc != 2 + raw)
+			die(2, "usage: afs-session attach [--raw] NAME");
+		r = client_attach(root, argv[1 + raw], raw);
 	} else {
 		if (argc != 2)
 			die(2, "usage: afs-session %s NAME", cmd);
-		r = strcmp(cmd, "stop") == 0 ? client_stop(root, argv[1])
-					     : client_attach(root, argv[1]);
+		r = client_stop(root, argv[1]);
 	}
 	free(root);
 	return r;

@@ -75,8 +75,21 @@ int supervisor_start(const char *root, const struct start_opts *o);
 /* client.c */
 int client_exec(const char *root, const char *name, const char *cmd, int64_t timeout_ms,
 		bool json);
-int client_attach(const char *root, const char *name);
+int client_attach(const char *root, const char *name, bool raw);
 int client_stop(const char *root, const char *name);
 int client_list(const char *root, bool json);
+
+/* termfilter.c: the sandbox's output, for the person's terminal.  The
+ * longest sequence held: a CSI that a shell or an editor sends is some
+ * tens of bytes (SGR with two 24-bit colours is 35). */
+#define TERM_SEQ_MAX 64
+struct term_filter {
+	int state;
+	bool utf8;		/* the terminal decodes UTF-8 */
+	int cont;		/* continuation bytes still due */
+	size_t len;
+	char seq[TERM_SEQ_MAX];
+};
+size_t term_filter(struct term_filter *f, const char *in, size_t n, char *out);
 
 #endif

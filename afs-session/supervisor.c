@@ -18,7 +18,9 @@
  * A timeout types ^C (the line discipline sends SIGINT to the foreground
  * job), then a sync line; what is still in the foreground after a grace
  * period is killed (never the shell itself).  The client gets 124 once
- * the shell answers the sync line, or after the grace.
+ * the shell answers the sync line, or after the grace.  Only processes of
+ * the sandbox are killed, each named by a pidfd, never a process group by
+ * its number (see kill_foreground).
  *
  * MUST: never block on a client (non-blocking writes, a bounded queue; a
  * client that went away is dropped and the request still runs to its
@@ -26,6 +28,7 @@
  * command may have planted in io/ or clients/ (openat with O_NOFOLLOW,
  * names made with O_EXCL); answer every accepted request exactly once.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -44,6 +47,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "pidfd.h"
 #include "session.h"
 #include "trust.h"
 #include "util.h"
@@ -54,6 +58,10 @@
 #define FLUSH_WAIT_MS 5000	/* a live but stuck client, at the end */
 #define STOP_WAIT_MS 10000
 #define MAX_QUEUED 1024		/* requests waiting for the shell */
+/* A foreground job that forks while it is killed: each round kills what
+ * the one before missed.  Its pids limit bounds how many there are; the
+ * shell's own death (phase 3) ends whatever is left. */
+#define KILL_ROUNDS 16
 
 struct request {
 	struct request *next;
@@ -74,6 +82,10 @@ struct super {
 	int ctl, done, master, sigfd, audit_fd;
 	pid_t launch;
 	pid_t idle_pgrp;
+	int idle_fd;		/* pidfd of the group's leader: the shell, or -1 */
+	bool ns_known;		/* the sandbox's pid namespace, when not ours: */
+	dev_t ns_dev;
+	ino_t ns_ino;
 	bool shell_dead;
 	int shell_status;
 	bool stopping;
@@ -576,6 +588,106 @@ static void read_master(struct super *s, struct buf *capture)
 		detach(s);
 }
 
+/* Is PID, in group PG and alive (not a zombie), a process of the
+ * sandbox? */
+static bool sandbox_member(const struct super *s, pid_t pid, pid_t pg)
+{
+	char path[64], buf[512], *close_paren, state;
+	int fd, ppid, pgrp;
+	struct stat st;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* The name, in parentheses, may hold anything: after the last. */
+	close_paren = strrchr(buf, ')');
+	if (!close_paren || sscanf(close_paren + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 ||
+	    pgrp != pg || state == 'Z')
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	return stat(path, &st) == 0 && st.st_dev == s->ns_dev && st.st_ino == s->ns_ino;
+}
+
+/* SIGKILL to the processes of group PG that are in the sandbox's pid
+ * namespace.  Why not kill(-PG): the foreground group of the pty is the
+ * sandbox's to choose (tcsetpgrp), and it stays chosen after the group's
+ * last process has ended; its number is then free, and the next process
+ * of the host to lead a group of that number would be killed, by root
+ * when the caller is root (tests/t5011).  Each process is held by a
+ * pidfd opened before its /proc entry is read: if it still lives when
+ * the signal is sent, what was read was its own (a pid is not reused
+ * while its process lives), and if not, the signal reaches no one.
+ * Under docker the foreground of this pty is the docker client, never a
+ * process of the container: nothing is killed here. */
+static void kill_foreground(const struct super *s, pid_t pg)
+{
+	if (!s->ns_known)
+		return;
+	for (int round = 0; round < KILL_ROUNDS; round++) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		bool any = false;
+
+		if (!d)
+			return;
+		while ((e = readdir(d))) {
+			char *end;
+			long pid = strtol(e->d_name, &end, 10);
+			int fd;
+
+			if (*end || pid <= 1 || (fd = afs_pidfd_open((pid_t)pid)) < 0)
+				continue;
+			if (sandbox_member(s, (pid_t)pid, pg) && afs_pidfd_kill(fd, SIGKILL, 0) == 0)
+				any = true;
+			close(fd);
+		}
+		closedir(d);
+		if (!any)
+			return;
+	}
+}
+
+/* At the prompt: the shell leads the foreground group.  Hold it by a
+ * pidfd, and note its pid namespace (the sandbox's) when that is not
+ * ours. */
+static void note_idle(struct super *s)
+{
+	struct stat st, self;
+	char path[64];
+
+	s->idle_fd = -1;
+	if (ioctl(s->master, TIOCGPGRP, &s->idle_pgrp) != 0 || s->idle_pgrp <= 1 ||
+	    (s->idle_fd = afs_pidfd_open(s->idle_pgrp)) < 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)s->idle_pgrp);
+	if (stat(path, &st) != 0 || stat("/proc/self/ns/pid", &self) != 0 ||
+	    afs_pidfd_kill(s->idle_fd, 0, 0) != 0)
+		return;
+	if (st.st_dev != self.st_dev || st.st_ino != self.st_ino) {
+		s->ns_known = true;
+		s->ns_dev = st.st_dev;
+		s->ns_ino = st.st_ino;
+	}
+}
+
+/* SIGKILL to the group the shell leads (under docker, afs-launch's),
+ * through the pidfd that names its leader: never another group of the
+ * same number.  Before Linux 6.9, the leader alone, which ends the
+ * session all the same (the sandbox's pid 1 ends with the shell; the
+ * docker client and the container with afs-launch). */
+static void kill_idle_group(const struct super *s)
+{
+	if (afs_pidfd_kill(s->idle_fd, SIGKILL, PIDFD_SIGNAL_PROCESS_GROUP) != 0 && errno == EINVAL)
+		afs_pidfd_kill(s->idle_fd, SIGKILL, 0);
+}
+
 static void timeouts(struct super *s)
 {
 	int64_t now = mono_ms();
@@ -595,7 +707,7 @@ static void timeouts(struct super *s)
 		/* Still busy: kill the foreground job, unless that is the
 		 * shell itself (or, under docker, the client). */
 		if (ioctl(s->master, TIOCGPGRP, &pg) == 0 && pg > 1 && pg != s->idle_pgrp)
-			kill(-pg, SIGKILL);
+			kill_foreground(s, pg);
 		s->phase = 3;
 		s->grace_until = now + GRACE_MS;
 	} else if (s->cur && s->phase == 3 && now >= s->grace_until) {
@@ -604,8 +716,8 @@ static void timeouts(struct super *s)
 		/* The shell itself does not come back (it ignores SIGINT in a
 		 * loop of its own): rather a dead session, said so, than one
 		 * that never answers again. */
-		if (ioctl(s->master, TIOCGPGRP, &pg) == 0 && pg == s->idle_pgrp && pg > 1)
-			kill(-pg, SIGKILL);
+		if (ioctl(s->master, TIOCGPGRP, &pg) == 0 && pg == s->idle_pgrp && s->idle_fd >= 0)
+			kill_idle_group(s);
 		finish(s, "timeout", EXIT_TIMEOUT_STATUS);
 		start_next(s);
 	}
@@ -780,7 +892,7 @@ static int serve(struct super *s, int report)
 	}
 	free(capture.p);
 	/* The shell, at its prompt, is the foreground job. */
-	ioctl(s->master, TIOCGPGRP, &s->idle_pgrp);
+	note_idle(s);
 	tell(report, "ok\n", NULL, 0);
 	close(report);
 

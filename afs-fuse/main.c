@@ -4,6 +4,7 @@
  * explain.c for --check and --explain, mount.c for mounting.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -255,6 +256,19 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	/* Before afs-fuse opens anything of its own: a number that is not an
+	 * open fd of the caller's would, by the time of the mount, name one
+	 * of afs-fuse's (/dev/fuse, a layer), written to and closed. */
+	if (mo.ready_fd >= 0) {
+		int fl = fcntl(mo.ready_fd, F_GETFL);
+
+		if (fl < 0)
+			die(2, "bad --ready-fd %d: not an open file descriptor", mo.ready_fd);
+		if ((fl & O_ACCMODE) == O_RDONLY)
+			die(2, "bad --ready-fd %d: not open for writing", mo.ready_fd);
+		if (fcntl(mo.ready_fd, F_SETFD, FD_CLOEXEC) < 0)
+			die(2, "bad --ready-fd %d: %m", mo.ready_fd);
 	}
 	if (check + explain + commit + discard > 1)
 		die(2, "--check, --explain, --commit and --discard exclude each other");

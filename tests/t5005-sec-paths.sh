@@ -198,3 +198,14 @@ is "< file > file: 5 MB through, byte for byte" "$(md5sum <"$T/big.in")" "$(md5s
 is "< file: the command's stdin is a pipe" "pipe" "$(cut -d: -f1 "$T/big.err")"
 run sh -c "afs-launch -s '$src' -p full-access -- head -c 10 <'$T/big.in' | wc -c"
 is "a command that stops reading its stdin early: no harm" "0 10" "$rc $(cat "$T/out")"
+
+# --ready-fd names an fd of the caller's, checked before afs-fuse opens
+# anything: a number not open would, by mount time, be afs-fuse's own
+# (/dev/fuse, a layer), written to and closed (the mount then failed).
+run afs-fuse -f --ready-fd 9 "$src" "$mnt"
+is "--ready-fd 9, not open: exit 2, nothing mounted" \
+	"2 afs-fuse: bad --ready-fd 9: not an open file descriptor no" \
+	"$rc $(cat "$T/err") $(mountpoint -q "$mnt" && echo yes || echo no)"
+run afs-fuse -f --ready-fd 9 "$src" "$mnt" 9</dev/null
+is "--ready-fd 9, open for reading only: exit 2" \
+	"2 afs-fuse: bad --ready-fd 9: not open for writing" "$rc $(cat "$T/err")"

@@ -210,8 +210,9 @@ install: $(PROGS)
 	install -m 0644 contrib/logrotate/afs $(DESTDIR)$(LOGROTATEDIR)/afs
 	@if [ -n "$(PYTHONDIR)" ]; then \
 	  echo "install agentfense into $(DESTDIR)$(PYTHONDIR)"; \
-	  install -d -m 0755 $(DESTDIR)$(PYTHONDIR)/agentfense && \
-	  install -m 0644 contrib/python/agentfense/*.py $(DESTDIR)$(PYTHONDIR)/agentfense/; \
+	  install -d -m 0755 $(DESTDIR)$(PYTHONDIR)/agentfense $(DESTDIR)$(PYTHONDIR)/agentfense/_async && \
+	  install -m 0644 contrib/python/agentfense/*.py $(DESTDIR)$(PYTHONDIR)/agentfense/ && \
+	  install -m 0644 contrib/python/agentfense/_async/*.py $(DESTDIR)$(PYTHONDIR)/agentfense/_async/; \
 	else echo "install: no $(PYTHON): the agentfense module is not installed"; fi
 
 uninstall:

@@ -25,6 +25,7 @@ docker.io
 busybox-static
 tmux
 python3-pytest
+python3-pytest-asyncio
 python-is-python3
 tini
 strace

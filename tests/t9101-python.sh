@@ -11,6 +11,11 @@ if ! "$PY" -c 'import pytest' 2>/dev/null; then
 	skip "python SDK tests" "python3-pytest is missing (make deps)"
 	exit 0
 fi
+# The async API's tests (@pytest.mark.asyncio, as the reference SDK's own).
+if ! "$PY" -c 'import pytest_asyncio' 2>/dev/null; then
+	skip "python SDK tests" "python3-pytest-asyncio is missing (make deps)"
+	exit 0
+fi
 
 # The afs processes that the tests started carry AFS_PYTEST_MARK (conftest.py)
 # in their environment; those of other runs on this machine do not.

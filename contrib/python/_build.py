@@ -41,10 +41,14 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     info = "%s-%s.dist-info" % (NAME, VERSION)
     files = []
     pkg = os.path.join(HERE, NAME)
-    for f in sorted(os.listdir(pkg)):
-        if f.endswith(".py"):
-            with open(os.path.join(pkg, f), "rb") as fh:
-                files.append(("%s/%s" % (NAME, f), fh.read()))
+    # The package and its subpackages (agentfense/_async).
+    for d, dirs, names in os.walk(pkg):
+        dirs[:] = sorted(x for x in dirs if x != "__pycache__")
+        rel = os.path.relpath(d, HERE).replace(os.sep, "/")
+        for f in sorted(names):
+            if f.endswith(".py"):
+                with open(os.path.join(d, f), "rb") as fh:
+                    files.append(("%s/%s" % (rel, f), fh.read()))
     files.append((info + "/METADATA", METADATA.encode()))
     files.append((info + "/WHEEL", WHEEL.encode()))
     record = "".join("%s,%s,%d\n" % (p, _digest(d), len(d)) for p, d in files)

@@ -5,8 +5,14 @@ a private TMPDIR (world-searchable, under /tmp, so that the sandbox's uid
 can reach the mounts made there) and a marker in its environment; at the
 end, the autouse fixture `leaks` checks that the test left no afs mount,
 no afs-fuse/afs-launch/afs-session process of its own, no process of the
-sandbox's uid and nothing in its TMPDIR, and cleans up whatever was left so
-that the next test starts clean.
+sandbox's uid of its own, nothing in its TMPDIR and no sandbox or codebase
+in its client state directory ($AFS_CLIENT_DIR, private to the test), and
+cleans up whatever was left so that the next test starts clean.
+
+pytest is made a child subreaper (PR_SET_CHILD_SUBREAPER): what the tests
+start stays below it even when it detaches (afs-fuse, afs-session) or is
+orphaned, so a sandbox process is told to be this run's by its ancestry,
+never guessed; the sandboxes of other runs on the machine are left alone.
 
 Run by tests/t9101-python.sh (AFS_TEST_DOCKER=0/1 says whether the docker
 tests can run); directly:
@@ -88,6 +94,11 @@ def docker_containers():
 
 
 def pytest_configure(config):
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
+    except Exception:
+        pass
     config.addinivalue_line("markers", "docker: needs dockerd and the python:3.11-slim image")
     config.addinivalue_line("markers", "timeout_seconds(n): the test's time limit")
 
@@ -171,8 +182,9 @@ class Leaks:
     at the end: afs mounts, our afs processes, sandbox-uid processes, temp
     entries, afs-session state, docker containers."""
 
-    def __init__(self, tmpdir, paths, mark, docker=False):
+    def __init__(self, tmpdir, paths, mark, docker=False, state=None):
         self.tmpdir = tmpdir
+        self.state = state
         self.paths = [p for p in paths if p]
         self.mark = mark
         self.docker = docker
@@ -198,18 +210,27 @@ class Leaks:
         return ("AFS_PYTEST_MARK=" + self.mark).encode() in env.split(b"\0")
 
     def _ours(self, info, procs):
-        if info["state"] == "Z":           # a child nobody waited for
-            return (info["ppid"] == os.getpid()
-                    and (info["comm"] in AFS_PROGS or info["uid"] == SANDBOX_UID))
+        if info["state"] == "Z":
+            # A process that has ended.  Below pytest (the subreaper) it may
+            # be one adopted when its parent went (a detached afs-fuse or
+            # afs-session supervisor, the children of an afs-launch killed
+            # by Ctrl-C): reaped here; it holds nothing but its pid.
+            if info["ppid"] == os.getpid():
+                try:
+                    os.waitpid(info["pid"], os.WNOHANG)
+                except ChildProcessError:
+                    pass
+            return False
         if (info["comm"] in AFS_PROGS + HELPERS or info["argv0"] in AFS_PROGS + HELPERS) \
                 and info["uid"] != SANDBOX_UID:
             return self._mine(info)
         if info["uid"] != SANDBOX_UID:
             return False
         # A sandbox process: ours when one of its ancestors is (others may
-        # run sandboxes on this machine at the same time); an orphan, whose
-        # sandbox is gone, is counted as ours; one in a docker container is
-        # told by the container check.
+        # run sandboxes on this machine at the same time).  pytest is a
+        # subreaper, so an orphan of ours still has it as an ancestor; one
+        # that reaches pid 1 is another run's.  One in a docker container
+        # is told by the container check.
         by_pid = {i["pid"]: i for i in procs.values()}
         seen = set()
         p = by_pid.get(info["ppid"])
@@ -225,7 +246,7 @@ class Leaks:
             if p["pid"] == 1:
                 break
             p = by_pid.get(p["ppid"])
-        return True
+        return False
 
     def _new_mounts(self):
         """New afs mounts of this test's: made in its TMPDIR or of a
@@ -257,6 +278,11 @@ class Leaks:
         if self.docker:
             for c in sorted(docker_containers() - self.before["containers"]):
                 left.append("docker container: " + c[:12])
+        for what in ("sandboxes", "codebases"):
+            d = os.path.join(self.state, what) if self.state else None
+            if d and os.path.isdir(d):
+                for n in sorted(os.listdir(d)):
+                    left.append("client state: %s/%s" % (what, n))
         return left
 
     def left(self, grace=GRACE):
@@ -304,6 +330,8 @@ class Leaks:
                     pass
         if not any(self.tmpdir in m for m in afs_mounts()):
             shutil.rmtree(self.tmpdir, ignore_errors=True)
+        if self.state and not any(self.state in m for m in afs_mounts()):
+            shutil.rmtree(self.state, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -317,9 +345,11 @@ def leaks(request, tmp_path, monkeypatch):
     mark = uuid.uuid4().hex
     monkeypatch.setenv("AFS_PYTEST_MARK", mark)
     monkeypatch.chdir(tmp_path)
+    state = str(tmp_path / "afs-client")
+    monkeypatch.setenv("AFS_CLIENT_DIR", state)
     docker = (request.node.get_closest_marker("docker") is not None
               and docker_available()[0])
-    lk = Leaks(tmpdir, [str(tmp_path), tmpdir], mark, docker=docker)
+    lk = Leaks(tmpdir, [str(tmp_path), tmpdir], mark, docker=docker, state=state)
     m = request.node.get_closest_marker("timeout_seconds")
     limit = int(m.args[0]) if m else (90 if docker else TEST_TIMEOUT)
 

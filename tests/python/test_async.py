@@ -6,7 +6,8 @@ import time
 import pytest
 
 from agentfense import (AsyncSandbox, CommandExecutionError, CommandTimeoutError, Permission,
-                        PermissionDeniedError, PermissionRule, SandboxNotRunningError,
+                        PermissionDeniedError, PermissionRule, SandboxNotFoundError,
+                        SandboxNotRunningError,
                         SessionNotFoundError)
 
 from conftest import PROJECT_VISIBLE_TOP, tree_state, write_tree
@@ -29,9 +30,9 @@ def test_async_parameters(project):
 
     async def main():
         async with await AsyncSandbox.from_local(str(project), preset="read-only",
-                                                 permissions=rules, env={"A": "1"}) as sandbox:
-            return (await sandbox.run('echo "$A$B" > docs/x && cat docs/x', env={"B": "2"},
-                                      workdir="."),
+                                                 permissions=rules) as sandbox:
+            return (await sandbox.run('echo "$A$B" > docs/x && cat docs/x',
+                                      env={"A": "1", "B": "2"}, workdir="."),
                     await sandbox.run("pwd", workdir="src"))
     r, pwd = asyncio.run(main())
     assert (r.exit_code, r.stdout) == (0, "12\n"), r.output
@@ -44,7 +45,7 @@ def test_async_errors(project):
         async with await AsyncSandbox.from_local(str(project), preset="agent-safe") as sandbox:
             with pytest.raises(CommandTimeoutError) as ei:
                 await sandbox.run("sleep 30", timeout=1)
-            assert (ei.value.command, ei.value.timeout) == ("sleep 30", 1)
+            assert (ei.value.command, ei.value.timeout_seconds) == ("sleep 30", 1)
             with pytest.raises(CommandExecutionError) as ei:
                 await sandbox.run("echo no >&2; exit 6", raise_on_error=True)
             assert (ei.value.exit_code, ei.value.stderr) == (6, "no\n")
@@ -58,9 +59,9 @@ def test_async_errors(project):
 
     async def after():
         await sandbox.run("true")
-    with pytest.raises(SandboxNotRunningError) as ei:
+    with pytest.raises(SandboxNotFoundError) as ei:
         asyncio.run(after())
-    assert ei.value.current_status == "stopped"
+    assert ei.value.sandbox_id == sandbox.id
 
 
 def test_async_from_local_errors(tmp_path):

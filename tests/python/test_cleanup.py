@@ -12,8 +12,8 @@ import time
 import pytest
 
 from agentfense import (AsyncSandbox, PatternType, Permission, PermissionRule, Sandbox,
-                        SandboxClient, SandboxError, SandboxNotRunningError,
-                        SessionNotFoundError)
+                        SandboxClient, SandboxError, SandboxNotFoundError,
+                        SandboxNotRunningError, SessionNotFoundError, get_preset_dicts)
 
 from conftest import Leaks
 
@@ -29,7 +29,7 @@ def sub_snapshot(tmp_path):
 def use(sandbox):
     """Use each part of a sandbox once."""
     assert sandbox.run("cat README.md").stdout == "hello\n"
-    assert sandbox.list_files("src") == ["app"]
+    assert sandbox.list_files("src") == ["src/app"]
     sandbox.write_file("output/x.txt", "x")
     assert sandbox.read_file("output/x.txt") == "x"
 
@@ -48,6 +48,8 @@ def test_the_check_sees_a_running_sandbox(project, leaks):
         now = leaks.now()
         assert any(line.startswith("afs mount: ") for line in now), now
         assert any(line.startswith("in the test's TMPDIR: ") for line in now), now
+        assert "client state: sandboxes/" + sandbox.id in now, now
+        assert "client state: codebases/" + sandbox.codebase_id in now, now
     leaks.assert_clean("after a normal exit")
 
 
@@ -57,7 +59,7 @@ def test_normal_exit(project, leaks):
         with sandbox.session() as s:
             assert s.exec("cd src && pwd").stdout == "/workspace/src\n"
     leaks.assert_clean("after a normal exit")
-    with pytest.raises(SandboxNotRunningError):
+    with pytest.raises(SandboxNotFoundError):
         sandbox.run("true")
 
 
@@ -67,9 +69,9 @@ def test_exception_in_the_body(project, leaks):
             use(sandbox)
             raise RuntimeError("boom")
     leaks.assert_clean("after an exception in the body")
-    with pytest.raises(SandboxNotRunningError) as ei:
+    with pytest.raises(SandboxNotFoundError) as ei:
         sandbox.run("true")
-    assert ei.value.current_status == "stopped"
+    assert ei.value.sandbox_id == sandbox.id
 
 
 def test_sandbox_error_in_the_body(project, leaks):
@@ -85,7 +87,7 @@ def test_keyboard_interrupt_in_the_body(project, leaks):
             use(sandbox)
             raise KeyboardInterrupt()
     leaks.assert_clean("after a KeyboardInterrupt in the body")
-    with pytest.raises(SandboxNotRunningError):
+    with pytest.raises(SandboxNotFoundError):
         sandbox.run("true")
 
 
@@ -186,10 +188,10 @@ def test_async_keyboard_interrupt_in_the_body(project, leaks):
 
 
 def test_client_destroy_and_delete(tmp_path, leaks):
-    client = SandboxClient(endpoint=str(tmp_path / "state"))
-    cb = client.create_codebase("cleanup")
-    client.upload_file(cb.id, "a.txt", "a\n")
-    sb = client.create_sandbox(cb.id, preset="read-only")
+    client = SandboxClient()
+    cb = client.create_codebase("cleanup", "me")
+    client.upload_file(cb.id, "a.txt", b"a\n")
+    sb = client.create_sandbox(cb.id, permissions=get_preset_dicts("read-only"))
     client.start_sandbox(sb.id)
     sub = sub_snapshot(tmp_path)
     s = client.create_session(sb.id)
@@ -197,7 +199,7 @@ def test_client_destroy_and_delete(tmp_path, leaks):
     client.destroy_session(s.id)
     sub.assert_clean("of a destroyed session")
     assert client.exec(sb.id, "cat a.txt").stdout == "a\n"
-    sb2 = client.create_sandbox(cb.id, preset="full-access")
+    sb2 = client.create_sandbox(cb.id, permissions=get_preset_dicts("full-access"))
     client.start_sandbox(sb2.id)
     client.create_session(sb2.id)                  # left open: stop_sandbox ends it
     client.stop_sandbox(sb2.id)
@@ -205,3 +207,22 @@ def test_client_destroy_and_delete(tmp_path, leaks):
     client.destroy_sandbox(sb2.id)
     client.delete_codebase(cb.id)
     leaks.assert_clean("after destroy_sandbox and delete_codebase")
+
+
+def test_the_check_leaves_other_runs_sandboxes_alone(leaks):
+    # A process of the sandbox's uid whose ancestry reaches pid 1 without
+    # passing through this pytest (a subreaper, see conftest.py) is another
+    # run's: not counted, never killed.  One below this pytest is ours.
+    me = os.getpid()
+    procs = {
+        (1, "1"): {"pid": 1, "ppid": 0, "comm": "init", "argv0": "init", "uid": 0,
+                   "state": "S", "cmdline": "init"},
+        (50, "1"): {"pid": 50, "ppid": 1, "comm": "sleep", "argv0": "sleep", "uid": 65534,
+                    "state": "S", "cmdline": "sleep 300"},
+        (60, "1"): {"pid": 60, "ppid": me, "comm": "sleep", "argv0": "sleep", "uid": 65534,
+                    "state": "S", "cmdline": "sleep 300"},
+        (me, "1"): {"pid": me, "ppid": 1, "comm": "python3", "argv0": "python3", "uid": 0,
+                    "state": "R", "cmdline": "pytest"},
+    }
+    assert leaks._ours(procs[(50, "1")], procs) is False
+    assert leaks._ours(procs[(60, "1")], procs) is True

@@ -73,14 +73,14 @@ def test_docker_timeout(project):
         with pytest.raises(CommandTimeoutError) as ei:
             sandbox.run("sleep 30", timeout=1)
         assert time.monotonic() - t0 < 15
-        assert (ei.value.command, ei.value.timeout) == ("sleep 30", 1)
+        assert (ei.value.command, ei.value.timeout_seconds) == ("sleep 30", 1)
         assert sandbox.run("echo after").stdout == "after\n"
 
 
 @pytest.mark.timeout_seconds(40)
 def test_docker_session(project):
-    with docker_sandbox(project, env={"FROM_SANDBOX": "s"}) as sandbox:
-        with sandbox.session() as s:
+    with docker_sandbox(project) as sandbox:
+        with sandbox.session(env={"FROM_SANDBOX": "s"}) as s:
             s.exec("cd src/app && export V=1")
             r = s.exec('pwd; echo "$V$FROM_SANDBOX"; cat util.py')
             assert (r.exit_code, r.stdout) == (0, "/workspace/src/app\n1s\nX = 1\n")

@@ -10,6 +10,8 @@ what is checked there.
 """
 import asyncio
 import os
+import subprocess
+import sys
 import textwrap
 import time
 
@@ -18,7 +20,7 @@ import pytest
 import agentfense
 from agentfense import SandboxClient
 
-from conftest import PROJECT_FILES, tree_state, write_tree
+from conftest import PKG_DIR, PROJECT_FILES, tree_state, write_tree
 
 
 def run_example(code, **names):
@@ -86,9 +88,10 @@ def test_example_tldr_agent_safe(tmp_path, host_python):
         "report: analysis",
     ]
     assert tree_state(root) == before
-    with pytest.raises(agentfense.SandboxNotRunningError) as ei:
+    # As in the reference, the block destroyed the sandbox: it is gone.
+    with pytest.raises(agentfense.SandboxNotFoundError) as ei:
         ns["sandbox"].run("true")
-    assert ei.value.current_status == "stopped"
+    assert ei.value.sandbox_id == ns["sandbox"].id
 
 
 # ---- "Before AgentFense SDK": the manual approach ---------------------------------------
@@ -110,10 +113,11 @@ finally:
 
 
 def test_example_before_manual_approach():
-    # There is no server: an endpoint like "localhost:9000" is refused at
-    # once, before anything is made.
-    with pytest.raises(ValueError):
+    # Pseudo-code: "localhost:9000" is this machine, and the first call
+    # with `...` for its arguments is refused, before anything is made.
+    with pytest.raises(TypeError, match="owner_id"):
         run_example(EXAMPLE_BEFORE, SandboxClient=SandboxClient, os=os)
+    assert SandboxClient().list_codebases() == []
 
 
 # ---- "With AgentFense SDK" ---------------------------------------------------------
@@ -214,21 +218,29 @@ client.destroy_sandbox(sandbox1.id)
 
 
 def test_example_low_level_client():
-    # No server: "localhost:9000" is refused (ValueError) on the first line.
-    with pytest.raises(ValueError):
+    # As written, the example runs up to its placeholder rules ([...]),
+    # which are refused; the codebase it made is there, as it would be on
+    # the reference's server.
+    with pytest.raises(agentfense.InvalidConfigurationError):
         run_example(EXAMPLE_LOW_LEVEL)
+    client = SandboxClient()
+    [cb] = client.list_codebases()
+    assert (cb.name, cb.owner_id, cb.file_count, cb.size) == ("shared-repo", "team_A", 1, 3)
+    assert client.download_file(cb.id, "main.py") == b"..."
+    assert client.list_sandboxes() == []
+    client.delete_codebase(cb.id)
 
 
-def test_example_low_level_client_with_a_state_dir(tmp_path):
-    # The same steps with what afs takes: a state directory as the
-    # endpoint, real rules for the [...] of the example, and python3.
+def test_example_low_level_client_with_real_rules(tmp_path):
+    # The same steps with real rules for the [...] of the example, and
+    # python3.
     from agentfense import Permission, PermissionRule
-    client = SandboxClient(endpoint=str(tmp_path / "state"))
+    client = SandboxClient(endpoint="localhost:9000")
     codebase = client.create_codebase(name="shared-repo", owner_id="team_A")
     assert (codebase.name, codebase.owner_id) == ("shared-repo", "team_A")
     client.upload_file(codebase.id, "main.py", b"print('hello from main')\n")
     sandbox1 = client.create_sandbox(codebase.id,
-                                     permissions=[PermissionRule("**", Permission.READ)])
+                                     permissions=[PermissionRule("**/*", Permission.READ)])
     sandbox2 = client.create_sandbox(codebase.id,
                                      permissions=[PermissionRule("/main.py", Permission.NONE)])
     assert sandbox1.id != sandbox2.id
@@ -259,7 +271,8 @@ def test_example_minimal_ls(tmp_path, capsys):
     assert result.exit_code == 0, result.output
     names = [line.split()[-1] for line in result.stdout.splitlines()[1:]]
     # view-only hides nothing: every name is listed, hidden files too.
-    assert sorted(names) == sorted([".", "..", "README.md", "src", "docs", "output", ".env",
+    # .env is one of the reference's default ignores: not in the codebase.
+    assert sorted(names) == sorted([".", "..", "README.md", "src", "docs", "output",
                                     ".env.local", "secrets", "deploy.key", "cert.pem",
                                     "credentials.json"])
     # ... and no file is readable: a view file shows mode 0000.
@@ -293,7 +306,8 @@ with open("output/result.txt", "w") as f:
 with open("output/result.txt") as f:
     print("result:", f.read().strip())
 print("secrets:", os.path.exists("secrets"), os.path.exists("secrets/db-password.txt"))
-print(".env readable:", open(".env").read().strip())
+print(".env:", os.path.exists(".env"))
+print(".env.local readable:", open(".env.local").read().strip())
 for p in ("README.md", "data/input.txt", "new.txt"):
     try:
         open(p, "w").close()
@@ -314,11 +328,12 @@ def test_example_custom_permissions(tmp_path, host_python):
     assert result.stdout.splitlines() == [
         "result: 3 lines",
         "secrets: False False",
-        ".env readable: API_KEY=s3cr3t",      # read-only hides nothing itself
+        ".env: False",                        # a default ignore of from_local
+        ".env.local readable: API_KEY=local",  # read-only hides nothing itself
         "refused README.md",
         "refused data/input.txt",
         "refused new.txt",
-        "listing: .env .env.local README.md cert.pem credentials.json data deploy.key docs "
+        "listing: .env.local README.md cert.pem credentials.json data deploy.key docs "
         "output process.py src",
     ]
     # The write to /output went to the sandbox's delta, not to the codebase.
@@ -521,11 +536,19 @@ except SandboxNotRunningError as e:
 
 def test_example_errors_permission_denied(tmp_path, capsys):
     # view-only: make may not read the Makefile ("make: Makefile:
-    # Permission denied"): PermissionDeniedError, not CommandExecutionError.
+    # Permission denied").  The error is both a CommandExecutionError and a
+    # PermissionDeniedError; the example catches CommandExecutionError
+    # first, so that is what it prints (as with the reference).
     write_tree(tmp_path / "project", {"Makefile": "build:\n\techo built\n"})
     ns = run_example(EXAMPLE_ERRORS)
-    assert capsys.readouterr().out == "Permission denied: Makefile\n"
+    assert capsys.readouterr().out.startswith(
+        "Failed with code 2: make: Makefile: Permission denied\n")
     assert "result" not in ns
+    # With PermissionDeniedError first, that one catches it.
+    code = EXAMPLE_ERRORS.replace("except CommandExecutionError as e:", "except ZeroDivisionError:")
+    assert code != EXAMPLE_ERRORS
+    run_example(code)
+    assert capsys.readouterr().out == "Permission denied: Makefile\n"
 
 
 def test_example_errors_command_failed(tmp_path, capsys):
@@ -556,3 +579,72 @@ def test_example_errors_timeout(tmp_path, capsys):
     run_example(code)
     assert capsys.readouterr().out == "Timed out: sleep 30\n"
     assert time.monotonic() - t0 < 15
+
+
+# ---- a script written for the reference, end to end, in a process of its own -------------
+REFERENCE_SCRIPT = '''
+import sys
+from pathlib import Path
+from agentfense import (PRESET_VIEW_ONLY, Sandbox, SandboxClient, CommandTimeoutError,
+                        CommandExecutionError, PermissionDeniedError, extend_preset,
+                        list_presets)
+
+d = Path("perm")
+files = {"public/readme.txt": "Public", "docs/guide.txt": "Doc", "metadata/info.txt": "Meta",
+         "secrets/.env": "PW=1", "hello.py": "print('hi')"}
+for p, t in files.items():
+    (d / p).parent.mkdir(parents=True, exist_ok=True)
+    (d / p).write_text(t)
+with Sandbox.from_local(str(d), preset="full-access", endpoint="localhost:9000", permissions=[
+        {"pattern": "**/*", "permission": "read"},
+        {"pattern": "/docs/**", "permission": "write"},
+        {"pattern": "/metadata/**", "permission": "view"},
+        {"pattern": "/secrets/**", "permission": "none"}]) as sandbox:
+    print(sandbox.runtime.value, sandbox.status.value)
+    print(sandbox.run("cat /workspace/public/readme.txt").stdout)
+    print(sandbox.run("echo m > /workspace/public/readme.txt").exit_code != 0)
+    r = sandbox.run("echo n > /workspace/docs/new.txt && cat /workspace/docs/new.txt")
+    print(r.stdout.strip())
+    print(sandbox.run("ls /workspace/metadata").stdout.strip())
+    print(sandbox.run("cat /workspace/metadata/info.txt").exit_code)
+    print(sandbox.run("ls /workspace | grep secrets || echo NOT_VISIBLE").stdout.strip())
+    with sandbox.session() as session:
+        session.exec("export MY_VAR='Hello Session'")
+        print(session.exec("echo $MY_VAR").stdout.strip())
+    try:
+        sandbox.run("sleep 5", timeout=1)
+    except CommandTimeoutError as e:
+        print("timeout", e.timeout_seconds)
+    try:
+        sandbox.run("python3 -c 'import sys; sys.exit(3)'", raise_on_error=True)
+    except CommandExecutionError as e:
+        print("exit", e.exit_code)
+    sandbox.write_file("/workspace/new.txt", "New content")
+    print(sandbox.run("cat /workspace/new.txt").stdout)
+    print(sandbox.list_files("/workspace"))
+print(PRESET_VIEW_ONLY in list_presets(), len(extend_preset("agent-safe", additions=[
+    {"pattern": "/custom/**", "permission": "write"}])))
+client = SandboxClient(endpoint="localhost:9000")
+cb = client.create_codebase(name="test-codebase", owner_id="test-user")
+client.upload_file(cb.id, "hello.py", b'print("Hello!")')
+sb = client.create_sandbox(codebase_id=cb.id,
+                           permissions=[{"pattern": "**/*", "permission": "read"}])
+client.start_sandbox(sb.id)
+print(client.exec(sb.id, command="python3 /workspace/hello.py").stdout.strip())
+client.destroy_sandbox(sb.id)
+client.delete_codebase(cb.id)
+client.close()
+'''
+
+
+def test_a_script_for_the_reference(tmp_path):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(PKG_DIR)
+    p = subprocess.run([sys.executable, "-c", REFERENCE_SCRIPT], capture_output=True, text=True,
+                       env=env, cwd=str(tmp_path), timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == [
+        "bwrap running", "Public", "True", "n", "info.txt", "1", "NOT_VISIBLE",
+        "Hello Session", "timeout 1.0", "exit 3", "New content",
+        "['docs', 'hello.py', 'metadata', 'new.txt', 'public', 'secrets']",
+        "True 10", "Hello!"]

@@ -1,22 +1,45 @@
-"""agentfense: the agentfense SDK's API over afs (afs-fuse, afs-launch,
-afs-session).  Pure standard library."""
+"""agentfense: the reference AgentFense SDK's API over afs (afs-fuse,
+afs-launch, afs-session), on this machine.  Pure standard library."""
 __version__ = "0.1.0"
 
-from .exceptions import (CodebaseNotFoundError, CommandExecutionError, CommandTimeoutError,
-                         PermissionDeniedError, SandboxError, SandboxNotFoundError,
-                         SandboxNotRunningError, SessionNotFoundError)
-from .types import (ExecResult, PatternType, Permission, PermissionRule, ResourceLimits,
-                    RuntimeType)
-from .presets import extend_preset, get_preset, list_presets, register_preset
-from .sandbox import Sandbox, Session
-from .async_sandbox import AsyncSandbox, AsyncSession
-from .client import Codebase, SandboxClient, SandboxInfo, SessionInfo
+from .types import (Codebase, ExecResult, FileInfo, PatternType, Permission, PermissionRule,
+                    ResourceLimits, RuntimeType, SandboxInfo, SandboxStatus, Session,
+                    SessionStatus, UploadResult)
+from .presets import (PRESET_AGENT_SAFE, PRESET_DEVELOPMENT, PRESET_FULL_ACCESS,
+                      PRESET_READ_ONLY, PRESET_VIEW_ONLY, PRESETS, extend_preset, get_preset,
+                      get_preset_dicts, list_presets, register_preset)
+from .exceptions import (CodebaseError, CodebaseNotFoundError, CommandExecutionError,
+                         CommandPermissionDeniedError, CommandTimeoutError, ConnectionError,
+                         FileNotFoundError, InvalidConfigurationError, PermissionDeniedError,
+                         ResourceLimitExceededError, SandboxError, SandboxNotFoundError,
+                         SandboxNotRunningError, SessionClosedError, SessionError,
+                         SessionNotFoundError, UploadError)
+from .utils import (count_files, generate_codebase_name, generate_owner_id, human_readable_size,
+                    parse_ignore_file, walk_directory)
+from .client import SandboxClient, SessionWrapper
+from .sandbox import Sandbox
+from ._async import AsyncSandbox, AsyncSandboxClient, AsyncSessionWrapper
 
 __all__ = [
-    "AsyncSandbox", "AsyncSession", "Codebase", "CodebaseNotFoundError",
-    "CommandExecutionError", "CommandTimeoutError", "ExecResult", "PatternType", "Permission",
-    "PermissionDeniedError", "PermissionRule", "ResourceLimits", "RuntimeType", "Sandbox",
-    "SandboxClient", "SandboxError", "SandboxInfo", "SandboxNotFoundError",
-    "SandboxNotRunningError", "Session", "SessionInfo", "SessionNotFoundError",
-    "extend_preset", "get_preset", "list_presets", "register_preset",
+    # High-level API
+    "Sandbox", "AsyncSandbox",
+    # Low-level API
+    "SandboxClient", "SessionWrapper", "AsyncSandboxClient", "AsyncSessionWrapper",
+    # Types
+    "Codebase", "ExecResult", "FileInfo", "Permission", "PatternType", "PermissionRule",
+    "ResourceLimits", "RuntimeType", "SandboxInfo", "SandboxStatus", "Session",
+    "SessionStatus", "UploadResult",
+    # Presets
+    "PRESETS", "PRESET_AGENT_SAFE", "PRESET_READ_ONLY", "PRESET_FULL_ACCESS",
+    "PRESET_DEVELOPMENT", "PRESET_VIEW_ONLY", "get_preset", "get_preset_dicts",
+    "extend_preset", "list_presets", "register_preset",
+    # Exceptions
+    "SandboxError", "SandboxNotFoundError", "SandboxNotRunningError", "CodebaseError",
+    "CodebaseNotFoundError", "FileNotFoundError", "CommandTimeoutError",
+    "CommandExecutionError", "PermissionDeniedError", "SessionError", "SessionNotFoundError",
+    "SessionClosedError", "ResourceLimitExceededError", "InvalidConfigurationError",
+    "UploadError", "ConnectionError",
+    # Utilities
+    "walk_directory", "parse_ignore_file", "human_readable_size", "generate_codebase_name",
+    "generate_owner_id", "count_files",
 ]

@@ -1,32 +1,31 @@
-"""The afs programs underneath: where they are, and a mount with its runs.
-
-A Mount is one codebase mounted through afs-fuse with a policy, a private
-delta and an audit log, all in a private temp dir that is removed with it.
-Commands run through `afs-launch -m MOUNT --json`; sessions through
-`afs-session`.  Everything here is synchronous; the async API runs the
-same command lines as asyncio subprocesses.
+"""The afs programs underneath: where they are, the policy file, the
+command lines of afs-fuse, afs-launch and afs-session, their answers, and
+the checks on a detached afs-fuse that never block on a dead mount.
 """
-import ctypes
 import errno
 import json
 import os
-import posixpath
 import re
-import secrets
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
+from datetime import timedelta
 
-from .exceptions import (CommandTimeoutError, SandboxError, SessionNotFoundError)
-from .types import ExecResult, PermissionRule, RuntimeType
+from .exceptions import (CommandPermissionDeniedError, CommandExecutionError,
+                         CommandTimeoutError, ConnectionError, SandboxError)
+from .types import ExecResult, RuntimeType
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-# contrib/python/agentfense -> the afs tree's build/ and policies/
+# contrib/python/agentfense -> the afs tree's build/
 _TREE = os.path.normpath(os.path.join(_HERE, "..", "..", ".."))
 MOUNT_TIMEOUT = 30.0
 UNMOUNT_TIMEOUT = 10.0
+SANDBOX_UID = 65534
+# A rule from an ignore pattern beats every other (afs-policy(5)'s highest
+# priority): in the reference an ignored file is not in the codebase at all.
+IGNORE_PRIORITY = 1000000000
+LOOPBACK = ("localhost", "127.0.0.1", "::1", "ip6-localhost")
 
 
 def find(prog):
@@ -43,64 +42,66 @@ def find(prog):
     raise SandboxError("cannot find %s: install afs (make install), or set AFS_BIN_DIR" % prog)
 
 
-def preset_file(name):
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", name or ""):
+def check_endpoint(endpoint):
+    """None, or HOST:PORT with a loopback HOST: this machine.  Anything
+    else is a remote machine, which afs does not reach (yet)."""
+    if endpoint is None:
+        return
+    ok = False
+    if isinstance(endpoint, str):
+        m = re.match(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]+)|(::1)):(\d{1,5})$", endpoint)
+        if m:
+            host = m.group(1) or m.group(2) or m.group(3)
+            ok = (host in LOOPBACK or re.match(r"^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$", host)
+                  is not None) and 0 < int(m.group(4)) < 65536
+    if not ok:
+        raise ConnectionError(str(endpoint),
+                              "afs runs sandboxes on this machine only: the endpoint must be "
+                              "None or a loopback host:port (localhost:9000, 127.0.0.1:9000, "
+                              "[::1]:9000)")
+
+
+def seconds(t):
+    """A timeout given as a timedelta or a number of seconds, or None."""
+    if t is None:
         return None
-    dirs = []
-    if os.environ.get("AFS_POLICY_DIR"):
-        dirs.append(os.environ["AFS_POLICY_DIR"])
-    try:
-        fuse = find("afs-fuse")
-        dirs.append(os.path.join(os.path.dirname(fuse), "..", "share", "afs", "policies"))
-        dirs.append(os.path.join(os.path.dirname(fuse), "..", "policies"))
-    except SandboxError:
-        pass
-    dirs += ["/usr/local/share/afs/policies", "/usr/share/afs/policies",
-             os.path.join(_TREE, "policies")]
-    for d in dirs:
-        p = os.path.join(d, name + ".yaml")
-        if os.path.isfile(p):
-            return os.path.normpath(p)
-    return None
+    if isinstance(t, timedelta):
+        return t.total_seconds()
+    return float(t)
 
 
+# ---- the policy -----------------------------------------------------------------
 def _q(s):
     return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def policy_text(preset, rules):
-    """A policy file: the preset (by extends, or inline when it was
-    registered in Python), then the rules, which win ties over it."""
-    from . import presets
-    lines = ["version: 1"]
-    rules = [r if isinstance(r, PermissionRule) else PermissionRule(**r) for r in (rules or [])]
-    if presets.is_registered(preset):
-        rules = presets.get_preset(preset) + rules
-    else:
-        path = preset_file(preset)
-        if not path:
-            raise ValueError("unknown preset '%s' (known: %s)"
-                             % (preset, ", ".join(presets.list_presets())))
-        lines.append("extends: " + _q(path))
-    if not rules:
-        lines.append("rules: []")
-    else:
-        lines.append("rules:")
-        for r in rules:
-            lines += ["  - pattern: " + _q(r.pattern),
-                      "    type: " + r.type.value,
-                      "    permission: " + r.permission.value,
-                      "    priority: %d" % r.priority]
+def policy_text(rules, hidden=()):
+    """An afs-policy(5) file: RULES (PermissionRules) in order, then a
+    `none` rule of the highest priority for each glob of HIDDEN."""
+    lines = ["version: 1", "default: none"]
+    body = []
+    for r in rules:
+        body += ["  - pattern: " + _q(r.pattern),
+                 "    type: " + r.type.value,
+                 "    permission: " + r.permission.value,
+                 "    priority: %d" % r.priority]
+    for g in hidden:
+        body += ["  - pattern: " + _q(g), "    permission: none",
+                 "    priority: %d" % IGNORE_PRIORITY,
+                 "    reason: not in the codebase (ignored by from_local)"]
+    lines += (["rules:"] + body) if body else ["rules: []"]
     return "\n".join(lines) + "\n"
 
 
-def _pdeathsig():
-    """In the child: SIGTERM when this Python process dies, so that a
-    mount never outlives it (afs-fuse unmounts on SIGTERM)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+def check_policy(path):
+    """afs-fuse --check on PATH: a bad rule is refused when the sandbox is
+    created, not when it starts."""
+    p = subprocess.run([find("afs-fuse"), "--check", "-p", path], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=30)
+    if p.returncode != 0:
+        from .exceptions import InvalidConfigurationError
+        raise InvalidConfigurationError("invalid permission rules",
+                                        p.stderr.decode("utf-8", "replace").strip())
 
 
 def launch_options(runtime, image, resources, env):
@@ -140,6 +141,16 @@ def denied_path(stderr):
     return None
 
 
+def execution_error(res):
+    """The error for a failed RES: CommandPermissionDeniedError when its
+    stderr says a path was denied, else CommandExecutionError."""
+    command = res.command if res.command is not None else "<unknown>"
+    path = denied_path(res.stderr)
+    if path:
+        return CommandPermissionDeniedError(command, res.exit_code, res.stdout, res.stderr, path)
+    return CommandExecutionError(command, res.exit_code, res.stdout, res.stderr)
+
+
 # afs writes a byte that is not UTF-8 as \u00NN (0x80-0xff) and valid text
 # as itself: turn those escapes into surrogate escapes, so that the bytes
 # come back as they were and decode with "replace" like any other output.
@@ -159,146 +170,28 @@ def result_from(out, err, code, command, timeout):
     except ValueError:
         msg = err.decode("utf-8", "replace").strip() or "exit status %d" % code
         raise SandboxError(msg)
-    res = ExecResult(exit_code=j["exit_code"], stdout=_text(j["stdout"]),
-                     stderr=_text(j["stderr"]),
-                     duration=j["duration_ms"] / 1000.0, command=command,
-                     timed_out=bool(j["timed_out"]))
-    if res.timed_out:
+    if j["timed_out"]:
         raise CommandTimeoutError(command, timeout)
-    return res
+    return ExecResult(stdout=_text(j["stdout"]), stderr=_text(j["stderr"]),
+                      exit_code=j["exit_code"],
+                      duration=timedelta(milliseconds=j["duration_ms"]), command=command)
 
 
-class Mount:
-    """One codebase through afs-fuse, with its temp dir, policy and delta."""
-
-    def __init__(self, source, preset="view-only", permissions=None, name=None, delta=None):
-        source = os.fspath(source)
-        if not os.path.exists(source):
-            raise ValueError("path %s does not exist" % source)
-        if not os.path.isdir(source):
-            raise ValueError("path %s is not a directory" % source)
-        self.source = os.path.realpath(source)
-        self.name = name or "py-" + secrets.token_hex(4)
-        self.tmp = tempfile.mkdtemp(prefix="agentfense.")
-        self.proc = None
-        try:
-            # The sandbox's uid (65534 under root) must reach the mount.
-            os.chmod(self.tmp, 0o711)
-            self.mnt = os.path.join(self.tmp, "mnt")
-            self.delta = delta or os.path.join(self.tmp, "delta")
-            self.audit = os.path.join(self.tmp, "audit.log")
-            self.runtime_dir = os.path.join(self.tmp, "sessions")
-            self.policy = os.path.join(self.tmp, "policy.yaml")
-            os.mkdir(self.mnt, 0o755)
-            os.mkdir(self.runtime_dir, 0o700)
-            with open(self.policy, "w", encoding="utf-8") as f:
-                f.write(policy_text(preset, permissions))
-            os.chmod(self.policy, 0o600)
-            self._mount()
-        except BaseException:
-            self.close()
-            raise
-
-    def fuse_argv(self, ready_fd):
-        argv = [find("afs-fuse"), "-f", "-p", self.policy, "-d", self.delta,
-                "-a", self.audit, "--name", self.name, "--ready-fd", str(ready_fd)]
-        if os.geteuid() == 0:
-            argv += ["--allow-uid", "65534"]
-        return argv + ["--", self.source, self.mnt]
-
-    def _mount(self):
-        r, w = os.pipe()
-        errpath = os.path.join(self.tmp, "afs-fuse.err")
-        try:
-            with open(errpath, "wb") as err:
-                self.proc = subprocess.Popen(self.fuse_argv(w), pass_fds=(w,),
-                                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                             stderr=err, preexec_fn=_pdeathsig,
-                                             start_new_session=True)
-            os.close(w)
-            w = -1
-            deadline = time.monotonic() + MOUNT_TIMEOUT
-            got = b""
-            while b"\n" not in got:
-                import select
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([r], [], [], left)[0]:
-                    raise SandboxError("afs-fuse did not mount %s in %ds" % (self.source, MOUNT_TIMEOUT))
-                chunk = os.read(r, 64)
-                if not chunk:
-                    self.proc.wait()
-                    with open(errpath, encoding="utf-8", errors="replace") as f:
-                        msg = f.read().strip()
-                    self.proc = None
-                    raise SandboxError(msg or "afs-fuse could not mount %s" % self.source)
-                got += chunk
-        finally:
-            os.close(r)
-            if w >= 0:
-                os.close(w)
-
-    def close(self):
-        """Unmount and remove everything; safe to call twice."""
-        p, self.proc = self.proc, None
-        if p is not None:
-            try:
-                p.send_signal(signal.SIGTERM)
-                p.wait(UNMOUNT_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            except ProcessLookupError:
-                pass
-        mnt = getattr(self, "mnt", None)
-        if mnt and os.path.ismount(mnt):
-            subprocess.call(["fusermount3", "-u", "-z", mnt], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-        if self.tmp and os.path.isdir(self.tmp):
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        self.tmp = None
-
-    @property
-    def mounted(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    # ---- runs ---------------------------------------------------------
-    def launch_argv(self, command, timeout, env, workdir, options):
-        argv = [find("afs-launch"), "--json", "-m", self.mnt, "-a", self.audit,
-                "--name", self.name] + list(options)
-        for k, v in (env or {}).items():
-            argv += ["-e", "%s=%s" % (k, v)]
-        if workdir:
-            argv += ["-w", workdir]
-        if timeout is not None:
-            argv += ["-t", "%.3f" % float(timeout)]
-        return argv + ["-c", command]
-
-    # ---- files, through the mount --------------------------------------
-    def path(self, p):
-        rel = posixpath.normpath("/" + os.fspath(p)).lstrip("/")
-        if rel.startswith(".."):
-            raise ValueError("path %s leaves the codebase" % p)
-        return os.path.join(self.mnt, rel) if rel not in ("", ".") else self.mnt
+def launch_argv(mnt, audit, name, command, timeout, env, workdir, options, json_out=True):
+    argv = [find("afs-launch")] + (["--json"] if json_out else []) + [
+        "-m", mnt, "-a", audit, "--name", name] + list(options)
+    for k, v in (env or {}).items():
+        argv += ["-e", "%s=%s" % (k, v)]
+    if workdir:
+        argv += ["-w", workdir]
+    if timeout is not None:
+        argv += ["-t", "%.3f" % float(timeout)]
+    return argv + ["-c", command]
 
 
-def os_error(e, path):
-    from .exceptions import PermissionDeniedError
-    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return PermissionDeniedError(path)
-    if e.errno == errno.ENOENT:
-        return FileNotFoundError(errno.ENOENT, "No such file or directory", path)
-    return e
-
-
-def session_env(mount):
-    env = dict(os.environ)
-    env["AFS_RUNTIME_DIR"] = mount.runtime_dir
-    return env
-
-
-def session_start_argv(mount, name, shell, options):
+def session_start_argv(name, shell, mnt, audit, options):
     return [find("afs-session"), "start", "--name", name, "--shell", shell,
-            "-m", mount.mnt, "-a", mount.audit] + list(options)
+            "-m", mnt, "-a", audit] + list(options)
 
 
 def session_exec_argv(name, command, timeout):
@@ -308,7 +201,138 @@ def session_exec_argv(name, command, timeout):
     return argv + [name, command]
 
 
-def session_result(name, out, err, code, command, timeout):
-    if code == 125 and not out.strip():
-        raise SessionNotFoundError(name, err.decode("utf-8", "replace").strip())
-    return result_from(out, err, code, command, timeout)
+# ---- a detached afs-fuse -------------------------------------------------------------
+def _unescape(s):
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), s)
+
+
+def mounted(mnt):
+    """Whether MNT is a mount point, from /proc/self/mountinfo alone:
+    never a stat, which would hang or fail on a dead FUSE mount."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
+            for line in f:
+                parts = line.split(" ", 5)
+                if len(parts) > 4 and _unescape(parts[4]) == mnt:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def proc_start(pid):
+    """The start time of process PID (field 22 of its stat), or None when
+    it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid, encoding="utf-8", errors="replace") as f:
+            stat = f.read()
+        fields = stat[stat.rindex(")") + 2:].split()
+        # A zombie (or a dying process) serves nothing; one nobody reaps
+        # (pid 1 of a container may not) would otherwise look alive forever.
+        if fields[0] in ("Z", "X", "x"):
+            return None
+        return fields[19]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def find_fuse(mnt):
+    """(pid, start time) of the afs-fuse process serving MNT, or None."""
+    target = os.fsencode(mnt)
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and os.path.basename(argv[0]) == b"afs-fuse" and target in argv:
+            st = proc_start(int(d))
+            if st:
+                return int(d), st
+    return None
+
+
+def fuse_alive(pid, start):
+    return bool(pid) and proc_start(pid) == start
+
+
+def mount_detached(source, mnt, policy, delta, audit, name, errpath):
+    """Mount SOURCE on MNT with an afs-fuse that detaches once the mount is
+    ready (no -f) and so outlives this process; (pid, start time)."""
+    argv = [find("afs-fuse"), "-p", policy, "-d", delta, "-a", audit, "--name", name]
+    if os.geteuid() == 0:
+        argv += ["--allow-uid", str(SANDBOX_UID)]
+    argv += ["--", source, mnt]
+    with open(errpath, "wb") as err:
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=err, timeout=MOUNT_TIMEOUT, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            raise SandboxError("afs-fuse did not mount %s in %ds" % (source, MOUNT_TIMEOUT))
+    if p.returncode != 0:
+        with open(errpath, encoding="utf-8", errors="replace") as f:
+            msg = f.read().strip()
+        raise SandboxError(msg or "afs-fuse could not mount %s (status %d)"
+                           % (source, p.returncode))
+    found = find_fuse(mnt)
+    if not found or not mounted(mnt):
+        unmount(None, None, mnt)
+        raise SandboxError("afs-fuse mounted %s but is gone" % source)
+    return found
+
+
+def unmount(pid, start, mnt):
+    """End the afs-fuse of MNT (SIGTERM: it unmounts) and make sure MNT is
+    no longer mounted, without touching the mount itself."""
+    if fuse_alive(pid, start):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + UNMOUNT_TIMEOUT
+        while fuse_alive(pid, start) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if fuse_alive(pid, start):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    if mnt and mounted(mnt):
+        cmd = ["umount", "-l", mnt] if os.geteuid() == 0 else ["fusermount3", "-u", "-z", mnt]
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=30)
+
+
+def _sighup_pending(pid):
+    try:
+        with open("/proc/%d/status" % pid, encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("ShdPnd:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGHUP - 1)))
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def reload_fuse(pid, start):
+    """SIGHUP: afs-fuse reloads its policy and makes the kernel forget what
+    it cached of the mount, after the client changed the delta directly.
+    Its reload thread takes the signal with sigwait(3), so the signal is
+    pending until then: wait for that (2 s at most), then a moment for the
+    reload itself, so that a command run next sees the change."""
+    if not fuse_alive(pid, start):
+        return
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 2
+    while _sighup_pending(pid) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.02)
+
+
+def os_error_is_missing(e):
+    return e.errno in (errno.ENOENT, errno.ENOTDIR)

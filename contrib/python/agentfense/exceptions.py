@@ -1,59 +1,156 @@
-"""The SDK's errors, raised from afs's exit statuses and messages."""
+"""The reference SDK's errors, with its constructors and attributes.
+
+afs adds CommandPermissionDeniedError: a command that failed because the
+policy denied it a path is both a CommandExecutionError (the reference's
+`except` for a failed command) and a PermissionDeniedError (afs's).
+"""
+import builtins
+from typing import Optional
 
 
 class SandboxError(Exception):
     """Base of every agentfense error."""
 
+    def __init__(self, message: str, details: Optional[str] = None,
+                 grpc_code: Optional[int] = None):
+        self.message = message
+        self.details = details
+        self.grpc_code = grpc_code
+        super().__init__(message)
+
+    def __str__(self):
+        if self.details:
+            return "%s: %s" % (self.message, self.details)
+        return self.message
+
+
+class ConnectionError(SandboxError):
+    def __init__(self, endpoint: str, details: Optional[str] = None,
+                 grpc_code: Optional[int] = None):
+        self.endpoint = endpoint
+        super().__init__("Failed to connect to %s" % endpoint, details, grpc_code)
+
+
+class SandboxNotFoundError(SandboxError):
+    def __init__(self, sandbox_id: str, details: Optional[str] = None):
+        self.sandbox_id = sandbox_id
+        super().__init__("Sandbox not found: %s" % sandbox_id, details)
+
+
+class SandboxNotRunningError(SandboxError):
+    def __init__(self, sandbox_id: str, current_status: str, details: Optional[str] = None):
+        self.sandbox_id = sandbox_id
+        self.current_status = getattr(current_status, "value", current_status)
+        super().__init__("Sandbox %s is not running (status: %s)"
+                         % (sandbox_id, self.current_status), details)
+
+
+class CodebaseError(SandboxError):
+    pass
+
+
+class CodebaseNotFoundError(CodebaseError):
+    def __init__(self, codebase_id: str, details: Optional[str] = None):
+        self.codebase_id = codebase_id
+        super().__init__("Codebase not found: %s" % codebase_id, details)
+
+
+class FileNotFoundError(CodebaseError):
+    """A path that is not in the codebase (not the builtin FileNotFoundError)."""
+
+    def __init__(self, codebase_id: str, file_path: str, details: Optional[str] = None):
+        self.codebase_id = codebase_id
+        self.file_path = file_path
+        super().__init__("File not found: %s in codebase %s" % (file_path, codebase_id), details)
+
 
 class CommandTimeoutError(SandboxError):
-    def __init__(self, command, timeout):
+    def __init__(self, command: str, timeout_seconds: float, details: Optional[str] = None):
         self.command = command
-        self.timeout = timeout
-        super().__init__("command timed out after %ss: %s" % (timeout, command))
+        self.timeout_seconds = timeout_seconds
+        super().__init__("Command timed out after %ss: %s" % (timeout_seconds, command), details)
 
 
 class CommandExecutionError(SandboxError):
-    def __init__(self, command, exit_code, stdout="", stderr=""):
+    def __init__(self, command: str, exit_code: int, stdout: str = "", stderr: str = ""):
         self.command = command
         self.exit_code = exit_code
         self.stdout = stdout
         self.stderr = stderr
-        super().__init__("command exited with status %s: %s" % (exit_code, command))
+        super().__init__("Command failed with exit code %s: %s" % (exit_code, command),
+                         stderr or None)
 
 
 class PermissionDeniedError(SandboxError):
-    """A path the policy does not allow for what was tried.  Not a
-    CommandExecutionError: `except CommandExecutionError` does not take it."""
-
-    def __init__(self, path, command=None, exit_code=None, stderr=None):
+    def __init__(self, operation: str, path: Optional[str] = None,
+                 details: Optional[str] = None):
+        self.operation = operation
         self.path = path
-        self.command = command
-        self.exit_code = exit_code
-        self.stderr = stderr
-        super().__init__("permission denied: %s" % path)
+        msg = "Permission denied: %s" % operation
+        if path:
+            msg += " on %s" % path
+        super().__init__(msg, details)
 
 
-class SandboxNotRunningError(SandboxError):
-    def __init__(self, current_status, sandbox_id=None):
-        self.current_status = current_status
-        self.sandbox_id = sandbox_id
-        super().__init__("sandbox %s is not running (it is %s)"
-                         % (sandbox_id or "", current_status))
+class CommandPermissionDeniedError(CommandExecutionError, PermissionDeniedError):
+    """afs's own: a command failed (CommandExecutionError) because the
+    policy denied it PATH (PermissionDeniedError, operation "exec")."""
+
+    def __init__(self, command: str, exit_code: int, stdout: str = "", stderr: str = "",
+                 path: Optional[str] = None):
+        CommandExecutionError.__init__(self, command, exit_code, stdout, stderr)
+        self.operation = "exec"
+        self.path = path
+        self.message = "Permission denied: %s (command exited %s: %s)" % (path, exit_code,
+                                                                          command)
+        self.args = (self.message,)
 
 
-class SessionNotFoundError(SandboxError):
-    def __init__(self, session_id, detail=None):
+class SessionError(SandboxError):
+    pass
+
+
+class SessionNotFoundError(SessionError):
+    def __init__(self, session_id: str, details: Optional[str] = None):
         self.session_id = session_id
-        super().__init__("no session %s%s" % (session_id, ": " + detail if detail else ""))
+        super().__init__("Session not found: %s" % session_id, details)
 
 
-class SandboxNotFoundError(SandboxError):
-    def __init__(self, sandbox_id):
-        self.sandbox_id = sandbox_id
-        super().__init__("no sandbox %s" % sandbox_id)
+class SessionClosedError(SessionError):
+    def __init__(self, session_id: str, details: Optional[str] = None):
+        self.session_id = session_id
+        super().__init__("Session is closed: %s" % session_id, details)
 
 
-class CodebaseNotFoundError(SandboxError):
-    def __init__(self, codebase_id):
+class ResourceLimitExceededError(SandboxError):
+    def __init__(self, resource_type: str, limit: str, details: Optional[str] = None):
+        self.resource_type = resource_type
+        self.limit = limit
+        super().__init__("Resource limit exceeded: %s (limit: %s)" % (resource_type, limit),
+                         details)
+
+
+class InvalidConfigurationError(SandboxError):
+    pass
+
+
+class UploadError(CodebaseError):
+    def __init__(self, file_path: str, codebase_id: str, details: Optional[str] = None):
+        self.file_path = file_path
         self.codebase_id = codebase_id
-        super().__init__("no codebase %s" % codebase_id)
+        super().__init__("Failed to upload %s to codebase %s" % (file_path, codebase_id), details)
+
+
+def from_grpc_error(error, context: Optional[str] = None) -> SandboxError:
+    """An agentfense error for ERROR.  There is no gRPC under afs: this
+    maps an OSError (and anything else) the way the reference maps status
+    codes, so that code calling it keeps working."""
+    prefix = (context + ": ") if context else ""
+    if isinstance(error, SandboxError):
+        return error
+    if isinstance(error, builtins.PermissionError):
+        return PermissionDeniedError(context or "operation", getattr(error, "filename", None),
+                                     str(error))
+    if isinstance(error, builtins.FileNotFoundError):
+        return SandboxError(prefix + "not found", str(error))
+    return SandboxError(prefix + str(error))

@@ -1,191 +1,312 @@
-"""Sandbox: a codebase mounted with a policy; commands and sessions in it."""
+"""Sandbox: the reference's high-level API, a SandboxClient and two records.
+
+Every method is a call on the client with the sandbox's id (so a Sandbox can
+be built over any object with the client's methods, and
+agentfense.sandbox.SandboxClient can be patched).  The file methods act for
+the trusted caller: on afs's own client they read and write the sandbox's
+view (the codebase with the sandbox's delta over it, the policy not
+applying); on any other client they call download_file, upload_file and
+list_files on the codebase, as the reference does.
+"""
+import json
 import os
-import secrets
-import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Union
 
+from . import client as _client_mod
+from .client import SandboxClient, SessionWrapper, _rel
+from .presets import get_preset_dicts
+from .types import (Codebase, ExecResult, PermissionRule, ResourceLimits, RuntimeType,
+                    Sandbox as SandboxInfo, SandboxStatus)
+from .utils import generate_codebase_name, generate_owner_id, walk_directory
 from . import _afs
-from .exceptions import (CommandExecutionError, PermissionDeniedError, SandboxNotRunningError,
-                         SessionNotFoundError)
-from .types import RuntimeType
 
 
-def _check_error(res, raise_on_error):
-    if raise_on_error and not res.success:
-        path = _afs.denied_path(res.stderr)
-        if path:
-            raise PermissionDeniedError(path, res.command, res.exit_code, res.stderr)
-        raise CommandExecutionError(res.command, res.exit_code, res.stdout, res.stderr)
-    return res
+def _check_dir(path):
+    p = Path(os.fspath(path)).resolve()
+    if not p.exists():
+        raise ValueError("Path does not exist: %s" % path)
+    if not p.is_dir():
+        raise ValueError("Path is not a directory: %s" % path)
+    return p
 
 
-class Session:
-    """A persistent shell in the sandbox (afs-session): cwd, variables and
-    exports persist between exec calls."""
-
-    def __init__(self, sandbox, shell="/bin/sh", env=None):
-        self.sandbox = sandbox
-        self.shell = shell
-        self.env = dict(env or {})
-        self.id = "py-" + secrets.token_hex(4)
-        self.closed = True
-
-    def _start_argv(self):
-        return _afs.session_start_argv(self.sandbox._mount, self.id, self.shell,
-                                       self.sandbox._options(self.env))
-
-    def start(self):
-        self.sandbox._require_running()
-        # afs-session start waits 30 s at most for the shell itself.
-        p = subprocess.run(self._start_argv(), env=_afs.session_env(self.sandbox._mount),
-                           stdin=subprocess.DEVNULL, capture_output=True, timeout=90)
-        if p.returncode != 0:
-            raise _afs.SandboxError(p.stderr.decode("utf-8", "replace").strip()
-                                    or "afs-session start failed (%d)" % p.returncode)
-        self.closed = False
-        self.sandbox._sessions.append(self)
-        return self
-
-    def exec(self, command, timeout=None, raise_on_error=False):
-        if self.closed:
-            raise SessionNotFoundError(self.id, "closed")
-        p = subprocess.run(_afs.session_exec_argv(self.id, command, timeout),
-                           env=_afs.session_env(self.sandbox._mount),
-                           stdin=subprocess.DEVNULL, capture_output=True)
-        res = _afs.session_result(self.id, p.stdout, p.stderr, p.returncode, command, timeout)
-        return _check_error(res, raise_on_error)
-
-    run = exec
-
-    def close(self):
-        if self.closed:
-            return
-        self.closed = True
-        subprocess.run([_afs.find("afs-session"), "stop", self.id],
-                       env=_afs.session_env(self.sandbox._mount), stdin=subprocess.DEVNULL,
-                       capture_output=True)
-        if self in self.sandbox._sessions:
-            self.sandbox._sessions.remove(self)
-
-    def __enter__(self):
-        if self.closed:
-            self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
+def _ours(client):
+    return isinstance(client, _client_mod.SandboxClient)
 
 
 class Sandbox:
-    """A codebase mounted through afs-fuse under a preset and rules; its
-    writes go to a private delta; everything goes at close()."""
+    def __init__(self, client: SandboxClient, sandbox_info: SandboxInfo, codebase: Codebase,
+                 owns_client: bool = False, owns_codebase: bool = False):
+        self._client = client
+        self._sandbox_info = sandbox_info
+        self._codebase = codebase
+        self._owns_client = owns_client
+        self._owns_codebase = owns_codebase
+        self._destroyed = False
+        # afs's own: variables for every run, exec, exec_stream and session
+        # of this object, under those given to the call (no reference
+        # signature changes for it).
+        self.env: Dict[str, str] = {}
 
-    def __init__(self, mount, runtime=RuntimeType.BWRAP, image=None, resources=None, env=None):
-        self._mount = mount
-        self.runtime = RuntimeType(runtime)
-        self.image = image
-        self.resources = resources
-        self.env = dict(env or {})
-        self._sessions = []
-        self.status = "running"
-        # Checked now, not at the first run.
-        _afs.launch_options(self.runtime, image, resources, self.env)
+    def _env(self, env):
+        if not self.env:
+            return env
+        merged = dict(self.env)
+        merged.update(env or {})
+        return merged
 
+    # ---- making one -------------------------------------------------------------
     @classmethod
-    def from_local(cls, path, preset="view-only", permissions=None, runtime=RuntimeType.BWRAP,
-                   image=None, resources=None, env=None, **_compat):
-        if _compat:
-            raise TypeError("unexpected arguments: %s" % ", ".join(sorted(_compat)))
-        mount = _afs.Mount(path, preset=preset, permissions=permissions)
+    def from_local(cls, path: str, preset: Optional[str] = "view-only",
+                   permissions: Optional[List[Union[PermissionRule, Dict]]] = None,
+                   runtime: RuntimeType = RuntimeType.BWRAP, image: Optional[str] = None,
+                   resources: Optional[ResourceLimits] = None,
+                   endpoint: str = "localhost:9000", secure: bool = False,
+                   owner_id: Optional[str] = None, codebase_name: Optional[str] = None,
+                   ignore_patterns: Optional[List[str]] = None,
+                   labels: Optional[Dict[str, str]] = None,
+                   auto_start: bool = True) -> "Sandbox":
+        """A sandbox over the local directory PATH, which is never written:
+        afs mounts it in place (nothing is copied), and the sandbox's writes
+        go to its delta.  What the reference would not upload (the default
+        ignores, PATH's .gitignore and .sandboxignore, IGNORE_PATTERNS) is
+        hidden by `none` rules.  The sandbox owns its client and codebase."""
+        dir_path = _check_dir(path)
+        client = SandboxClient(endpoint=endpoint, secure=secure)
+        codebase = None
         try:
-            return cls(mount, runtime=runtime, image=image, resources=resources, env=env)
+            if owner_id is None:
+                owner_id = generate_owner_id()
+            if codebase_name is None:
+                codebase_name = generate_codebase_name(str(dir_path))
+            codebase = client.create_codebase(name=codebase_name, owner_id=owner_id)
+            if _ours(client):
+                codebase = client._link_local(codebase.id, str(dir_path), ignore_patterns)
+            else:
+                for rel, content in walk_directory(str(dir_path), ignore_patterns):
+                    client.upload_file(codebase.id, rel, content)
+            rules: List[Union[PermissionRule, Dict]] = list(get_preset_dicts(preset or
+                                                                             "view-only"))
+            rules += list(permissions or [])
+            info = client.create_sandbox(codebase_id=codebase.id, permissions=rules,
+                                         runtime=runtime, image=image, resources=resources,
+                                         labels=labels)
+            if auto_start:
+                info = client.start_sandbox(info.id)
+            return cls(client=client, sandbox_info=info, codebase=codebase, owns_client=True,
+                       owns_codebase=True)
         except BaseException:
-            mount.close()
+            if codebase is not None:
+                try:
+                    client.delete_codebase(codebase.id)
+                except Exception:
+                    pass
+            client.close()
             raise
 
+    @classmethod
+    def from_codebase(cls, codebase_id: str, preset: Optional[str] = "view-only",
+                      permissions: Optional[List[Union[PermissionRule, Dict]]] = None,
+                      runtime: RuntimeType = RuntimeType.BWRAP, image: Optional[str] = None,
+                      resources: Optional[ResourceLimits] = None,
+                      endpoint: str = "localhost:9000", secure: bool = False,
+                      labels: Optional[Dict[str, str]] = None,
+                      auto_start: bool = True) -> "Sandbox":
+        client = SandboxClient(endpoint=endpoint, secure=secure)
+        info = None
+        try:
+            codebase = client.get_codebase(codebase_id)
+            rules: List[Union[PermissionRule, Dict]] = list(get_preset_dicts(preset or
+                                                                             "view-only"))
+            rules += list(permissions or [])
+            info = client.create_sandbox(codebase_id=codebase_id, permissions=rules,
+                                         runtime=runtime, image=image, resources=resources,
+                                         labels=labels)
+            if auto_start:
+                info = client.start_sandbox(info.id)
+            return cls(client=client, sandbox_info=info, codebase=codebase, owns_client=True,
+                       owns_codebase=False)
+        except BaseException:
+            if info is not None:
+                try:
+                    client.destroy_sandbox(info.id)
+                except Exception:
+                    pass
+            client.close()
+            raise
+
+    @classmethod
+    def connect(cls, sandbox_id: str, endpoint: str = "localhost:9000",
+                secure: bool = False) -> "Sandbox":
+        """The sandbox SANDBOX_ID, made by this process or another; the
+        Sandbox owns neither client nor codebase."""
+        client = SandboxClient(endpoint=endpoint, secure=secure)
+        try:
+            info = client.get_sandbox(sandbox_id)
+            codebase = client.get_codebase(info.codebase_id)
+            return cls(client=client, sandbox_info=info, codebase=codebase, owns_client=True,
+                       owns_codebase=False)
+        except BaseException:
+            client.close()
+            raise
+
+    # ---- properties ------------------------------------------------------------
     @property
-    def id(self):
-        return self._mount.name
+    def id(self) -> str:
+        return self._sandbox_info.id
 
     @property
-    def audit_log(self):
-        return self._mount.audit
+    def codebase_id(self) -> str:
+        return self._codebase.id
 
-    def _options(self, extra_env=None):
-        env = dict(self.env)
-        env.update(extra_env or {})
-        return _afs.launch_options(self.runtime, self.image, self.resources, env)
+    @property
+    def status(self) -> SandboxStatus:
+        return self._sandbox_info.status
 
-    def _require_running(self):
-        if self.status != "running":
-            raise SandboxNotRunningError(self.status, self.id)
+    @property
+    def runtime(self) -> RuntimeType:
+        return self._sandbox_info.runtime
 
-    def run(self, command, timeout=None, env=None, workdir=None, raise_on_error=False):
-        self._require_running()
-        argv = self._mount.launch_argv(command, timeout, env, workdir, self._options())
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True)
-        res = _afs.result_from(p.stdout, p.stderr, p.returncode, command, timeout)
-        return _check_error(res, raise_on_error)
+    @property
+    def info(self) -> SandboxInfo:
+        return self._sandbox_info
 
-    exec = run
+    @property
+    def codebase(self) -> Codebase:
+        return self._codebase
 
-    def session(self, shell="/bin/sh", env=None):
-        self._require_running()
-        return Session(self, shell=shell, env=env)
+    @property
+    def audit_log(self) -> str:
+        """afs's own: the path of the sandbox's audit log (afs-audit(1))."""
+        return self._client._audit_path(self.id)
 
-    # ---- files, through the mount: the policy and the delta apply ----
-    def read_file(self, path, binary=False):
-        self._require_running()
-        try:
-            with open(self._mount.path(path), "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise _afs.os_error(e, path) from None
-        return data if binary else data.decode("utf-8", "replace")
-
-    def write_file(self, path, content):
-        self._require_running()
-        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-        try:
-            with open(self._mount.path(path), "wb") as f:
-                f.write(data)
-        except OSError as e:
-            raise _afs.os_error(e, path) from None
-
-    def list_files(self, path="/", recursive=False):
-        self._require_running()
-        top = self._mount.path(path)
-        try:
-            if not recursive:
-                return sorted(os.listdir(top))
-            os.stat(top)  # a hidden dir raises, rather than listing nothing
-            out = []
-            for d, dirs, files in os.walk(top):
-                rel = os.path.relpath(d, top)
-                for n in dirs + files:
-                    out.append(n if rel == "." else os.path.join(rel, n))
-            return sorted(out)
-        except OSError as e:
-            raise _afs.os_error(e, path) from None
-
-    def close(self):
-        for s in list(self._sessions):
-            s.close()
-        self._mount.close()
-        self.status = "stopped"
-
-    stop = destroy = close
-
-    def __enter__(self):
+    # ---- lifecycle ------------------------------------------------------------------
+    def start(self) -> "Sandbox":
+        if self._sandbox_info.status != SandboxStatus.RUNNING:
+            self._sandbox_info = self._client.start_sandbox(self.id)
         return self
 
-    def __exit__(self, *exc):
-        self.close()
-        return False
+    def stop(self) -> "Sandbox":
+        if self._sandbox_info.status in (SandboxStatus.RUNNING, SandboxStatus.ERROR):
+            self._sandbox_info = self._client.stop_sandbox(self.id)
+        return self
 
-    def __del__(self):
+    def refresh(self) -> "Sandbox":
+        self._sandbox_info = self._client.get_sandbox(self.id)
+        return self
+
+    def destroy(self, delete_codebase: Optional[bool] = None) -> None:
+        if self._destroyed:
+            return
         try:
-            if self.status == "running":
-                self.close()
-        except Exception:
+            self._client.destroy_sandbox(self.id)
+            if delete_codebase if delete_codebase is not None else self._owns_codebase:
+                self._client.delete_codebase(self.codebase_id)
+        finally:
+            if self._owns_client:
+                self._client.close()
+            self._destroyed = True
+
+    # ---- commands ------------------------------------------------------------------
+    def run(self, command: str, timeout: int = 60, env: Optional[Dict[str, str]] = None,
+            workdir: Optional[str] = None, raise_on_error: bool = False) -> ExecResult:
+        """COMMAND under sh -c; past TIMEOUT seconds, CommandTimeoutError.
+        With RAISE_ON_ERROR a non-zero exit raises CommandExecutionError (a
+        CommandPermissionDeniedError, also a PermissionDeniedError, when the
+        policy denied it a path)."""
+        result = self._client.exec(sandbox_id=self.id, command=command,
+                                   timeout=timedelta(seconds=timeout)
+                                   if timeout is not None else None,
+                                   env=self._env(env), workdir=workdir)
+        if raise_on_error and result.exit_code != 0:
+            if result.command is None:
+                result.command = command
+            raise _afs.execution_error(result)
+        return result
+
+    def exec(self, command: str, stdin: Optional[str] = None,
+             env: Optional[Dict[str, str]] = None, workdir: Optional[str] = None,
+             timeout: Optional[timedelta] = None) -> ExecResult:
+        return self._client.exec(sandbox_id=self.id, command=command, stdin=stdin,
+                                 env=self._env(env), workdir=workdir, timeout=timeout)
+
+    def exec_stream(self, command: str, stdin: Optional[str] = None,
+                    env: Optional[Dict[str, str]] = None, workdir: Optional[str] = None,
+                    timeout: Optional[timedelta] = None) -> Iterator[bytes]:
+        return self._client.exec_stream(sandbox_id=self.id, command=command, stdin=stdin,
+                                        env=self._env(env), workdir=workdir, timeout=timeout)
+
+    def session(self, shell: str = "/bin/sh",
+                env: Optional[Dict[str, str]] = None) -> SessionWrapper:
+        return self._client.create_session(sandbox_id=self.id, shell=shell,
+                                           env=self._env(env))
+
+    # ---- files, for the trusted caller ----------------------------------------------
+    def read_file(self, path: str) -> str:
+        return self.read_file_bytes(path).decode("utf-8", "replace")
+
+    def read_file_bytes(self, path: str) -> bytes:
+        if _ours(self._client):
+            return self._client._sandbox_read(self.id, _rel(path))
+        return self._client.download_file(self.codebase_id, _rel(path))
+
+    def write_file(self, path: str, content: Union[str, bytes]) -> None:
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        if _ours(self._client):
+            self._client._sandbox_write(self.id, _rel(path), data)
+        else:
+            self._client.upload_file(self.codebase_id, _rel(path), data)
+
+    def list_files(self, path: str = "", recursive: bool = False) -> List[str]:
+        if _ours(self._client):
+            infos = self._client._sandbox_list(self.id, _rel(path), recursive)
+        else:
+            infos = self._client.list_files(self.codebase_id, _rel(path), recursive)
+        return [f.path for f in infos]
+
+    # ---- afs's own -------------------------------------------------------------------
+    def diff(self, stat: bool = False) -> str:
+        """What the sandbox changed: `afs-audit diff --name-status` (or
+        --stat) of the codebase and the sandbox's delta."""
+        return self._client._sandbox_diff(self.id, "--stat" if stat else "--name-status")
+
+    def commit(self, paths: Optional[List[str]] = None) -> None:
+        """Apply the delta's changes (all, or those at and below PATHS) to
+        the codebase's directory, the caller's for from_local
+        (afs-fuse --commit).  A running sandbox is unmounted for it and
+        mounted again; it must have no open session."""
+        self._client._sandbox_apply(self.id, "--commit", paths)
+
+    def discard(self, paths: Optional[List[str]] = None) -> None:
+        """Drop the delta's changes (all, or at and below PATHS)."""
+        self._client._sandbox_apply(self.id, "--discard", paths)
+
+    def audit(self) -> List[Dict]:
+        """The sandbox's audit records (afs-fuse(1), AUDIT LOG), as dicts."""
+        out = []
+        try:
+            with open(self.audit_log, encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    line = line.strip()
+                    if line:
+                        try:
+                            out.append(json.loads(line))
+                        except ValueError:
+                            pass
+        except FileNotFoundError:
             pass
+        return out
+
+    # ---- context manager --------------------------------------------------------------
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb) -> None:
+        self.destroy()
+
+    def __repr__(self) -> str:
+        return "Sandbox(id=%r, status=%r, runtime=%r)" % (
+            self.id, getattr(self.status, "value", self.status),
+            getattr(self.runtime, "value", self.runtime))

@@ -1,15 +1,14 @@
-/* fs.c - inodes, the gate and the FUSE operations of afs-fuse.
+/* fs.c - the node table, the gate and the mount's state (the FUSE
+ * operations themselves are ops.c's; the rules they apply, authz.c's).
  *
- * MUST (DESIGN.md 2.1; tests/t1xxx):
+ * MUST (afs-fuse(1) LEVELS AND ERRORS; tests/t1xxx):
  * - every op passes gate() before it touches the backing store: the caller
- *   must be the owner, root or an allowed uid (else EACCES); a node at
- *   none is ENOENT for every op; the op's need is checked against the
- *   node's level;
+ *   must be the owner, root or an allowed uid (else EACCES); the node's
+ *   level against the op's need is authz_node()'s to judge;
  * - a name at none is answered as a missing one (a negative entry) and
  *   never listed;
  * - the level of a node is decided from its parent's (none under a hidden
  *   directory) and cached with the policy generation; a reload re-decides;
- * - mode bits reflect the level; access(2) agrees with the policy;
  * - no fd is held per inode: only per open file, and none per directory.
  *
  * Ops on an open handle (read, release, readdir's snapshot, releasedir)
@@ -247,14 +246,7 @@ int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 	l = node_level(fs, n);
 	if (n == &fs->root && l == LEVEL_NONE)
 		l = LEVEL_VIEW;
-	if (l == LEVEL_NONE)
-		r = ENOENT;
-	/* A name that went away: ops by path would reach what took its
-	 * place.  Only ops through an open file may go on. */
-	else if (!n->hashed && n != &fs->root && need != NEED_HANDLE)
-		r = ENOENT;
-	else if ((need == NEED_READ && l < LEVEL_READ) || (need == NEED_WRITE && l < LEVEL_WRITE))
-		r = EACCES;
+	r = authz_node(need, l, !n->hashed && n != &fs->root);
 	/* The path also for a denial: its audit record names it. */
 	if (path && r != ENOENT && node_path(fs, n, path, POLICY_MAX_PATH) < 0) {
 		path[0] = '\0';
@@ -267,24 +259,6 @@ int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 	if (level)
 		*level = l;
 	return r;
-}
-
-/* The mode the mount presents at LEVEL. */
-mode_t present_mode(mode_t m, enum level l)
-{
-	switch (l) {
-	case LEVEL_WRITE:
-		return m;
-	case LEVEL_READ:
-		return m & ~(mode_t)(S_IWUSR | S_IWGRP | S_IWOTH);
-	case LEVEL_VIEW:
-		if (S_ISDIR(m))
-			return (m & S_IFMT) | 0555;
-		return m & S_IFMT;
-	case LEVEL_NONE:
-		return m & S_IFMT;
-	}
-	return m & S_IFMT;
 }
 
 struct fs *fs_new(const struct fs_config *cfg)

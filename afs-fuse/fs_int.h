@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "authz.h"
 #include "delta.h"
 #include "fs.h"
 
@@ -75,13 +76,6 @@ void ops_free_dirs(struct fs *fs);
 /* N goes away: a listing of it no longer names it.  Under fs->lock. */
 void ops_forget_listing(struct node *n);
 
-enum need {
-	NEED_HANDLE,	/* an op through an open file: view, and the entry may be
-			 * gone (unlinked or renamed over) */
-	NEED_VISIBLE,	/* stat, readlink, lookup in, list: view */
-	NEED_READ,	/* open for reading or executing */
-	NEED_WRITE,	/* modify */
-};
 
 /* The node table; callers hold fs->lock. */
 struct node *node_find(struct fs *fs, struct node *parent, const char *name);
@@ -102,6 +96,5 @@ bool caller_allowed(const struct fs *fs, uid_t uid);
  * (POLICY_MAX_PATH), *LEVEL and *ES when given. */
 int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 	 char *path, enum level *level, struct estate *es);
-mode_t present_mode(mode_t m, enum level l);
 
 #endif

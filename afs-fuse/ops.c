@@ -1,11 +1,11 @@
 /* ops.c - the FUSE operations of afs-fuse.
  *
- * MUST (DESIGN.md 2.1 and 2.2; tests/t1xxx):
+ * MUST (afs-fuse(1) LEVELS AND ERRORS and THE DELTA; tests/t1xxx):
  * - every op starts with gate() (or child(), which gates the directory and
  *   decides the name) before it touches a layer;
- * - creating any name below write in a visible directory is EACCES,
- *   whether or not it exists (a hidden name included); modifying or
- *   removing an entry below write is EACCES; device nodes are EPERM;
+ * - every permission decision is authz.c's: an op finds the levels (the
+ *   node's, the new name's) and asks there, and audits as a denial only
+ *   what authz.c refused (audit_change's REFUSED);
  * - every write goes to the upper layer: an entry of the lower layer is
  *   copied up first, a removed one is whited out;
  * - a rename never changes an entry's level: directories (whose subtree
@@ -175,13 +175,15 @@ static void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 }
 
 /* The record of an op that changes the tree, after it answered R: a
- * denial at deny level, a done change at write level. */
+ * denial at deny level (R is REFUSED, the errno afs's own decision gave:
+ * authz.c's, not a backing call's, nor a directory rename's EXDEV, which
+ * only tells mv to copy), a done change at write level. */
 static void audit_change(fuse_req_t req, struct fs *fs, const struct event *ev, int r,
-			 bool hidden)
+			 bool hidden, int refused)
 {
 	if (hidden && auditing(fs, AUDIT_DENY))
 		audit_emit(req, fs, ev, "hide", ENOENT);
-	else if ((r == EACCES || r == EPERM || r == EXDEV) && auditing(fs, AUDIT_DENY))
+	else if (r && r == refused && (r == EACCES || r == EPERM) && auditing(fs, AUDIT_DENY))
 		audit_emit(req, fs, ev, "deny", r);
 	else if (r == 0 && auditing(fs, AUDIT_WRITE))
 		audit_emit(req, fs, ev, "allow", 0);
@@ -452,7 +454,7 @@ static void node_add(struct fs *fs, struct node *dir, const char *name, const st
 	memset(e, 0, sizeof(*e));
 	e->ino = node_ino(fs, n);
 	e->attr = *st;
-	e->attr.st_mode = present_mode(st->st_mode, level);
+	e->attr.st_mode = authz_mode(st->st_mode, level);
 	hide_nlink(&e->attr);
 	e->attr_timeout = attr_timeout(fs, st);
 	e->entry_timeout = fs->timeout;
@@ -575,7 +577,7 @@ static int node_stat(struct fs *fs, fuse_ino_t ino, const char *path, const stru
 	}
 	if (r < 0)
 		return -r;
-	st->st_mode = present_mode(st->st_mode, l);
+	st->st_mode = authz_mode(st->st_mode, l);
 	return 0;
 }
 
@@ -741,6 +743,7 @@ struct child {
 	enum level level;
 	unsigned gen;
 	bool hidden;	/* it exists, at none */
+	int refused;	/* the errno authz.c refused it with, or 0 */
 };
 
 /* Gate the directory, find NAME in the merge and decide its level (as a
@@ -752,6 +755,7 @@ static int child(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const char *n
 
 	c->path[0] = '\0';
 	c->hidden = false;
+	c->refused = 0;
 	r = gate(req, fs, parent, NEED_VISIBLE, c->dpath, NULL, &c->des);
 	if (r)
 		return r;
@@ -775,12 +779,9 @@ static int child_create(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const 
 
 	if (r)
 		return r;
-	if (c->level < LEVEL_WRITE)
-		return EACCES;
-	if (delta_reserved(name))
-		return EINVAL;
-	if (c->exists)
-		return EEXIST;
+	r = authz_create(c->level, name, c->exists);
+	if (r)
+		return c->refused = r;
 	r = ensure_upper_dir(fs, c->dir);
 	if (r)
 		return r;
@@ -797,10 +798,7 @@ static int child_change(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const 
 
 	if (r)
 		return r;
-	c->hidden = c->exists && c->level == LEVEL_NONE;
-	if (!c->exists || c->level == LEVEL_NONE)
-		return ENOENT;
-	return c->level < LEVEL_WRITE ? EACCES : 0;
+	return c->refused = authz_remove(c->level, c->exists, &c->hidden);
 }
 
 /* Give the new entry at PATH (made with MODE, 0 for a link) to the caller,
@@ -882,7 +880,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		else if (fstat(fd, &st) < 0)
 			r = errno;
 		else
-			st.st_mode = present_mode(st.st_mode, l);
+			st.st_mode = authz_mode(st.st_mode, l);
 		if (fd >= 0)
 			close(fd);
 	} else if (!r) {
@@ -947,6 +945,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	 * is never modified.  (The kernel may pass a directory's handle too,
 	 * which is no struct handle.) */
 	int fd = fi && !n->is_dir && H(fi)->layer == UPPER ? H(fi)->fd : -1, own = -1, r;
+	int refused = 0;	/* afs's own refusal, for the audit */
 	mode_t drop = 0;	/* a non-owner's chmod: the bits it takes off */
 	bool gone;
 
@@ -960,8 +959,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 
 	if (r == ENOENT)
 		path[0] = '\0';	/* hidden or gone: not named */
-	if (!r && l < LEVEL_WRITE)
-		r = EACCES;
+	if (!r)
+		r = authz_node(NEED_WRITE, l, false);
+	refused = r;
 	if (r)
 		goto out;
 	if (fd >= 0)
@@ -971,7 +971,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	if (r)
 		goto out;
 	if ((valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) && !may_chown(ctx, &st, valid, attr)) {
-		r = EPERM;
+		r = refused = EPERM;
 		goto out;
 	}
 	/* chmod is the owner's, but for the kernel dropping setuid/setgid of
@@ -980,7 +980,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	if ((valid & FUSE_SET_ATTR_MODE) && ctx->uid != 0 && ctx->uid != st.st_uid) {
 		if (!S_ISREG(st.st_mode) || !drops_privs_only(st.st_mode, attr->st_mode) ||
 		    !open_for_writing(fs, n)) {
-			r = EPERM;
+			r = refused = EPERM;
 			goto out;
 		}
 		drop = st.st_mode & ~attr->st_mode & (S_ISUID | S_ISGID);
@@ -1062,7 +1062,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	if (fd >= 0) {
 		r = fstat(fd, &st) < 0 ? errno : 0;
 		if (!r)
-			st.st_mode = present_mode(st.st_mode, l);
+			st.st_mode = authz_mode(st.st_mode, l);
 	} else {
 		pthread_mutex_lock(&fs->lock);
 		es = n->es;
@@ -1073,7 +1073,7 @@ out:
 	if (own >= 0)
 		close(own);
 	if (path[0])
-		audit_change(req, fs, &ev, r, false);
+		audit_change(req, fs, &ev, r, false, refused);
 	if (r) {
 		fuse_reply_err(req, r);
 	} else {
@@ -1118,12 +1118,7 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	if (!r && mask != F_OK) {
 		r = node_stat(fs, ino, path, &es, l, &st);
 		if (!r) {
-			bool dir = S_ISDIR(st.st_mode);
-			enum level need_r = dir ? LEVEL_VIEW : LEVEL_READ;
-
-			if (((mask & R_OK) && l < need_r) || ((mask & W_OK) && l < LEVEL_WRITE) ||
-			    ((mask & X_OK) && (l < need_r || !(st.st_mode & 0111))))
-				r = EACCES;
+			r = authz_access(l, st.st_mode, mask);
 		}
 	}
 	fuse_reply_err(req, r);
@@ -1167,9 +1162,9 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct event ev = { .op = "create", .path = c.path, .bytes = -1 };
 
 	/* Device nodes never, in any visible directory. */
-	if (S_ISCHR(mode) || S_ISBLK(mode)) {
+	if (authz_mknod(mode)) {
 		r = child(req, fs, parent, name, false, &c);
-		r = r ? r : EPERM;
+		r = r ? r : (c.refused = authz_mknod(mode));
 	} else {
 		r = child_create(req, fs, parent, name, false, &c);
 		if (!r)
@@ -1178,7 +1173,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 			own_made(req, fs, &c, -1, mode);
 	}
 	if (c.path[0])
-		audit_change(req, fs, &ev, r, false);
+		audit_change(req, fs, &ev, r, false, c.refused);
 	if (r)
 		fuse_reply_err(req, r);
 	else
@@ -1205,7 +1200,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (!r && c.es.wh)
 		r = -delta_set_opaque(fs->b, c.path);
 	if (c.path[0])
-		audit_change(req, fs, &ev, r, false);
+		audit_change(req, fs, &ev, r, false, c.refused);
 	if (r)
 		fuse_reply_err(req, r);
 	else
@@ -1224,7 +1219,7 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	if (!r)
 		own_made(req, fs, &c, -1, 0);
 	if (c.path[0])
-		audit_change(req, fs, &ev, r, false);
+		audit_change(req, fs, &ev, r, false, c.refused);
 	if (r)
 		fuse_reply_err(req, r);
 	else
@@ -1242,7 +1237,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
 	if (r) {
 		if (c.path[0])
-			audit_change(req, fs, &ev, r, false);
+			audit_change(req, fs, &ev, r, false, c.refused);
 		fuse_reply_err(req, r);
 		return;
 	}
@@ -1259,7 +1254,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	audit_change(req, fs, &ev, 0, false);
+	audit_change(req, fs, &ev, 0, false, 0);
 	{
 		struct fuse_entry_param e;
 		struct estate es = { .in_upper = true, .in_lower = c.es.wh };
@@ -1293,22 +1288,21 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct node *n = ino_node(fs, ino);
 	struct child c;
 	enum level l;
-	int r = gate(req, fs, ino, NEED_VISIBLE, path, &l, NULL);
+	int r = gate(req, fs, ino, NEED_VISIBLE, path, &l, NULL), refused = 0;
 	struct event ev = { .op = "link", .path = path, .to = c.path, .bytes = -1 };
 
 	c.path[0] = '\0';
-	/* A link to a file below write would be a writable alias of it. */
-	if (!r && l < LEVEL_WRITE) {
-		r = EACCES;
+	if (!r) {
+		r = refused = authz_link(l, n->is_dir);
 		/* Only to name the new link in the audit record. */
-		if (auditing(fs, AUDIT_DENY) && child(req, fs, newparent, newname, false, &c))
+		if (r == EACCES && auditing(fs, AUDIT_DENY) &&
+		    child(req, fs, newparent, newname, false, &c))
 			c.path[0] = '\0';
 	}
-	if (!r && n->is_dir)
-		r = EPERM;
 	if (!r) {
 		r = child_create(req, fs, newparent, newname, false, &c);
-		if (r == EACCES)
+		refused = c.refused;
+		if (r && r == c.refused)
 			ev.rule_path = c.path;	/* the new name refused it */
 	}
 	if (!r)
@@ -1316,7 +1310,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	if (!r)
 		r = -backing_link(fs->b, path, c.path);
 	if (r != ENOENT || c.path[0])
-		audit_change(req, fs, &ev, r, false);
+		audit_change(req, fs, &ev, r, false, refused);
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
@@ -1351,7 +1345,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!r)
 		forget_name(fs, c.dir, name);
 	if (c.path[0])
-		audit_change(req, fs, &ev, r, c.hidden);
+		audit_change(req, fs, &ev, r, c.hidden, c.refused);
 	fuse_reply_err(req, r);
 }
 
@@ -1396,7 +1390,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!r)
 		forget_name(fs, c.dir, name);
 	if (c.path[0])
-		audit_change(req, fs, &ev, r, c.hidden);
+		audit_change(req, fs, &ev, r, c.hidden, c.refused);
 	fuse_reply_err(req, r);
 }
 
@@ -1421,6 +1415,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int r;
 
 	from.path[0] = to.path[0] = '\0';
+	from.refused = to.refused = 0;
+	from.hidden = false;
 
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
 		fuse_reply_err(req, EINVAL);
@@ -1429,12 +1425,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	r = child_change(req, fs, parent, name, &from);
 	if (!r)
 		r = child(req, fs, newparent, newname, S_ISDIR(from.st.st_mode), &to);
-	if (!r && to.level < LEVEL_WRITE) {
-		r = EACCES;
-		ev.rule_path = to.path;	/* the new name refused it */
+	if (!r) {
+		r = to.refused = authz_rename_to(to.level, newname);
+		if (r == EACCES)
+			ev.rule_path = to.path;	/* the new name refused it */
 	}
-	if (!r && delta_reserved(newname))
-		r = EINVAL;
 	if (!r && strcmp(from.path, to.path) == 0)
 		goto out;
 	/* Two names of one file: rename(2) does nothing.  The numbers shown
@@ -1511,7 +1506,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		refresh(fs, over, from.path);
 out:
 	if (from.path[0])
-		audit_change(req, fs, &ev, r, from.hidden);
+		audit_change(req, fs, &ev, r, from.hidden, from.refused ? from.refused : to.refused);
 	fuse_reply_err(req, r);
 }
 
@@ -1548,6 +1543,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 	bool have_st;
 	int r = gate(req, fs, ino, writing ? NEED_WRITE : NEED_READ, path, NULL, &es), fd;
+	int refused = r;	/* the gate's: the level */
 
 	tune_readahead(fs);
 	if (!r && writing)
@@ -1555,7 +1551,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!r && !open_slot(fs))
 		r = EMFILE;
 	if (r) {
-		if ((r == EACCES || r == EPERM) && path[0] && auditing(fs, AUDIT_DENY)) {
+		if (r == refused && r == EACCES && path[0] && auditing(fs, AUDIT_DENY)) {
 			struct event ev = { .op = "open", .path = path,
 					    .mode = open_mode(fi->flags), .bytes = -1 };
 
@@ -1816,26 +1812,22 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 
 /* ---- extended attributes: the user. namespace only ---------------------------- */
 
-static bool user_xattr(const char *name)
-{
-	return strncmp(name, "user.", 5) == 0;
-}
-
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct fs *fs = FS(req);
 	char path[POLICY_MAX_PATH], *buf = NULL;
 	struct estate es;
+	enum level l;
 	ssize_t n;
-	int r = gate(req, fs, ino, NEED_VISIBLE, path, NULL, &es), fd;
+	int r = gate(req, fs, ino, NEED_VISIBLE, path, &l, &es), fd;
 
-	/* EOPNOTSUPP, not ENODATA: ls -l and cp -a ask every file for
-	 * security.selinux and system.posix_acl_access, and stop asking on
-	 * a device that answers EOPNOTSUPP (two round trips a file saved). */
-	if (!r && !user_xattr(name))
-		r = EOPNOTSUPP;
-	else if (!r && delta_reserved_xattr(name))
-		r = ENODATA;	/* the delta's own */
+	if (!r)
+		r = authz_xattr_get(l, name);
+	if (r == EACCES && auditing(fs, AUDIT_DENY)) {
+		struct event ev = { .op = "getxattr", .path = path, .bytes = -1 };
+
+		audit_emit(req, fs, &ev, "deny", r);
+	}
 	if (!r) {
 		fd = backing_open_meta(fs->b, layer_of(&es), path);
 		if (fd < 0) {
@@ -1862,15 +1854,17 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct fs *fs = FS(req);
 	char path[POLICY_MAX_PATH], list[65536], out[65536];
 	struct estate es;
+	enum level l;
 	size_t len = 0;
 	ssize_t n = 0, i;
-	int r = gate(req, fs, ino, NEED_VISIBLE, path, NULL, &es), fd;
+	int r = gate(req, fs, ino, NEED_VISIBLE, path, &l, &es), fd;
 
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
 	}
-	fd = backing_open_meta(fs->b, layer_of(&es), path);
+	/* Below read: an empty list (the names are the file's, too). */
+	fd = authz_xattr_list(l) ? -1 : backing_open_meta(fs->b, layer_of(&es), path);
 	if (fd >= 0) {
 		n = flistxattr(fd, list, sizeof(list));
 		r = n < 0 ? errno : 0;
@@ -1881,11 +1875,11 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		return;
 	}
 	for (i = 0; i < n; i += (ssize_t)strlen(list + i) + 1) {
-		size_t l = strlen(list + i) + 1;
+		size_t k = strlen(list + i) + 1;
 
-		if (user_xattr(list + i) && !delta_reserved_xattr(list + i)) {
-			memcpy(out + len, list + i, l);
-			len += l;
+		if (authz_xattr_get(LEVEL_READ, list + i) == 0) {
+			memcpy(out + len, list + i, k);
+			len += k;
 		}
 	}
 	if (!size)
@@ -1901,15 +1895,14 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 {
 	struct fs *fs = FS(req);
 	char path[POLICY_MAX_PATH] = "";
-	int r = gate(req, fs, ino, NEED_WRITE, path, NULL, NULL), fd;
+	int r = gate(req, fs, ino, NEED_WRITE, path, NULL, NULL), fd, refused;
 	struct event ev = { .op = "setxattr", .path = path, .bytes = -1 };
 
 	if (r == ENOENT)
 		path[0] = '\0';
-	if (!r && !user_xattr(name))
-		r = EOPNOTSUPP;
-	else if (!r && delta_reserved_xattr(name))
-		r = EPERM;	/* the delta's own */
+	if (!r)
+		r = authz_xattr_set(name);
+	refused = r;	/* the gate's and authz's, before any backing call */
 	if (!r)
 		r = copy_up(fs, ino_node(fs, ino), path);
 	if (!r) {
@@ -1923,7 +1916,7 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 		}
 	}
 	if (path[0])
-		audit_change(req, fs, &ev, r, false);
+		audit_change(req, fs, &ev, r, false, refused);
 	fuse_reply_err(req, r);
 }
 

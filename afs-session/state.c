@@ -32,7 +32,7 @@ void rfc3339_now(char *buf, size_t size)
 }
 
 /* $AFS_RUNTIME_DIR, else $XDG_RUNTIME_DIR/afs, else /run/afs: made 0700
- * if missing; refused unless ours and private (DESIGN.md 4).  Dies. */
+ * if missing; refused unless ours and private (afs-session(1) STATE).  Dies. */
 char *state_root(void)
 {
 	const char *env = getenv("AFS_RUNTIME_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");

@@ -1,4 +1,5 @@
-/* audit.h - audit records: JSON Lines, schema version 1 (DESIGN.md 2.3).
+/* audit.h - audit records: JSON Lines, schema version 1 (afs-fuse(1)
+ * AUDIT LOG, afs-audit(1) RECORDS).
  *
  * One record is one line; fields in the schema's order, absent when not
  * applicable.  Strings are escaped so that any byte sequence stays one

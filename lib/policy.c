@@ -1,8 +1,9 @@
 /* policy.c - decide the level of a path.
  *
  * MUST (each has a test in tests/unit/test-policy-match.c):
- * - decide exactly as DESIGN.md 1.3: the best matching rule by (priority,
- *   kind, literal prefix length, later rule); no match: the default;
+ * - decide exactly as afs-policy(5) PRECEDENCE: the best matching rule by
+ *   (priority, kind, literal prefix length, later rule); no match: the
+ *   default;
  * - present a directory no rule matches as view when some rule could grant
  *   view or more below it, and never otherwise;
  * - keep the root at least view;

@@ -1,6 +1,6 @@
 /* policy.h - the afs policy: load a YAML policy, decide a level for a path.
  *
- * The contract is DESIGN.md section 1 and man/afs-policy.5.  Loading
+ * The contract is afs-policy(5).  Loading
  * (policy_load*) does all the I/O and allocation; deciding (policy_decide,
  * policy_resolve) is pure: no I/O, no allocation, bounded time.
  */

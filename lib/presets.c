@@ -1,4 +1,4 @@
-/* presets.c - the preset search path (DESIGN.md: build and install). */
+/* presets.c - the preset search path (afs-policy(5) PRESETS). */
 #include <stdlib.h>
 
 #include "presets.h"

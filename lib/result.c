@@ -1,5 +1,5 @@
 /* result.c - the result object of afs-launch --json and afs-session exec
- * --json (DESIGN.md 3), and the bounded capture behind it. */
+ * --json (afs-launch(1) JSON OUTPUT), and the bounded capture behind it. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

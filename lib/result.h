@@ -1,5 +1,5 @@
-/* result.h - the --json result object (DESIGN.md 3), shared by afs-launch
- * and afs-session. */
+/* result.h - the --json result object (afs-launch(1) JSON OUTPUT), shared
+ * by afs-launch and afs-session. */
 #ifndef AFS_RESULT_H
 #define AFS_RESULT_H
 

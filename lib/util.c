@@ -1,5 +1,6 @@
 /* util.c - messages, allocation, small file helpers. */
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -201,9 +202,17 @@ int64_t parse_duration_ms(const char *s)
 	char *end;
 	double v;
 
+	/* Digits and a point only: strtod would also skip white space
+	 * (hiding a sign) and read hexadecimal, "inf" and "nan". */
+	if (!isdigit((unsigned char)*s) && !(*s == '.' && isdigit((unsigned char)s[1])))
+		return -1;
+	for (end = (char *)s; isdigit((unsigned char)*end) || *end == '.'; end++)
+		;
+	if (*end == 'x' || *end == 'X' || *end == 'e' || *end == 'E')
+		return -1;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0 || *s == '-' || *s == '+')
+	if (errno || end == s || !isfinite(v) || v < 0)
 		return -1;
 	switch (*end) {
 	case 'd': v *= 24;		/* fall through */
@@ -294,9 +303,12 @@ int64_t parse_size_bytes(const char *s)
 	const char *sfx;
 	int shift = 0;
 
+	/* Digits first: strtoull would skip white space, hiding a sign. */
+	if (!isdigit((unsigned char)*s))
+		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-' || *s == '+')
+	if (errno || end == s)
 		return -1;
 	if (*end) {
 		sfx = strchr(suffixes, *end & ~0x20);

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Writes through afs-fuse: the errno contract of DESIGN.md 2.1 for every
-# level and op family, and what lands in the delta (never in SOURCE).
+# Writes through afs-fuse: the errno contract of afs-fuse(1) LEVELS AND
+# ERRORS for every level and op family, and what lands in the delta (never
+# in SOURCE).
 . "$(dirname "$0")/lib.sh"
 
 src=$T/src mnt=$T/mnt delta=$T/delta

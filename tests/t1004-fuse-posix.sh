@@ -7,8 +7,9 @@
 #
 # What afs-fuse does differently by design is kept out of the script and
 # checked here on its own: directory renames answer EXDEV and mv still works
-# (DESIGN.md 2.1), device nodes are EPERM, .wh. names are refused and never
-# shown, only user.* extended attributes pass (afs-fuse(1)); the hard links
+# (afs-fuse(1) LEVELS AND ERRORS), device nodes are EPERM, .wh. names are
+# refused and never shown, only user.* extended attributes pass
+# (afs-fuse(1)); the hard links
 # of SOURCE, which copy-up breaks (afs-fuse(1), BUGS), are TODO checks.
 # FALLOC_FL_COLLAPSE_RANGE and INSERT_RANGE are not in the script: the
 # kernel's FUSE client refuses them (EOPNOTSUPP) before asking the daemon.

@@ -1,10 +1,10 @@
 #!/bin/bash
 # Security: a file at `read` (and a directory at `read`, a file at `view`)
 # cannot be changed from the sandbox by any route: each attack must fail
-# with the errno of DESIGN.md 2.1 (or the kernel's own, where the kernel
-# refuses before afs-fuse is asked), and afterwards the file's bytes, mode,
-# owner and times on the host are unchanged (cmp) and the delta holds
-# nothing about it.  Every attack runs inside afs-launch's sandbox over a
+# with the errno of afs-fuse(1) LEVELS AND ERRORS (or the kernel's own,
+# where the kernel refuses before afs-fuse is asked), and afterwards the
+# file's bytes, mode, owner and times on the host are unchanged (cmp) and
+# the delta holds nothing about it.  Every attack runs inside afs-launch's sandbox over a
 # real mount, as tests/helpers/attack.
 . "$(dirname "$0")/lib.sh"
 

@@ -285,7 +285,7 @@ is "the big policy has 10,000 rules" 10000 "$(grep -c -- '- pattern:' "$big")"
 s0=$(date +%s%N)
 if afs_mount "$src" "$mnt" -p "$big"; then
 	el=$((($(date +%s%N) - s0) / 1000000))
-	# A second, as DESIGN 1.2 says; ten under the sanitizers, which make
+	# A second, as afs-policy(5) LIMITS says; ten under the sanitizers, which make
 	# the loader several times slower.
 	limit=1000
 	grep -q fsanitize "$B/.flags" 2>/dev/null && limit=10000

@@ -92,9 +92,9 @@ else
 fi
 bad=$(grep '^racer' "$T/race.out" | grep -v 'unexpected=0$')
 if [ -z "$bad" ]; then
-	ok "every refusal had the errno of DESIGN.md 2.1 (EACCES to make, ENOENT to reach)"
+	ok "every refusal had the errno of afs-fuse(1) LEVELS AND ERRORS (EACCES to make, ENOENT to reach)"
 else
-	not_ok "every refusal had the errno of DESIGN.md 2.1 (EACCES to make, ENOENT to reach)"
+	not_ok "every refusal had the errno of afs-fuse(1) LEVELS AND ERRORS (EACCES to make, ENOENT to reach)"
 	diag "$bad" "$(grep '^UNEXPECTED' "$T/race.out" | sort | uniq -c | head -n 10)"
 fi
 

@@ -23,8 +23,9 @@
  * difference shows as the lines it affects, not as a truncated output.
  *
  * Directory renames are not in the script: afs-fuse answers them with
- * EXDEV by design (DESIGN.md 2.1), and t1004 checks that apart, as it does
- * device nodes, .wh. names and non-user extended attributes.
+ * EXDEV by design (afs-fuse(1) LEVELS AND ERRORS), and t1004 checks that
+ * apart, as it does device nodes, .wh. names and non-user extended
+ * attributes.
  */
 #include <dirent.h>
 #include <errno.h>

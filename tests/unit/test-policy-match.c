@@ -1,4 +1,5 @@
-/* test-policy-match.c - the matcher and precedence of DESIGN.md section 1.3.
+/* test-policy-match.c - the matcher and precedence of afs-policy(5)
+ * MATCHING and PRECEDENCE.
  *
  * Table-driven: each case is a policy text, a path and the verdict expected
  * from policy_resolve (ancestors included), policy_decide (the entry alone)

@@ -18,11 +18,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "deltafmt.h"
 #include "diff.h"
 #include "util.h"
 
-#define WH ".wh."
-#define OPAQUE ".wh..wh..opq"
 
 struct change {
 	char kind;	/* A M D T */
@@ -127,7 +126,7 @@ static void walk(struct changes *c, int ddfd, int sdfd, const char *rel, int dep
 	struct dirent *de;
 	DIR *d;
 	int fd = dup(ddfd);
-	bool opaque = faccessat(ddfd, OPAQUE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	bool opaque = faccessat(ddfd, DELTA_OPAQUE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 
 	if (fd < 0 || depth > PATH_MAX / 2 || !(d = fdopendir(fd))) {
 		error("cannot read the delta at '%s': %m", rel);
@@ -167,13 +166,13 @@ static void walk(struct changes *c, int ddfd, int sdfd, const char *rel, int dep
 		bool in_source;
 		char *p;
 
-		if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, OPAQUE))
+		if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, DELTA_OPAQUE))
 			continue;
-		if (!strncmp(name, WH, sizeof(WH) - 1)) {
-			const char *target = name + sizeof(WH) - 1;
+		if (!strncmp(name, DELTA_WH_PREFIX, sizeof(DELTA_WH_PREFIX) - 1)) {
+			const char *target = name + sizeof(DELTA_WH_PREFIX) - 1;
 
 			/* A copy-up cut short is no change. */
-			if (target[0] == '.' && !strncmp(target, ".afs-tmp.", 9))
+			if (!strncmp(name, DELTA_TMP_PREFIX, sizeof(DELTA_TMP_PREFIX) - 1))
 				continue;
 			if (sdfd >= 0 && fstatat(sdfd, target, &sst, AT_SYMLINK_NOFOLLOW) == 0) {
 				p = join(rel, target);

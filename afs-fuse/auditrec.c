@@ -30,13 +30,13 @@ unsigned exec_gen;
  * or until some process execs a file of the mount.  (Never its session:
  * the sandbox sets its own environment, so that comes from the caller
  * only, as --session.) */
-void proc_of(pid_t pid, char comm[16])
+void proc_of(pid_t pid, char comm[TASK_COMM_LEN])
 {
 	static __thread struct {
 		pid_t pid;
 		unsigned gen;
 		time_t at;
-		char comm[16];
+		char comm[TASK_COMM_LEN];
 	} cache[64];
 	unsigned i = (unsigned)pid % 64;
 	time_t now = time(NULL);
@@ -54,7 +54,7 @@ void proc_of(pid_t pid, char comm[16])
 	snprintf(p, sizeof(p), "/proc/%d/comm", (int)pid);
 	fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		n = read(fd, comm, 15);
+		n = read(fd, comm, TASK_COMM_LEN - 1);
 		close(fd);
 		if (n > 0 && comm[n - 1] == '\n')
 			n--;
@@ -79,7 +79,7 @@ void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 	const struct fuse_ctx *ctx = req ? fuse_req_ctx(req) : NULL;
 	struct audit_rec r;
 	struct verdict v;
-	char comm[16], rule[POLICY_MAX_PATH + 32];
+	char comm[TASK_COMM_LEN], rule[POLICY_MAX_PATH + 32];
 
 	audit_rec_init(&r);
 	if (ev->ts)

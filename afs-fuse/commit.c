@@ -31,7 +31,7 @@
 #include "policy.h"
 #include "util.h"
 
-#define TMP_PREFIX DELTA_WH_PREFIX ".afs-tmp."
+#define TMP_PREFIX DELTA_TMP_PREFIX
 
 struct job {
 	char **paths;		/* cleaned selections; none: everything */

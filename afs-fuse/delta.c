@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,7 +268,7 @@ int delta_copy_data(int in, int out, const struct stat *st)
  * mount shows); a failure loses them, never the copy. */
 void delta_copy_xattrs(int in, int out)
 {
-	char names[65536], value[65536];
+	char names[XATTR_LIST_MAX], value[XATTR_SIZE_MAX];
 	ssize_t n, i, v;
 
 	n = flistxattr(in, names, sizeof(names));
@@ -325,7 +326,7 @@ int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 		return r;
 	}
 	/* A name the view never shows, unique among threads and mounts. */
-	snprintf(prefix, sizeof(prefix), DELTA_WH_PREFIX ".afs-tmp.%d.%u.",
+	snprintf(prefix, sizeof(prefix), DELTA_TMP_PREFIX "%d.%u.",
 		 (int)pid, atomic_fetch_add(&tmp_counter, 1));
 	r = sibling(path, prefix, tmp);
 	if (r < 0)

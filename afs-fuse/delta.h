@@ -11,16 +11,7 @@
 #include <sys/stat.h>
 
 #include "backing.h"
-
-#define DELTA_WH_PREFIX ".wh."
-#define DELTA_OPAQUE ".wh..wh..opq"
-/* Extended attributes of afs's own on files of the delta, never shown
- * through the mount nor committed.  DELTA_ORIGIN ("DEV:INO") is set by a
- * copy-up on the copy of a lower file that had one name: the copy (and
- * every hard link later made to it) shows that inode number, so that a
- * file keeps its st_ino when it is first written or linked. */
-#define DELTA_XATTR_PREFIX "user.afs."
-#define DELTA_ORIGIN "user.afs.origin"
+#include "deltafmt.h"
 
 /* Where an entry of the merged view lives. */
 struct estate {

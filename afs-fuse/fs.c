@@ -158,6 +158,9 @@ struct node *ino_node(struct fs *fs, fuse_ino_t ino)
 	return ino == FUSE_ROOT_ID ? &fs->root : (struct node *)(uintptr_t)ino;
 }
 
+/* Inode numbers are node addresses, as in libfuse's passthrough_ll. */
+_Static_assert(sizeof(struct node *) <= sizeof(fuse_ino_t), "a node address fits an inode number");
+
 fuse_ino_t node_ino(struct fs *fs, struct node *n)
 {
 	return n == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;

@@ -694,7 +694,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	/* A directory is looked up with its opaque marker (PATH/.wh..wh..opq)
 	 * right after: refuse now a path too long for that, rather than make
 	 * a directory and then fail (found by tests/t5001). */
-	if (!r && strlen(c.path) + sizeof("/.wh..wh..opq") > POLICY_MAX_PATH)
+	if (!r && strlen(c.path) + sizeof("/" DELTA_OPAQUE) > POLICY_MAX_PATH)
 		r = ENAMETOOLONG;
 	if (!r)
 		r = -backing_mkdir(fs->b, c.path, mode);

@@ -12,6 +12,7 @@
 
 #include "auditlog.h"
 #include "fs_int.h"
+#include "util.h"
 
 /* open(2) passes this for an exec (the kernel's __FMODE_EXEC). */
 #define OPEN_EXEC 040
@@ -44,7 +45,7 @@ struct handle {
 	struct timespec opened;
 	pid_t pid;
 	uid_t uid;
-	char comm[16];		/* read at open: the process may be gone at release */
+	char comm[TASK_COMM_LEN];		/* read at open: the process may be gone at release */
 	char mode[3];
 	char path[];
 };
@@ -88,7 +89,7 @@ int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
 int ensure_upper_dir(struct fs *fs, struct node *n);
 
 /* auditrec.c */
-void proc_of(pid_t pid, char comm[16]);
+void proc_of(pid_t pid, char comm[TASK_COMM_LEN]);
 bool auditing(const struct fs *fs, enum audit_level need);
 void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 		const char *decision, int err);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/limits.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,7 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct fs *fs = FS(req);
-	char path[POLICY_MAX_PATH], list[65536], out[65536];
+	char path[POLICY_MAX_PATH], list[XATTR_LIST_MAX], out[XATTR_LIST_MAX];
 	struct estate es;
 	enum level l;
 	size_t len = 0;

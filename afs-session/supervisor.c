@@ -1094,14 +1094,7 @@ int supervisor_start(const char *root, const struct start_opts *o)
 			int keep[] = { s.dirfd, s.iofd, s.clientsfd, s.ctl, s.done, rp[1],
 				       s.audit_fd };
 
-			for (int fd = 3; fd < 1024; fd++) {
-				bool k = false;
-
-				for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-					k |= keep[i] == fd;
-				if (!k)
-					close(fd);
-			}
+			close_except(keep, ARRAY_SIZE(keep));
 		}
 		inf.pid = getpid();
 		rfc3339_now(inf.started, sizeof(inf.started));

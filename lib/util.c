@@ -1,9 +1,10 @@
 /* util.c - messages, allocation, small file helpers. */
-#include <dirent.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/close_range.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -326,4 +327,24 @@ int64_t parse_size_bytes(const char *s)
 	if (v == 0 || v > (unsigned long long)INT64_MAX >> shift)
 		return -1;
 	return (int64_t)(v << shift);
+}
+
+static int by_fd(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+void close_except(int *keep, size_t n)
+{
+	unsigned from = 3;
+
+	qsort(keep, n, sizeof(*keep), by_fd);
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned)keep[i] > from)
+			close_range(from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	close_range(from, ~0U, 0);
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+/* A process's name as the kernel keeps it (comm), NUL included. */
+#define TASK_COMM_LEN 16
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Set once by main(); prefixes every message. */
@@ -60,5 +62,9 @@ static inline void freep(void *p) { free(*(void **)p); }
 static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
 #define cleanup_free __attribute__((cleanup(freep)))
 #define cleanup_fd __attribute__((cleanup(closep)))
+
+/* Close every fd from 3 up (to the last the kernel allows, not only
+ * below 1024) but the N in KEEP (which it sorts; -1 entries ignored). */
+void close_except(int *keep, size_t n);
 
 #endif

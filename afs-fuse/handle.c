@@ -159,13 +159,17 @@ void open_slot_free(struct fs *fs)
 	__atomic_sub_fetch(&fs->nopen, 1, __ATOMIC_RELAXED);
 }
 
-/* A handle for FD, recording at release when the level asks for it. */
+/* A handle for FD, recording at release when the level asks for it; NULL
+ * when out of memory (the op answers ENOMEM: a daemon serving many
+ * sandboxes does not die for one). */
 struct handle *handle_new(fuse_req_t req, struct fs *fs, struct node *n, int fd,
 			  enum layer layer, const char *path, int flags, bool writing)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct handle *h = xcalloc(1, sizeof(*h) + strlen(path) + 1);
+	struct handle *h = calloc(1, sizeof(*h) + strlen(path) + 1);
 
+	if (!h)
+		return NULL;
 	h->fd = fd;
 	h->layer = layer;
 	h->node = n;

@@ -124,8 +124,13 @@ static int listing_get(struct fs *fs, struct node *n, const char *dpath, const s
 		dirsnap_free(d);
 		return ENOMEM;
 	}
+	ls = calloc(1, sizeof(*ls));
+	if (!ls) {
+		pthread_mutex_unlock(&fs->lock);
+		dirsnap_free(d);
+		return ENOMEM;
+	}
 	fs->listed += d->bytes;
-	ls = xcalloc(1, sizeof(*ls));
 	ls->d = d;
 	ls->refs = 1;
 	ls->node = n;
@@ -174,7 +179,12 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 		audit_emit(req, fs, &ev, "allow", 0);
 	}
-	dh = xcalloc(1, sizeof(*dh));
+	dh = calloc(1, sizeof(*dh));
+	if (!dh) {
+		open_slot_free(fs);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	pthread_mutex_lock(&fs->lock);
 	dh->next = fs->dirs;
 	if (fs->dirs)
@@ -232,7 +242,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		delta_open_dirs(fs->b, dpath, &des, &dirs);
 	else
 		dirs = DIRFDS_NONE;
-	buf = p = xmalloc(size);
+	buf = p = malloc(size);
+	if (!buf) {
+		delta_close_dirs(&dirs);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	for (i = (size_t)off; i < d->n; i++) {
 		const char *name = d->names[i];
 		struct fuse_entry_param e;

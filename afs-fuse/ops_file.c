@@ -98,6 +98,12 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, n, fd, writing ? UPPER : layer_of(&es),
 						 path, fi->flags, writing);
+	if (!fi->fh) {
+		close(fd);
+		open_slot_free(fs);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	if (have_st)
 		open_io(req, fs, fi, H(fi), &st);
 	/* No FLUSH on close: writes reach the backing file before their

@@ -42,8 +42,8 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		if (fd < 0) {
 			r = fd == -EPERM ? ENODATA : -fd;
 		} else {
-			buf = size ? xmalloc(size) : NULL;
-			n = fgetxattr(fd, name, buf, size);
+			buf = size ? malloc(size) : NULL;
+			n = size && !buf ? (errno = ENOMEM, -1) : fgetxattr(fd, name, buf, size);
 			r = n < 0 ? errno : 0;
 			close(fd);
 			if (!r && size)

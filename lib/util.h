@@ -23,7 +23,10 @@ void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Allocation that cannot fail: out of memory ends the program (exit 1).
- * Used at load and set-up time only, never on a FUSE hot path. */
+ * Used at load and set-up time.  afs-fuse's ops answer ENOMEM instead for
+ * an open file, an open directory, a listing's record, the buffers of
+ * readdir and getxattr; a lookup's node and the names of a listing still
+ * come from these, and out of memory there ends afs-fuse. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -24,7 +24,7 @@ enum need {
 	NEED_HANDLE,	/* an op through an open file: view, and the entry may be
 			 * gone (unlinked or renamed over) */
 	NEED_VISIBLE,	/* stat, readlink, lookup in, list: view */
-	NEED_READ,	/* open for reading or executing, an xattr's value */
+	NEED_READ,	/* open for reading or executing */
 	NEED_WRITE,	/* modify */
 };
 

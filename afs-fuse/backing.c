@@ -28,7 +28,27 @@
 struct backing {
 	int root[2];	/* UPPER, LOWER; -1 when absent */
 	dev_t dev[2];	/* the roots' file systems */
+	bool local[2];	/* ... kept by this kernel (see backing_local) */
 };
+
+/* File systems whose attributes come from elsewhere: another machine's
+ * clock, or a cache that may lag behind what readdir sees. */
+static bool remote_fs(long type)
+{
+	switch ((unsigned long)type) {
+	case 0x6969UL:		/* NFS */
+	case 0x65735546UL:	/* FUSE (sshfs, virtiofs, ...) */
+	case 0x01021997UL:	/* 9p */
+	case 0xFF534D42UL:	/* CIFS */
+	case 0xFE534D42UL:	/* SMB2 */
+	case 0x00c36400UL:	/* Ceph */
+	case 0x6b414653UL:	/* AFS */
+	case 0x47504653UL:	/* GPFS */
+		return true;
+	default:
+		return false;
+	}
+}
 
 #define RESOLVE_SAFE (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
 
@@ -81,8 +101,12 @@ int backing_open(const char *upper, const char *lower, struct backing **out)
 
 		if (b->root[l] >= 0)
 			r = fstat(b->root[l], &st) < 0 ? -errno : 0;
-		if (b->root[l] >= 0 && r == 0)
+		if (b->root[l] >= 0 && r == 0) {
+			struct statfs sf;
+
 			b->dev[l] = st.st_dev;
+			b->local[l] = fstatfs(b->root[l], &sf) == 0 && !remote_fs((long)sf.f_type);
+		}
 	}
 	if (r < 0) {
 		backing_close(b);
@@ -90,6 +114,11 @@ int backing_open(const char *upper, const char *lower, struct backing **out)
 	}
 	*out = b;
 	return 0;
+}
+
+bool backing_local(const struct backing *b, enum layer l, dev_t dev)
+{
+	return b->local[l] && dev == b->dev[l];
 }
 
 void backing_close(struct backing *b)

@@ -39,6 +39,10 @@ bool backing_has(const struct backing *b, enum layer l);
  * when they are two file systems. */
 ino_t backing_ino(const struct backing *b, enum layer l, ino_t ino);
 dev_t backing_dev(const struct backing *b, enum layer l);
+/* Are the attributes of a directory of layer L on DEV this kernel's own
+ * (the layer's root file system, one kept on this machine), so that its
+ * mtime moves, by this clock, whenever its names do? */
+bool backing_local(const struct backing *b, enum layer l, dev_t dev);
 /* Whether afs-fuse runs as root (may give files away), asked once. */
 bool backing_root(void);
 

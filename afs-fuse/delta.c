@@ -458,12 +458,30 @@ int delta_clear_markers(struct backing *b, const char *dir)
  * slots in the three arrays. */
 #define ENTRY_COST(namelen) ((namelen) + 1 + 16 + sizeof(char *) + 1 + sizeof(ino_t))
 
-static int snap_add(struct dirsnap *s, size_t *cap, size_t limit, const char *name,
+/* Take N bytes of BUD (NULL: no bound), as they are spent, so that
+ * listings made at once by several threads never hold more together. */
+static bool charge(struct budget *bud, size_t n)
+{
+	if (!bud)
+		return true;
+	if (__atomic_add_fetch(bud->used, n, __ATOMIC_RELAXED) <= bud->max)
+		return true;
+	__atomic_sub_fetch(bud->used, n, __ATOMIC_RELAXED);
+	return false;
+}
+
+void budget_give_back(struct budget *bud, size_t n)
+{
+	if (bud)
+		__atomic_sub_fetch(bud->used, n, __ATOMIC_RELAXED);
+}
+
+static int snap_add(struct dirsnap *s, size_t *cap, struct budget *bud, const char *name,
 		    unsigned char type, ino_t ino)
 {
 	size_t len = strlen(name);
 
-	if (s->bytes + ENTRY_COST(len) > limit)
+	if (!charge(bud, ENTRY_COST(len)))
 		return -ENOMEM;
 	if (s->n == *cap) {
 		*cap = *cap ? 2 * *cap : 32;
@@ -514,16 +532,19 @@ static bool tick_over(const struct timespec *t, const struct timespec *t0)
 }
 
 /* Note in ST what layer L's directory (attributes DS) is, and whether its
- * last change is older than T0, when the listing began, by a whole tick. */
-static void stamp_layer(struct dirstamp *st, enum layer l, const struct stat *ds,
-			const struct timespec *t0)
+ * last change is older than T0, when the listing began, by a whole tick.
+ * Never settled on a file system of another machine (its clock, or an
+ * attribute cache, could hide a change). */
+static void stamp_layer(struct backing *b, struct dirstamp *st, enum layer l,
+			const struct stat *ds, const struct timespec *t0)
 {
 	st->in[l] = true;
 	st->dev[l] = ds->st_dev;
 	st->ino[l] = ds->st_ino;
 	st->mtime[l] = ds->st_mtim;
 	st->ctime[l] = ds->st_ctim;
-	if (!tick_over(&ds->st_mtim, t0) || !tick_over(&ds->st_ctim, t0))
+	if (!tick_over(&ds->st_mtim, t0) || !tick_over(&ds->st_ctim, t0) ||
+	    !backing_local(b, l, ds->st_dev))
 		st->settled = false;
 }
 
@@ -557,12 +578,12 @@ bool delta_dir_stamp(struct backing *b, const char *path, const struct estate *e
 	if (e->in_upper) {
 		if (backing_lstat(b, UPPER, path, &ds) < 0 || !S_ISDIR(ds.st_mode))
 			return false;
-		stamp_layer(st, UPPER, &ds, &t0);
+		stamp_layer(b, st, UPPER, &ds, &t0);
 	}
 	if (e->in_lower && !e->opaque) {
 		if (backing_lstat(b, LOWER, path, &ds) < 0 || !S_ISDIR(ds.st_mode))
 			return false;
-		stamp_layer(st, LOWER, &ds, &t0);
+		stamp_layer(b, st, LOWER, &ds, &t0);
 	}
 	return true;
 }
@@ -571,7 +592,7 @@ bool delta_dir_stamp(struct backing *b, const char *path, const struct estate *e
  * most LIMIT bytes; with MASK (sorted names), skip those.  Whiteout
  * targets go to WH when it is given. */
 static int read_layer(struct backing *b, enum layer l, const char *path, const struct timespec *t0,
-		      struct dirsnap *s, size_t *cap, size_t limit, char **mask, size_t nmask,
+		      struct dirsnap *s, size_t *cap, struct budget *bud, char **mask, size_t nmask,
 		      struct dirsnap *wh, size_t *whcap)
 {
 	struct dirent *de;
@@ -588,7 +609,7 @@ static int read_layer(struct backing *b, enum layer l, const char *path, const s
 		close(fd);
 		return r;
 	}
-	stamp_layer(&s->stamp, l, &ds, t0);
+	stamp_layer(b, &s->stamp, l, &ds, t0);
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -599,13 +620,13 @@ static int read_layer(struct backing *b, enum layer l, const char *path, const s
 
 		if (delta_reserved(name)) {
 			if (wh && strcmp(name, DELTA_OPAQUE) != 0)
-				r = snap_add(wh, whcap, limit, name + sizeof(DELTA_WH_PREFIX) - 1,
+				r = snap_add(wh, whcap, bud, name + sizeof(DELTA_WH_PREFIX) - 1,
 					     0, 0);
 			continue;
 		}
 		if (mask && bsearch(&name, mask, nmask, sizeof(*mask), by_name))
 			continue;
-		r = snap_add(s, cap, limit, name, de->d_type, backing_ino(b, l, de->d_ino));
+		r = snap_add(s, cap, bud, name, de->d_type, backing_ino(b, l, de->d_ino));
 	}
 	if (!r && errno)
 		r = -errno;
@@ -636,7 +657,7 @@ bool delta_lower_reserved(struct backing *b, const char *path, const struct esta
 	return found;
 }
 
-int delta_list(struct backing *b, const char *path, const struct estate *e, size_t limit,
+int delta_list(struct backing *b, const char *path, const struct estate *e, struct budget *bud,
 	       struct dirsnap **out)
 {
 	struct dirsnap *s = xcalloc(1, sizeof(*s)), wh = { 0 };
@@ -648,8 +669,12 @@ int delta_list(struct backing *b, const char *path, const struct estate *e, size
 	clock_gettime(CLOCK_REALTIME, &t0);
 	s->stamp.settled = true;
 	s->bytes = sizeof(*s);
+	if (!charge(bud, s->bytes)) {
+		free(s);
+		return -ENOMEM;
+	}
 	if (e->in_upper)
-		r = read_layer(b, UPPER, path, &t0, s, &cap, limit, NULL, 0, &wh, &whcap);
+		r = read_layer(b, UPPER, path, &t0, s, &cap, bud, NULL, 0, &wh, &whcap);
 	nupper = s->n;
 	if (r == 0 && e->in_lower && !e->opaque) {
 		/* Lower names not in the upper layer and not whited out. */
@@ -659,12 +684,14 @@ int delta_list(struct backing *b, const char *path, const struct estate *e, size
 		for (i = 0; i < wh.n; i++)
 			mask[nupper + i] = wh.names[i];
 		qsort(mask, nupper + wh.n, sizeof(*mask), by_name);
-		r = read_layer(b, LOWER, path, &t0, s, &cap, limit - wh.bytes, mask,
+		r = read_layer(b, LOWER, path, &t0, s, &cap, bud, mask,
 			       nupper + wh.n, NULL, NULL);
 		free(mask);
 	}
+	budget_give_back(bud, wh.bytes);
 	dirsnap_clear(&wh);
 	if (r < 0) {
+		budget_give_back(bud, s->bytes);
 		dirsnap_free(s);
 		return r;
 	}

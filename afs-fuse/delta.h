@@ -96,11 +96,18 @@ int delta_set_opaque(struct backing *b, const char *dir);
 /* Remove the format's markers from an upper directory before rmdir. */
 int delta_clear_markers(struct backing *b, const char *dir);
 
+/* Bytes that listings may hold together: *USED (atomic) up to MAX. */
+struct budget {
+	size_t *used;
+	size_t max;
+};
 /* The merged listing of the directory PATH in state E ("." and ".."
- * included), stamped; -errno on failure, -ENOMEM when it would hold more
- * than LIMIT bytes. */
-int delta_list(struct backing *b, const char *path, const struct estate *e, size_t limit,
+ * included), stamped, its bytes taken from BUD as they are spent (NULL: no
+ * bound); -errno on failure, -ENOMEM when BUD has no room for it.  The
+ * listing's bytes stay taken until budget_give_back(BUD, d->bytes). */
+int delta_list(struct backing *b, const char *path, const struct estate *e, struct budget *bud,
 	       struct dirsnap **out);
+void budget_give_back(struct budget *bud, size_t n);
 /* The stamp the directory PATH (state E) would give a listing now; false
  * when a layer cannot be reached (list it again). */
 bool delta_dir_stamp(struct backing *b, const char *path, const struct estate *e,

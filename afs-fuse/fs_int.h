@@ -64,7 +64,7 @@ struct fs {
 	size_t tabsize, count;
 	struct node *orphans;
 	struct dirh *dirs;	/* open directories (ops.c; fs->lock) */
-	size_t listed;		/* bytes of listings held (fs->lock) */
+	size_t listed;		/* atomic: bytes of listings held */
 	size_t max_listed;	/* --listing-memory */
 	unsigned nopen;		/* atomic: open files and directories */
 	unsigned max_open;	/* --max-open */

@@ -860,7 +860,7 @@ static int merged_empty(struct fs *fs, struct child *c)
 {
 	struct dirsnap *d;
 	size_t i, n = 0;
-	int r = delta_list(fs->b, c->path, &c->es, SIZE_MAX, &d);
+	int r = delta_list(fs->b, c->path, &c->es, NULL, &d);
 
 	if (r < 0)
 		return -r;

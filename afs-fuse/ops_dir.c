@@ -24,7 +24,7 @@
 /* A listing of a directory, shared by the handles that read it from its
  * start while the directory did not change: a thousand open handles of
  * one directory hold one listing, and every listing held counts against
- * --listing-memory (afs-fuse(1) LIMITS; tests/t5009).  fs->lock guards
+ * --listing-memory (afs-fuse(1) LIMITS; tests/t5012).  fs->lock guards
  * refs and the node's pointer to its newest listing. */
 #define LISTING_TRIM	(256 << 10)	/* see listing_free() */
 
@@ -50,7 +50,7 @@ static struct listing *listing_unref(struct fs *fs, struct listing *ls)
 		return NULL;
 	if (ls->node && ls->node->listing == ls)
 		ls->node->listing = NULL;
-	fs->listed -= ls->d->bytes;
+	__atomic_sub_fetch(&fs->listed, ls->d->bytes, __ATOMIC_RELAXED);
 	return ls;
 }
 
@@ -94,7 +94,7 @@ static int listing_get(struct fs *fs, struct node *n, const char *dpath, const s
 	struct listing *ls;
 	struct dirsnap *d;
 	struct dirstamp now;
-	size_t room;
+	struct budget bud = { &fs->listed, fs->max_listed };
 	int r;
 
 	pthread_mutex_lock(&fs->lock);
@@ -111,26 +111,18 @@ static int listing_get(struct fs *fs, struct node *n, const char *dpath, const s
 		}
 		listing_put(fs, ls);
 	}
-	pthread_mutex_lock(&fs->lock);
-	room = fs->listed < fs->max_listed ? fs->max_listed - fs->listed : 0;
-	pthread_mutex_unlock(&fs->lock);
-	r = delta_list(fs->b, dpath, es, room, &d);
+	/* Its bytes are taken from --listing-memory as it is read: listings
+	 * read at once by several threads never hold more together. */
+	r = delta_list(fs->b, dpath, es, &bud, &d);
 	if (r < 0)
 		return -r;
-	pthread_mutex_lock(&fs->lock);
-	if (fs->listed + d->bytes > fs->max_listed) {
-		/* Others took the room while this one was read. */
-		pthread_mutex_unlock(&fs->lock);
-		dirsnap_free(d);
-		return ENOMEM;
-	}
 	ls = calloc(1, sizeof(*ls));
 	if (!ls) {
-		pthread_mutex_unlock(&fs->lock);
+		budget_give_back(&bud, d->bytes);
 		dirsnap_free(d);
 		return ENOMEM;
 	}
-	fs->listed += d->bytes;
+	pthread_mutex_lock(&fs->lock);
 	ls->d = d;
 	ls->refs = 1;
 	ls->node = n;

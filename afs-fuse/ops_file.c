@@ -54,10 +54,11 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int refused = r;	/* the gate's: the level */
 
 	tune_readahead(fs);
-	if (!r && writing)
-		r = copy_up(fs, n, path);
+	/* The slot first: a refused open copies nothing up. */
 	if (!r && !open_slot(fs))
 		r = EMFILE;
+	if (!r && writing && (r = copy_up(fs, n, path)) != 0)
+		open_slot_free(fs);
 	if (r) {
 		if (r == refused && r == EACCES && path[0] && auditing(fs, AUDIT_DENY)) {
 			struct event ev = { .op = "open", .path = path,

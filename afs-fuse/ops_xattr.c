@@ -28,11 +28,14 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	struct estate es;
 	enum level l;
 	ssize_t n;
-	int r = gate(req, fs, ino, NEED_VISIBLE, path, &l, &es), fd;
+	int r = gate(req, fs, ino, NEED_VISIBLE, path, &l, &es), fd, refused;
 
+	refused = r ? 0 : authz_xattr_get(l, name);
 	if (!r)
-		r = authz_xattr_get(l, name);
-	if (r == EACCES && auditing(fs, AUDIT_DENY)) {
+		r = refused;
+	/* Not a caller the mount refuses (no path): its EACCES is no
+	 * decision of the policy's, and it must not fill the log. */
+	if (r && r == refused && r == EACCES && path[0] && auditing(fs, AUDIT_DENY)) {
 		struct event ev = { .op = "getxattr", .path = path, .bytes = -1 };
 
 		audit_emit(req, fs, &ev, "deny", r);

@@ -106,6 +106,30 @@ run afs-launch -m "$mnt" -- /workspace/tools/attack dirhog /workspace/out/big 3 
 is "... two that cannot be shared do not: ENOMEM" "0 1 ENOMEM" "$rc $(cat "$T/out")"
 afs_umount "$mnt"
 
+# ---- listings read at once by many threads: the cap holds for them together -----------
+for d in 1 2 3 4 5 6 7 8; do
+	mkdir "$src/many$d"
+	(cd "$src/many$d" && for i in $(seq 8000); do printf 'f%0199d\0' "$i"; done | xargs -0 touch)
+done
+sleep 0.1
+afs_mount "$src" "$mnt" -p "$T/pol.yaml" --allow-uid 65534 --listing-memory 3M || exit 1
+before=$(rss_kib "$fuse_pid" VmHWM)
+lspids=
+for d in 1 2 3 4 5 6 7 8; do
+	ls -f "$mnt/many$d" >/dev/null 2>&1 &
+	lspids="$lspids $!"
+done
+wait $lspids	# not a bare wait: afs-fuse is a job of this shell too
+hwm=$(rss_kib "$fuse_pid" VmHWM)
+if [ $((hwm - before)) -lt 8192 ]; then
+	ok "8 listings of 1.9 MB read at once under --listing-memory 3M: afs-fuse grew $((hwm - before)) KiB"
+else
+	not_ok "8 listings of 1.9 MB read at once under --listing-memory 3M: afs-fuse grew $((hwm - before)) KiB (under 8 MiB)"
+fi
+run ls -f "$mnt/many1"
+is "... and each lists whole once the others are done" "0 8002" "$rc $(wc -l <"$T/out")"
+afs_umount "$mnt"
+
 # ---- a shared listing is never stale -----------------------------------------------------
 afs_mount "$src" "$mnt" -p "$T/pol.yaml" --allow-uid 65534 || exit 1
 exec 7<"$mnt/out"

@@ -1,6 +1,7 @@
 /* bwrap.c - the default runtime: bubblewrap, with our shim as pid 1.
  *
- * What the sandbox MUST be (DESIGN.md 3), and where it is done:
+ * What the sandbox MUST be (afs-launch(1) THE SANDBOX, SECCOMP and
+ * CLEAN-UP), and where it is done:
  *   - new user, pid, ipc, uts, mount, cgroup and (without --net) network
  *     namespaces: the --unshare-* flags below;
  *   - a non-root uid, inside and out: started as root, the child drops to
@@ -213,7 +214,7 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 	die(EXIT_LAUNCH, "cannot run bwrap: %m");
 }
 
-int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb)
+static int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb)
 {
 	int info[2], status[2];
 	struct stdio_pipes io;
@@ -223,7 +224,7 @@ int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandb
 		error("cannot make pipes: %m");
 		return -1;
 	}
-	if (run_stdio_make(L, &io) != 0)
+	if (stdio_make(L, &io) != 0)
 		return -1;
 	/* Whatever else the run made, a guardian for the sandbox's process
 	 * group (see guard_process_group). */
@@ -234,11 +235,11 @@ int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandb
 		return -1;
 	}
 	if (pid == 0) {
-		run_child_setup(true);
+		child_setup(true);
 		guard_process_group();
 		if (cgroup_enter(sb->cg) != 0)
 			die(EXIT_LAUNCH, "cannot enter the run's cgroup: %m");
-		run_stdio_child(&io);
+		stdio_child(&io);
 		/* Nothing the caller left open may reach the sandbox. */
 		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 			die(EXIT_LAUNCH, "close_range: %m");
@@ -273,9 +274,116 @@ int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandb
 	}
 	close(info[1]);
 	close(status[1]);
-	run_stdio_parent(&io, sb);
+	stdio_parent(&io, sb);
 	sb->pid = pid;
 	sb->info_fd = info[0];
 	sb->status_fd = status[0];
 	return 0;
 }
+
+static void bwrap_signal(struct sandbox *sb, int sig)
+{
+	/* pid 1 of the sandbox passes the signal on to all the others; a
+	 * SIGKILL to it ends the whole pid namespace.  Before bwrap has said
+	 * which pid that is, bwrap itself: its death kills the sandbox
+	 * (--die-with-parent). */
+	if (sb->inner > 0 && sb->ready) {
+		kill(sb->inner, sig);
+	} else if (sig == SIGKILL) {
+		kill(sb->inner > 0 ? sb->inner : sb->pid, sig);
+	} else {
+		/* Sent now, it could be dropped: held until the shim says
+		 * it is ready. */
+		sb->pending = sig;
+	}
+	/* Not bwrap too when pid 1 is known: bwrap ends by itself once its
+	 * child is gone, and killed first it would leave that child to the
+	 * host's init to reap. */
+}
+
+/* bwrap's --info-fd: which pid is pid 1 of the sandbox. */
+static void parse_info(struct sandbox *sb, const char *info)
+{
+	const char *p = strstr(info, "\"child-pid\"");
+
+	if (!p || !(p = strchr(p, ':')))
+		return;
+	long v = strtol(p + 1, NULL, 10);
+
+	if (v > 1)
+		sb->inner = (pid_t)v;
+}
+
+/* The shim's first line: it catches signals now. */
+static void status_update(struct sandbox *sb, const char *status)
+{
+	if (sb->ready || strncmp(status, "ready 1\n", 8) != 0)
+		return;
+	sb->ready = true;
+	if (sb->inner > 0 && sb->pending) {
+		kill(sb->inner, sb->pending);
+		sb->pending = 0;
+	}
+}
+
+/* The shim's last line: how the command ended. */
+static void parse_status(const char *s, struct outcome *oc)
+{
+	int v;
+
+	if (strncmp(s, "ready 1\n", 8) == 0)
+		s += 8;
+	if (sscanf(s, "exit %d", &v) == 1) {
+		oc->reported = true;
+		oc->exit_code = v;
+	} else if (sscanf(s, "signal %d", &v) == 1) {
+		oc->reported = true;
+		oc->signal = v;
+	} else if (sscanf(s, "exec %d", &v) == 1) {
+		oc->reported = true;
+		oc->exec_errno = v;
+	}
+}
+
+static void bwrap_reported(struct sandbox *sb)
+{
+	parse_info(sb, sb->info);
+	status_update(sb, sb->status);
+}
+
+/* Limits that need a cgroup get one per run, made through the guardian. */
+static void bwrap_prepare(const struct launch *L, struct sandbox *sb)
+{
+	const char *why = NULL;
+
+	if (cgroup_new(&L->lim, &sb->cg, &why) != 0)
+		die(EXIT_LAUNCH, "%s", why);
+}
+
+static void bwrap_finish(struct sandbox *sb, bool killed, struct outcome *oc)
+{
+	parse_status(sb->status, oc);
+	if (!oc->reported && (killed || oc->timed_out || oc->interrupted)) {
+		/* pid 1 itself was killed: so was everything in it. */
+		oc->reported = true;
+		oc->signal = SIGKILL;
+	}
+	oc->limit = cgroup_limit_hit(sb->cg);
+}
+
+static void bwrap_remove(struct sandbox *sb)
+{
+	cgroup_free(sb->cg);
+	sb->cg = NULL;
+}
+
+const struct runtime_ops bwrap_runtime = {
+	.name = "bwrap",
+	.stage_session = true,
+	.prepare = bwrap_prepare,
+	.start = bwrap_start,
+	.signal = bwrap_signal,
+	.reported = bwrap_reported,
+	.finish = bwrap_finish,
+	.remove = bwrap_remove,
+};

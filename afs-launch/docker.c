@@ -37,41 +37,56 @@ static void add2(struct argv_buf *a, const char *opt, const char *val)
 	argv_add(a, val);
 }
 
-char *docker_new_name(void)
+/* How a container of ours is removed: by afs-launch at the end, or by
+ * its guardian. */
+#define RM_ARGV(name) { "docker", "rm", "-f", (name), NULL }
+
+/* The container's name, announced to the guardian with the command that
+ * removes it, before `docker run` can make it. */
+static void docker_prepare(const struct launch *L, struct sandbox *sb)
 {
 	struct timespec ts;
 
+	(void)L;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return xasprintf("afs-launch-%ld-%lx", (long)getpid(),
-			 (unsigned long)(ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20)));
+	sb->name = xasprintf("afs-launch-%ld-%lx", (long)getpid(),
+			     (unsigned long)(ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20)));
+	guard_undo((const char *const[])RM_ARGV(sb->name));
 }
 
-void docker_remove(const char *name)
+static void docker_remove(struct sandbox *sb)
 {
-	const char *argv[] = { "docker", "rm", "-f", (char *)name, NULL };
+	const char *argv[] = RM_ARGV(sb->name);
 
-	(void)run_quiet(argv, NULL, 0);
+	if (sb->name)
+		(void)run_quiet(argv, NULL, 0);
+	free(sb->name);
+	sb->name = NULL;
 }
 
-void docker_signal(const struct sandbox *sb, int sig)
+static void docker_signal(struct sandbox *sb, int sig)
 {
 	char signame[32];
-	const char *argv[] = { "docker", "kill", "--signal", signame, sb->docker_name, NULL };
+	const char *argv[] = { "docker", "kill", "--signal", signame, sb->name, NULL };
 	const char *abbrev = sigabbrev_np(sig);
 
 	snprintf(signame, sizeof(signame), "SIG%s", abbrev ? abbrev : "KILL");
 	(void)run_quiet(argv, NULL, 0);
+	/* And the client, should it not end with its container. */
+	if (sig == SIGKILL)
+		kill(sb->pid, SIGKILL);
 }
 
 /* The container's own account of how it ended. */
-void docker_finish(const struct sandbox *sb, struct outcome *oc)
+static void docker_finish(struct sandbox *sb, bool killed, struct outcome *oc)
 {
 	const char *argv[] = { "docker", "inspect", "--format",
 			       "{{.State.ExitCode}} {{.State.OOMKilled}} {{.State.StartedAt}}",
-			       sb->docker_name, NULL };
+			       sb->name, NULL };
 	char out[256], oom[16] = "", started[64] = "";
 	int code;
 
+	(void)killed;	/* docker says how the container ended */
 	if (run_quiet(argv, out, sizeof(out)) != 0 ||
 	    sscanf(out, "%d %15s %63s", &code, oom, started) < 2)
 		return;		/* no container: `docker run` itself failed */
@@ -181,7 +196,7 @@ static char **client_env(const struct launch *L)
 	return env;
 }
 
-int docker_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb)
+static int docker_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb)
 {
 	struct stdio_pipes io;
 	struct argv_buf a = { 0 };
@@ -189,7 +204,7 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 	pid_t parent = getpid(), pid;
 
 	add2(&a, "docker", "run");
-	add2(&a, "--name", sb->docker_name);
+	add2(&a, "--name", sb->name);
 	argv_add(&a, "--init");
 	argv_add(&a, "--interactive");
 	add2(&a, "--log-driver", "none");
@@ -279,7 +294,7 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 	for (size_t i = 0; L->argv[i]; i++)
 		argv_add(&a, L->argv[i]);
 
-	if (run_stdio_make(L, &io) != 0)
+	if (stdio_make(L, &io) != 0)
 		return -1;
 	pid = fork();
 	if (pid < 0) {
@@ -287,8 +302,8 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 		return -1;
 	}
 	if (pid == 0) {
-		run_child_setup(!L->tty);
-		run_stdio_child(&io);
+		child_setup(!L->tty);
+		stdio_child(&io);
 		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 			die(EXIT_LAUNCH, "close_range: %m");
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent)
@@ -299,7 +314,26 @@ int docker_start(const struct launch *L, const struct workspace *ws, struct sand
 	for (size_t i = 0; i < a.n; i++)
 		free(a.v[i]);
 	free(a.v);
-	run_stdio_parent(&io, sb);
+	stdio_parent(&io, sb);
 	sb->pid = pid;
 	return 0;
 }
+
+/* No report pipes: the container's state is read at the end. */
+static void docker_reported(struct sandbox *sb)
+{
+	(void)sb;
+}
+
+const struct runtime_ops docker_runtime = {
+	.name = "docker",
+	.image = true,
+	.min_memory = 6 << 20,	/* docker refuses less */
+	.bind_by_daemon = true,
+	.prepare = docker_prepare,
+	.start = docker_start,
+	.signal = docker_signal,
+	.reported = docker_reported,
+	.finish = docker_finish,
+	.remove = docker_remove,
+};

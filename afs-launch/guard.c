@@ -1,13 +1,15 @@
 /* guard.c - the guardian: what afs-launch makes that must not outlive it
- * (its temp dir, the mountpoint in it, its cgroups, a docker container) is
- * made by, or announced to, a process of its own before it exists.  If
+ * (its temp dir, the mountpoint in it, its cgroups, a runtime's object
+ * such as a container) is made by, or announced to, a process of its own
+ * before it exists.  If
  * afs-launch ends without saying that it cleaned up (SIGKILL, say), the
  * guardian removes all of it.
  *
  * The guardian makes the directories itself, on request, and remembers
  * each before it answers: there is no moment at which a directory exists
  * that it does not know of, however early afs-launch is killed.  A
- * container is announced by name before `docker run` is started.
+ * runtime's object is announced, before it is made, as the command that
+ * removes it (guard_undo): the guardian knows no runtime.
  *
  * It is started at the first request, or before a bwrap sandbox (whose
  * process group it must be able to kill), and talks over a SOCK_SEQPACKET
@@ -46,7 +48,7 @@ enum {
 	OP_MKDIR = 'M',		/* path, mode: make it */
 	OP_MKCGROUP = 'C',	/* path: make this cgroup */
 	OP_MKDTEMP = 'T',	/* template: make it, answer the name */
-	OP_CONTAINER = 'K',	/* name: remove it with docker rm -f */
+	OP_UNDO = 'U',		/* argv, NUL-separated: run it at the end */
 	OP_GROUP = 'P',		/* with a pidfd of its leader: the process group to
 				 * kill; without: none; no answer */
 	OP_DONE = 'D',		/* afs-launch removed everything itself */
@@ -66,9 +68,15 @@ struct answer {
 static int guard_fd = -1;
 static pid_t guard_pid;
 
+/* The words of an OP_UNDO command: a runtime's removal of what it made
+ * ("rm -f NAME" to its client) has a few; the request's size bounds
+ * them anyway. */
+#define UNDO_MAX_WORDS 16
+
 struct made {
-	char kind;		/* 'd': a directory, 'c': a cgroup, 'k': a container */
-	char *name;
+	char kind;		/* 'd': a directory, 'c': a cgroup, 'u': a command */
+	char *name;		/* 'u': its words, NUL-separated */
+	size_t len;
 };
 
 /* Kill what is left in cgroup DIR (one of ours: made by the guardian in
@@ -122,12 +130,28 @@ static void empty_cgroup(const char *dir)
 	free(path);
 }
 
-static void remember(struct made **v, size_t *n, char kind, const char *name)
+/* NAME of LEN bytes and a NUL (for 'u', words each ending in a NUL). */
+static void remember(struct made **v, size_t *n, char kind, const char *name, size_t len)
 {
 	*v = xreallocarray(*v, *n + 1, sizeof(**v));
 	(*v)[*n].kind = kind;
-	(*v)[*n].name = xstrdup(name);
+	(*v)[*n].name = xmalloc(len + 1);
+	memcpy((*v)[*n].name, name, len + 1);
+	(*v)[*n].len = len;
 	(*n)++;
+}
+
+/* Run an OP_UNDO command (quietly, and waited for). */
+static void undo(const struct made *m)
+{
+	const char *argv[UNDO_MAX_WORDS + 1];
+	size_t n = 0;
+
+	for (size_t off = 0; off < m->len && n < UNDO_MAX_WORDS; off += strlen(m->name + off) + 1)
+		argv[n++] = m->name + off;
+	argv[n] = NULL;
+	if (n > 0)
+		(void)run_quiet(argv, NULL, 0);
 }
 
 /* A directory we made: the mountpoint first gets the time to be
@@ -216,20 +240,21 @@ static void guardian(int fd)
 		case OP_MKDIR:
 		case OP_MKCGROUP:
 			if (mkdir(rq.path, (mode_t)rq.mode) == 0)
-				remember(&made, &nmade, rq.op == OP_MKDIR ? 'd' : 'c', rq.path);
+				remember(&made, &nmade, rq.op == OP_MKDIR ? 'd' : 'c', rq.path,
+					 len);
 			else
 				an.err = errno;
 			break;
 		case OP_MKDTEMP:
 			if (mkdtemp(rq.path)) {
-				remember(&made, &nmade, 'd', rq.path);
+				remember(&made, &nmade, 'd', rq.path, len);
 				memcpy(an.path, rq.path, len + 1);
 			} else {
 				an.err = errno;
 			}
 			break;
-		case OP_CONTAINER:
-			remember(&made, &nmade, 'k', rq.path);
+		case OP_UNDO:
+			remember(&made, &nmade, 'u', rq.path, len);
 			break;
 		case OP_GROUP:
 			if (leader >= 0)
@@ -244,20 +269,20 @@ static void guardian(int fd)
 	}
 	/* bwrap is killed with afs-launch (PR_SET_PDEATHSIG), but a child
 	 * it cloned and had not yet told to go on waits for it for ever:
-	 * the sandbox's process group goes first, then the container, then
-	 * all that is left in the cgroups. */
+	 * the sandbox's process group goes first, then what a runtime made
+	 * (a container), then all that is left in the cgroups. */
 	if (leader >= 0)
 		kill_group(leader, group);
 	for (size_t i = 0; i < nmade; i++)
-		if (made[i].kind == 'k')
-			docker_remove(made[i].name);
+		if (made[i].kind == 'u')
+			undo(&made[i]);
 	for (size_t i = 0; i < nmade; i++)
 		if (made[i].kind == 'c')
 			empty_cgroup(made[i].name);
 	/* The directories in the reverse order of making: the mountpoint,
 	 * the temp dir, the cgroups. */
 	while (nmade-- > 0)
-		if (made[nmade].kind != 'k')
+		if (made[nmade].kind != 'u')
 			remove_dir(made[nmade].name);
 	_exit(0);
 }
@@ -334,11 +359,11 @@ static void tell(char op, uint32_t arg, int fd)
 		warning("cannot tell the guardian: %m");
 }
 
-static int ask(char op, const char *path, mode_t mode, char *out, size_t outsize)
+/* A request of PATH (LEN bytes) and MODE, and its answer into OUT. */
+static int ask(char op, const char *path, size_t len, mode_t mode, char *out, size_t outsize)
 {
 	struct request rq;
 	struct answer an;
-	size_t len = strlen(path);
 	ssize_t n;
 
 	if (len >= sizeof(rq.path)) {
@@ -377,23 +402,37 @@ static int ask(char op, const char *path, mode_t mode, char *out, size_t outsize
 /* 0, or -1 with errno as mkdir(2) set it. */
 int guard_mkdir(const char *path, mode_t mode)
 {
-	return ask(OP_MKDIR, path, mode, NULL, 0);
+	return ask(OP_MKDIR, path, strlen(path), mode, NULL, 0);
 }
 
 int guard_mkcgroup(const char *path)
 {
-	return ask(OP_MKCGROUP, path, 0755, NULL, 0);
+	return ask(OP_MKCGROUP, path, strlen(path), 0755, NULL, 0);
 }
 
 /* TEMPLATE as for mkdtemp(3), which it updates. */
 int guard_mkdtemp(char *template)
 {
-	return ask(OP_MKDTEMP, template, 0, template, strlen(template) + 1);
+	return ask(OP_MKDTEMP, template, strlen(template), 0, template, strlen(template) + 1);
 }
 
-void guard_container(const char *name)
+/* ARGV (found on PATH) is run by the guardian if afs-launch ends without
+ * guard_release: the removal of what a runtime is about to make.  Dies
+ * (EXIT_LAUNCH) when ARGV does not fit a request: nothing may be made
+ * that the guardian could not remove. */
+void guard_undo(const char *const argv[])
 {
-	(void)ask(OP_CONTAINER, name, 0, NULL, 0);
+	char buf[PATH_MAX];
+	size_t len = 0, n;
+
+	for (size_t i = 0; argv[i]; i++) {
+		n = strlen(argv[i]) + 1;
+		if (i == UNDO_MAX_WORDS || len + n >= sizeof(buf))
+			die(EXIT_LAUNCH, "cannot tell the guardian '%s': too long", argv[0]);
+		memcpy(buf + len, argv[i], n);
+		len += n;
+	}
+	(void)ask(OP_UNDO, buf, len, 0, NULL, 0);
 }
 
 /* The guardian, started now if it was not: a run's sandbox always has

@@ -1,4 +1,17 @@
-/* launch.h - what the afs-launch modules share. */
+/* launch.h - what the afs-launch modules share.
+ *
+ * Calls run one way, each file only to those on a line below it:
+ *
+ *   main.c
+ *   run.c                    the wait: output, signals, timeout, outcome
+ *   bwrap.c | docker.c       the runtimes, behind struct runtime_ops
+ *   workspace.c  cgroup.c  etc.c  seccomp.c
+ *   guard.c                  what must not outlive afs-launch
+ *   sys.c  stdio.c           process, time, mount and stdio helpers
+ *
+ * (doctor.c and shim.c are main's other personalities; they call into
+ * guard.c, cgroup.c and sys.c.)
+ */
 #ifndef AFS_LAUNCH_H
 #define AFS_LAUNCH_H
 
@@ -9,7 +22,7 @@
 
 #include "result.h"
 
-/* Exit statuses of DESIGN.md 3 (and timeout(1), env(1)). */
+/* Exit statuses of afs-launch(1) EXIT STATUS (and timeout(1), env(1)). */
 enum {
 	EXIT_TIMEOUT = 124,
 	EXIT_LAUNCH = 125,	/* afs-launch itself failed */
@@ -17,7 +30,7 @@ enum {
 	EXIT_NOTFOUND = 127,
 };
 
-enum runtime { RT_BWRAP, RT_DOCKER };
+struct runtime_ops;
 
 /* 0 means "no limit". */
 struct limits {
@@ -36,7 +49,7 @@ struct launch {
 	int audit_fd;		/* -a, opened at the start (lib/trust.h) */
 	const char *delta_quota;	/* passed to afs-fuse as given */
 	const char *workdir;	/* absolute, inside the sandbox */
-	enum runtime runtime;
+	const struct runtime_ops *rt;	/* --runtime */
 	const char *image;
 	struct limits lim;
 	int64_t timeout_ms;	/* 0: none */
@@ -79,17 +92,62 @@ struct workspace {
 
 /* A running sandbox, whatever the runtime. */
 struct sandbox {
-	pid_t pid;		/* bwrap, or the docker client */
+	pid_t pid;		/* the runtime's first process (bwrap, a client) */
 	pid_t inner;		/* bwrap: pid 1 of the sandbox, once known */
 	bool ready;		/* ... and once it catches signals */
 	int pending;		/* a signal held back until then */
 	int info_fd;		/* bwrap --info-fd, read end, or -1 */
 	int status_fd;		/* the shim's report, read end, or -1 */
+	char info[1024], status[128];	/* what run.c read of them */
+	size_t ilen, slen;
 	int out_fd, err_fd;	/* the command's stdout and stderr, when piped */
 	int in_fd;		/* its stdin, when afs-launch feeds it, or -1 */
-	char *docker_name;
-	struct cgroup *cg;
+	char *name;		/* the runtime's object (a container), or NULL */
+	struct cgroup *cg;	/* the run's cgroup (bwrap), or NULL */
 };
+
+/* A runtime: how a sandbox is made, told, read and removed.  main.c
+ * picks one by --runtime from its table; past that, main.c and run.c
+ * reach it only through these, so that a runtime is one file (bwrap.c,
+ * docker.c) and a line in that table.  Each function MUST:
+ *
+ *   prepare   before the workspace exists: make what the sandbox needs
+ *             and register with the guardian (guard.c) whatever must be
+ *             removed should afs-launch be killed; dies (EXIT_LAUNCH)
+ *             on failure.
+ *   start     fork the sandbox's first process, running L->argv over
+ *             WS->dir at /workspace; fill SB (pid, the stdio fds through
+ *             stdio_parent, its report fds or -1).  0, or -1 said.
+ *   signal    pass SIG on to everything in the sandbox, now or as soon
+ *             as it can be caught; SIGKILL must end it all.
+ *   reported  run.c read more of SB's report fds into SB->info or
+ *             SB->status: act on it (it may come in pieces).
+ *   finish    SB->pid is reaped (KILLED: afs-launch sent SIGKILL): set
+ *             OC->reported and how the command ended, and OC->limit
+ *             when the runtime knows a limit was hit (run.c drops it
+ *             for a success); leave OC->reported false when the
+ *             command never ran.
+ *   remove    at the end, whatever happened: remove what prepare made
+ *             (nothing the guardian would then find).
+ */
+struct runtime_ops {
+	const char *name;	/* as given to --runtime, and in messages */
+	bool image;		/* runs --image IMAGE, which it needs */
+	int64_t min_memory;	/* the least --memory it takes, in bytes (whole
+				 * MiB, as its message says it), or 0 */
+	bool bind_by_daemon;	/* the mount is bound by a daemon of another
+				 * uid: afs-fuse must admit the sandbox's */
+	bool stage_session;	/* root's sandbox uid cannot reach
+				 * --session-dir: workspace.c stages it */
+	void (*prepare)(const struct launch *L, struct sandbox *sb);
+	int (*start)(const struct launch *L, const struct workspace *ws, struct sandbox *sb);
+	void (*signal)(struct sandbox *sb, int sig);
+	void (*reported)(struct sandbox *sb);
+	void (*finish)(struct sandbox *sb, bool killed, struct outcome *oc);
+	void (*remove)(struct sandbox *sb);
+};
+
+extern const struct runtime_ops bwrap_runtime, docker_runtime;
 
 /* cgroup.c */
 struct cgroup;
@@ -103,38 +161,35 @@ void cgroup_free(struct cgroup *cg);
  * dies (125) when it cannot be built. */
 int seccomp_filter_fd(void);
 
-/* bwrap.c */
-int bwrap_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb);
-
-/* docker.c */
-char *docker_new_name(void);
-int docker_start(const struct launch *L, const struct workspace *ws, struct sandbox *sb);
-void docker_signal(const struct sandbox *sb, int sig);
-void docker_finish(const struct sandbox *sb, struct outcome *oc);
-void docker_remove(const char *name);
-
 /* run.c */
+int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outcome *oc,
+	     struct capture *out, struct capture *err);
+void run_close_sandbox(struct sandbox *sb);
+
+/* sys.c */
 struct argv_buf {
 	char **v;
 	size_t n, cap;
 };
 void argv_add(struct argv_buf *a, const char *s);
 int run_quiet(const char *const argv[], char *out, size_t size);
-int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outcome *oc,
-	     struct capture *out, struct capture *err);
-void run_child_setup(bool own_pgrp);
-/* The command's stdio: a pipe for each of 0, 1, 2 that afs-launch stands
- * behind (--json captures; a regular file of the caller's is relayed, so
- * the sandbox never holds the caller's open file).  Make them before the
- * fork; in the child, put them in place; in the parent, keep our ends. */
+void child_setup(bool own_pgrp);
+int64_t now_ms(void);
+void sleep_ms(long ms);
+bool is_mountpoint(const char *dir, const char *parent);
+void force_unmount(const char *mnt);
+int rmdir_patiently(const char *dir);
+
+/* stdio.c: the command's stdio.  Decide once from the options and our
+ * fds 0, 1, 2; make the pipes before the fork; in the child, put them in
+ * place; in the parent, keep our ends in the sandbox. */
 struct stdio_pipes {
 	int in[2], out[2], err[2];
 };
-void run_stdio_decide(struct launch *L);
-int run_stdio_make(const struct launch *L, struct stdio_pipes *p);
-void run_stdio_child(const struct stdio_pipes *p);
-void run_stdio_parent(struct stdio_pipes *p, struct sandbox *sb);
-void run_close_sandbox(struct sandbox *sb);
+void stdio_decide(struct launch *L);
+int stdio_make(const struct launch *L, struct stdio_pipes *p);
+void stdio_child(const struct stdio_pipes *p);
+void stdio_parent(struct stdio_pipes *p, struct sandbox *sb);
 
 /* etc.c: the host's /etc in a bwrap sandbox.  etc_check dies (125) for
  * an --etc name that is refused or missing. */
@@ -143,26 +198,22 @@ void etc_bind(struct argv_buf *a, const struct launch *L);
 
 /* workspace.c */
 int workspace_open(const struct launch *L, struct workspace *ws);
-bool session_staged(const struct launch *L);
 int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd);
 int workspace_close(struct workspace *ws);
 void workspace_free(struct workspace *ws);
-bool is_mountpoint(const char *dir, const char *parent);
-void force_unmount(const char *mnt);
-int rmdir_patiently(const char *dir);
-void sleep_ms(long ms);
 
 /* How long afs-fuse may take to unmount and exit. */
 #define UNMOUNT_TIMEOUT_MS 10000
 
 /* guard.c: what must not outlive afs-launch, made through its guardian.
  * Each dies (EXIT_LAUNCH) when the guardian cannot be started or is gone;
- * guard_mkdir, guard_mkcgroup and guard_mkdtemp fail as mkdir(2) does. */
+ * guard_mkdir, guard_mkcgroup and guard_mkdtemp fail as mkdir(2) does;
+ * guard_undo gives the command that removes what a runtime will make. */
 void guard_start(void);
 int guard_mkdir(const char *path, mode_t mode);
 int guard_mkcgroup(const char *path);
 int guard_mkdtemp(char *template);
-void guard_container(const char *name);
+void guard_undo(const char *const argv[]);
 void guard_process_group(void);
 void guard_forget_group(void);
 void guard_release(void);
@@ -173,7 +224,5 @@ int doctor_main(void);
 /* shim.c: the program's second personality, pid 1 of a bwrap sandbox. */
 #define SHIM_ARG "--afs-shim"
 int shim_main(int argc, char **argv);
-
-int64_t now_ms(void);
 
 #endif

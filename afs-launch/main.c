@@ -1,9 +1,10 @@
 /* afs-launch - run one command in a sandbox over a codebase.
  *
- * This file reads the command line, then: cgroup.c (limits that need a
- * cgroup), workspace.c (the mount and its clean-up), bwrap.c or docker.c
- * (the sandbox), run.c (waiting, timeout, outcome); shim.c is the same
- * binary run as pid 1 inside a bwrap sandbox.
+ * This file reads the command line, then: the runtime (bwrap.c or
+ * docker.c, through struct runtime_ops) prepares, workspace.c makes the
+ * mount, the runtime starts the sandbox, run.c waits for it (timeout,
+ * outcome), and all is removed; shim.c is the same binary run as pid 1
+ * inside a bwrap sandbox.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +185,17 @@ static char **build_env(const char **given, size_t ngiven)
 	return env;
 }
 
+/* --runtime NAME. */
+static const struct runtime_ops *runtime_by_name(const char *name)
+{
+	static const struct runtime_ops *const all[] = { &bwrap_runtime, &docker_runtime };
+
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		if (strcmp(name, all[i]->name) == 0)
+			return all[i];
+	die(EXIT_LAUNCH, "bad --runtime: '%s' (bwrap or docker)", name);
+}
+
 static int exit_status(const struct outcome *oc)
 {
 	if (oc->timed_out)
@@ -195,7 +207,7 @@ static int exit_status(const struct outcome *oc)
 	return oc->exit_code;
 }
 
-/* The exec record of DESIGN.md 2.3, appended in one write. */
+/* The exec record of afs-launch(1) AUDIT, appended in one write. */
 static void audit_exec(const struct launch *L, const struct outcome *oc, int status)
 {
 	struct audit_rec r;
@@ -225,8 +237,8 @@ static void audit_exec(const struct launch *L, const struct outcome *oc, int sta
 int main(int argc, char **argv)
 {
 	struct launch L = { .workdir = "/workspace", .kill_after_ms = 5000, .audit_fd = -1,
-			    .max_output = DEFAULT_MAX_OUTPUT };
-	const char *shell = NULL, **given = NULL, *why = NULL;
+			    .max_output = DEFAULT_MAX_OUTPUT, .rt = &bwrap_runtime };
+	const char *shell = NULL, **given = NULL;
 	size_t ngiven = 0;
 	bool uid_set = false, gid_set = false, workdir_made = false;
 	struct workspace ws;
@@ -251,12 +263,7 @@ int main(int argc, char **argv)
 		case OPT_NAME: L.name = optarg; break;
 		case 'w': L.workdir = optarg; break;
 		case OPT_RUNTIME:
-			if (strcmp(optarg, "bwrap") == 0)
-				L.runtime = RT_BWRAP;
-			else if (strcmp(optarg, "docker") == 0)
-				L.runtime = RT_DOCKER;
-			else
-				die(EXIT_LAUNCH, "bad --runtime: '%s' (bwrap or docker)", optarg);
+			L.rt = runtime_by_name(optarg);
 			break;
 		case OPT_IMAGE: L.image = optarg; break;
 		case OPT_UID:
@@ -333,17 +340,18 @@ int main(int argc, char **argv)
 	if (L.mount_dir && (L.policy || L.delta || L.delta_quota))
 		die(EXIT_LAUNCH, "%s needs -s (with -m the mount is already made)",
 		    L.policy ? "--policy" : L.delta ? "--delta" : "--delta-quota");
-	if (L.runtime == RT_DOCKER && !L.image)
-		die(EXIT_LAUNCH, "--runtime docker needs --image IMAGE");
-	if (L.runtime != RT_DOCKER && L.image)
+	if (L.rt->image && !L.image)
+		die(EXIT_LAUNCH, "--runtime %s needs --image IMAGE", L.rt->name);
+	if (!L.rt->image && L.image)
 		die(EXIT_LAUNCH, "--image needs --runtime docker");
 	if (L.tty && L.json)
 		die(EXIT_LAUNCH, "--tty and --json exclude each other");
 	if (L.tty && !isatty(0))
 		die(EXIT_LAUNCH, "--tty needs a terminal on standard input");
-	run_stdio_decide(&L);
-	if (L.runtime == RT_DOCKER && L.lim.memory && L.lim.memory < (6 << 20))
-		die(EXIT_LAUNCH, "--memory: docker needs at least 6M");
+	stdio_decide(&L);
+	if (L.lim.memory && L.lim.memory < L.rt->min_memory)
+		die(EXIT_LAUNCH, "--memory: %s needs at least %lldM", L.rt->name,
+		    (long long)(L.rt->min_memory >> 20));
 	if (shell) {
 		/* sh -c STRING [ARG0 ARG...], as sh itself takes them. */
 		char **v = xcalloc((size_t)argc + 4, sizeof(*v));
@@ -397,12 +405,7 @@ int main(int argc, char **argv)
 	if (sigfd < 0)
 		die(EXIT_LAUNCH, "signalfd: %m");
 
-	if (L.runtime == RT_BWRAP && cgroup_new(&L.lim, &sb.cg, &why) != 0)
-		die(EXIT_LAUNCH, "%s", why);
-	if (L.runtime == RT_DOCKER) {
-		sb.docker_name = docker_new_name();
-		guard_container(sb.docker_name);
-	}
+	L.rt->prepare(&L, &sb);
 	memset(&ws, 0, sizeof(ws));
 	if (workspace_open(&L, &ws) != 0) {
 		status = EXIT_LAUNCH;
@@ -417,8 +420,7 @@ int main(int argc, char **argv)
 		}
 	}
 	out.max = err.max = L.max_output;
-	r = L.runtime == RT_DOCKER ? docker_start(&L, &ws, &sb) : bwrap_start(&L, &ws, &sb);
-	if (r != 0 || run_wait(&L, &sb, sigfd, &oc, &out, &err) != 0) {
+	if (L.rt->start(&L, &ws, &sb) != 0 || run_wait(&L, &sb, sigfd, &oc, &out, &err) != 0) {
 		status = EXIT_LAUNCH;
 		goto out;
 	}
@@ -430,9 +432,7 @@ int main(int argc, char **argv)
 	}
 out:
 	run_close_sandbox(&sb);
-	if (sb.docker_name)
-		docker_remove(sb.docker_name);
-	cgroup_free(sb.cg);
+	L.rt->remove(&sb);
 	if (workspace_close(&ws) != 0 && status != EXIT_LAUNCH)
 		status = EXIT_LAUNCH;
 	guard_release();
@@ -457,6 +457,5 @@ out:
 	}
 	if (workdir_made)
 		free((char *)L.workdir);
-	free(sb.docker_name);
 	return status;
 }

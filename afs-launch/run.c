@@ -23,88 +23,8 @@
 
 /* After the sandbox is gone, output still in the pipes is read for at most
  * this long: nothing in the sandbox can hold them open once its pid
- * namespace (or container) is gone, but a docker client might. */
+ * namespace (or container) is gone, but a runtime's client might. */
 #define DRAIN_MS 2000
-
-int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* In a child of afs-launch: the signal state of a fresh process, and a
- * process group of its own (a Ctrl-C at the terminal is afs-launch's to
- * handle: it must not reach afs-fuse, which would unmount under the
- * command, nor bwrap, which would die without the grace period) -- but
- * for the docker client under --tty, which must stay in the terminal's
- * foreground group to set it raw (else SIGTTOU stops it; found by the
- * Python module's tests). */
-void run_child_setup(bool own_pgrp)
-{
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD,
-				    SIGUSR1, SIGUSR2 };
-	sigset_t none;
-
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		signal(sigs[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (own_pgrp)
-		setpgid(0, 0);
-}
-
-/* fd 0, 1 or 2 of ours is a regular file: the sandbox must not hold it.
- * With it, a command could clear O_APPEND and write over the caller's
- * earlier lines (pwrite at 0), or read them back through /proc/self/fd. */
-static bool regular_fd(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-void run_stdio_decide(struct launch *L)
-{
-	L->pipe_out = L->json || (!L->tty && regular_fd(1));
-	L->pipe_err = L->json || (!L->tty && regular_fd(2));
-	L->pipe_in = !L->tty && regular_fd(0);
-}
-
-int run_stdio_make(const struct launch *L, struct stdio_pipes *p)
-{
-	*p = (struct stdio_pipes){ { -1, -1 }, { -1, -1 }, { -1, -1 } };
-	if ((L->pipe_in && pipe2(p->in, O_CLOEXEC) != 0) ||
-	    (L->pipe_out && pipe2(p->out, O_CLOEXEC) != 0) ||
-	    (L->pipe_err && pipe2(p->err, O_CLOEXEC) != 0)) {
-		error("cannot make pipes: %m");
-		return -1;
-	}
-	return 0;
-}
-
-void run_stdio_child(const struct stdio_pipes *p)
-{
-	if ((p->in[0] >= 0 && dup2(p->in[0], 0) < 0) || (p->out[1] >= 0 && dup2(p->out[1], 1) < 0) ||
-	    (p->err[1] >= 0 && dup2(p->err[1], 2) < 0))
-		die(EXIT_LAUNCH, "dup2: %m");
-}
-
-void run_stdio_parent(struct stdio_pipes *p, struct sandbox *sb)
-{
-	int *theirs[] = { &p->in[0], &p->out[1], &p->err[1] };
-
-	for (size_t i = 0; i < ARRAY_SIZE(theirs); i++)
-		if (*theirs[i] >= 0)
-			close(*theirs[i]);
-	sb->in_fd = p->in[1];
-	sb->out_fd = p->out[0];
-	sb->err_fd = p->err[0];
-	/* A command that stops reading must not block us on a full pipe. */
-	if (sb->in_fd >= 0)
-		fcntl(sb->in_fd, F_SETFL, O_NONBLOCK);
-}
 
 /* Write all of BUF to FD (1 or 2: the caller's regular file).  After an
  * error (said once) the rest is read and dropped, so that the command is
@@ -183,7 +103,8 @@ static void feed_step(struct feed *f, struct sandbox *sb, short revents)
 	}
 }
 
-/* Small reports (bwrap's info, the shim's status): kept up to SIZE. */
+/* A runtime's small reports (bwrap's info, the shim's status): kept up
+ * to SIZE. */
 static void report_read(int *fd, char *buf, size_t size, size_t *len)
 {
 	char tmp[512];
@@ -203,75 +124,7 @@ static void report_read(int *fd, char *buf, size_t size, size_t *len)
 	buf[*len] = '\0';
 }
 
-static void sandbox_signal(struct sandbox *sb, int sig)
-{
-	if (sb->docker_name) {
-		docker_signal(sb, sig);
-		/* And the client, should it not end with its container. */
-		if (sig == SIGKILL)
-			kill(sb->pid, SIGKILL);
-		return;
-	}
-	/* pid 1 of the sandbox passes the signal on to all the others; a
-	 * SIGKILL to it ends the whole pid namespace.  Before bwrap has said
-	 * which pid that is, bwrap itself: its death kills the sandbox
-	 * (--die-with-parent). */
-	if (sb->inner > 0 && sb->ready) {
-		kill(sb->inner, sig);
-	} else if (sig == SIGKILL) {
-		kill(sb->inner > 0 ? sb->inner : sb->pid, sig);
-	} else {
-		/* Sent now, it could be dropped: held until the shim says
-		 * it is ready. */
-		sb->pending = sig;
-	}
-	/* Not bwrap too when pid 1 is known: bwrap ends by itself once its
-	 * child is gone, and killed first it would leave that child to the
-	 * host's init to reap. */
-}
-
-static void parse_info(struct sandbox *sb, const char *info)
-{
-	const char *p = strstr(info, "\"child-pid\"");
-
-	if (!p || !(p = strchr(p, ':')))
-		return;
-	long v = strtol(p + 1, NULL, 10);
-
-	if (v > 1)
-		sb->inner = (pid_t)v;
-}
-
-static void status_update(struct sandbox *sb, const char *status)
-{
-	if (sb->ready || strncmp(status, "ready 1\n", 8) != 0)
-		return;
-	sb->ready = true;
-	if (sb->inner > 0 && sb->pending) {
-		kill(sb->inner, sb->pending);
-		sb->pending = 0;
-	}
-}
-
-static void parse_status(const char *s, struct outcome *oc)
-{
-	int v;
-
-	if (strncmp(s, "ready 1\n", 8) == 0)
-		s += 8;
-	if (sscanf(s, "exit %d", &v) == 1) {
-		oc->reported = true;
-		oc->exit_code = v;
-	} else if (sscanf(s, "signal %d", &v) == 1) {
-		oc->reported = true;
-		oc->signal = v;
-	} else if (sscanf(s, "exec %d", &v) == 1) {
-		oc->reported = true;
-		oc->exec_errno = v;
-	}
-}
-
-/* Reap the sandbox's first process (bwrap, or the docker client), waiting
+/* Reap the sandbox's first process (bwrap, or a runtime's client), waiting
  * for it or not.  The guardian forgets its process group first, while the
  * zombie still holds the group's number: it can never kill a group of the
  * same number that is not ours. */
@@ -294,8 +147,6 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 {
 	int64_t start = now_ms(), deadline = L->timeout_ms ? start + L->timeout_ms : -1;
 	int64_t kill_at = -1, drain_until = -1;
-	char info[1024] = "", status[128] = "";
-	size_t ilen = 0, slen = 0;
 	bool exited = false, killed = false;
 	int wst = 0;
 	struct feed feed = { .len = 0 };	/* stdin to the command (pipe_in) */
@@ -309,13 +160,13 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 		if (deadline >= 0 && now >= deadline) {
 			deadline = -1;
 			oc->timed_out = true;
-			sandbox_signal(sb, SIGTERM);
+			L->rt->signal(sb, SIGTERM);
 			kill_at = now + L->kill_after_ms;
 		}
 		if (kill_at >= 0 && now >= kill_at) {
 			kill_at = -1;
 			killed = true;
-			sandbox_signal(sb, SIGKILL);
+			L->rt->signal(sb, SIGKILL);
 		}
 		if (exited && sb->out_fd < 0 && sb->err_fd < 0 && sb->status_fd < 0 &&
 		    sb->info_fd < 0)
@@ -380,16 +231,15 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 					}
 				} else if (!oc->interrupted) {
 					oc->interrupted = (int)si.ssi_signo;
-					sandbox_signal(sb, (int)si.ssi_signo);
+					L->rt->signal(sb, (int)si.ssi_signo);
 					kill_at = now_ms() + L->kill_after_ms;
 				}
 			} else if (fds[i] == &sb->info_fd) {
-				report_read(&sb->info_fd, info, sizeof(info), &ilen);
-				parse_info(sb, info);
-				status_update(sb, status);
+				report_read(&sb->info_fd, sb->info, sizeof(sb->info), &sb->ilen);
+				L->rt->reported(sb);
 			} else if (fds[i] == &sb->status_fd) {
-				report_read(&sb->status_fd, status, sizeof(status), &slen);
-				status_update(sb, status);
+				report_read(&sb->status_fd, sb->status, sizeof(sb->status), &sb->slen);
+				L->rt->reported(sb);
 			} else if (fds[i] == &sb->out_fd) {
 				capture_read(&sb->out_fd, out, L->json ? -1 : 1);
 			} else if (fds[i] == &sb->err_fd) {
@@ -403,20 +253,11 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 		exited = true;
 	oc->duration_ms = now_ms() - start;
 
-	if (sb->docker_name) {
-		docker_finish(sb, oc);
-	} else {
-		parse_status(status, oc);
-		if (!oc->reported && (killed || oc->timed_out || oc->interrupted)) {
-			/* pid 1 itself was killed: so was everything in it. */
-			oc->reported = true;
-			oc->signal = SIGKILL;
-		}
-	}
+	L->rt->finish(sb, killed, oc);
 	if (!oc->reported) {
-		const char *rt = sb->docker_name ? "docker" : "bwrap";
+		const char *rt = L->rt->name;
 
-		/* bwrap's or docker's own words on why come first; under
+		/* The runtime's own words on why come first; under
 		 * --json they were captured with the command's stderr. */
 		if (err->len && fwrite(err->buf, 1, err->len, stderr) != err->len)
 			error("cannot write to stderr: %m");
@@ -433,8 +274,6 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 		/* A limit hit on the way is no reason of a success. */
 		oc->limit = NULL;
 	} else {
-		if (!oc->limit)
-			oc->limit = cgroup_limit_hit(sb->cg);
 		/* The command, or a process whose status a shell passed on
 		 * as 128+N, died of the signal that only this limit sends. */
 		if (!oc->limit && L->lim.cpu_time &&
@@ -456,58 +295,4 @@ void run_close_sandbox(struct sandbox *sb)
 			close(*fds[i]);
 			*fds[i] = -1;
 		}
-}
-
-/* A growing, NULL-terminated argv of copies (for bwrap and docker). */
-void argv_add(struct argv_buf *a, const char *s)
-{
-	if (a->n + 2 > a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 64;
-		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
-	}
-	a->v[a->n++] = xstrdup(s);
-	a->v[a->n] = NULL;
-}
-
-/* Run ARGV (found on PATH) quietly; its stdout into OUT (up to SIZE, NUL
- * terminated) when OUT is given.  Returns its exit status, or -1. */
-int run_quiet(const char *const argv[], char *out, size_t size)
-{
-	int p[2] = { -1, -1 }, st;
-	pid_t pid;
-
-	if (out && pipe2(p, O_CLOEXEC) != 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		run_child_setup(true);
-		dup2(null, 0);
-		dup2(out ? p[1] : null, 1);
-		dup2(null, 2);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	if (out) {
-		size_t len = 0;
-		ssize_t n;
-
-		close(p[1]);
-		while (len < size - 1 && (n = read(p[0], out + len, size - 1 - len)) != 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				break;
-			len += (size_t)n;
-		}
-		out[len] = '\0';
-		close(p[0]);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

@@ -31,60 +31,12 @@
 /* How long afs-fuse may take to mount. */
 #define MOUNT_TIMEOUT_MS 30000
 
-void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* rmdir DIR, waiting up to 10 s while it is busy: the last processes of
- * a cgroup may still be on their way out (killed, they wait for the
- * host's init to reap them, which took more than a second here after a
- * fork bomb).  0, or -1 with errno. */
-int rmdir_patiently(const char *dir)
-{
-	for (int tries = 0; rmdir(dir) != 0; tries++) {
-		if (errno != EBUSY || tries == 1000)
-			return -1;
-		sleep_ms(10);
-	}
-	return 0;
-}
-
-bool is_mountpoint(const char *dir, const char *parent)
-{
-	struct stat a, b;
-
-	return stat(dir, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
-}
-
-/* Detach a mount whose daemon is gone or stuck. */
-void force_unmount(const char *mnt)
-{
-	if (umount2(mnt, MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT)
-		return;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		run_child_setup(false);
-		dup2(null, 1);
-		dup2(null, 2);
-		execlp("fusermount3", "fusermount3", "-u", "-z", "--", mnt, (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-}
-
 /* Root runs the sandbox as another uid, which cannot walk the caller's
  * 0700 state dir to --session-dir: it is bound, in a mount namespace of
  * the bwrap child's own, onto a directory of ours it can reach. */
-bool session_staged(const struct launch *L)
+static bool session_staged(const struct launch *L)
 {
-	return L->session_dir && L->runtime == RT_BWRAP && geteuid() == 0;
+	return L->session_dir && L->rt->stage_session && geteuid() == 0;
 }
 
 int workspace_open(const struct launch *L, struct workspace *ws)
@@ -196,9 +148,9 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 		a.v[a.n++] = L->session;
 	}
 	/* The sandbox's kernel uid, when it is not ours (only root makes it
-	 * another: an ordinary user's --uid is mapped to itself); for docker always,
-	 * since dockerd (root) must reach the mount to bind it. */
-	if ((geteuid() == 0 && L->uid != getuid()) || L->runtime == RT_DOCKER) {
+	 * another: an ordinary user's --uid is mapped to itself); always for
+	 * a runtime whose daemon (dockerd, root) must reach the mount to bind it. */
+	if ((geteuid() == 0 && L->uid != getuid()) || L->rt->bind_by_daemon) {
 		a.v[a.n++] = "--allow-uid";
 		a.v[a.n++] = uidbuf;
 	}
@@ -216,7 +168,7 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 		return -1;
 	}
 	if (pid == 0) {
-		run_child_setup(true);
+		child_setup(true);
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0 || getppid() != parent)
 			_exit(1);
 		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0 || fcntl(rp[1], F_SETFD, 0) != 0)

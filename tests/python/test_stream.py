@@ -89,12 +89,12 @@ def test_async_exec_stream_and_stdin(project):
             t0 = time.monotonic()
             first_at = None
             chunks = []
-            async for chunk in sandbox.exec_stream("echo one; sleep 2; echo two"):
+            async for chunk in sandbox.exec_stream("echo one; sleep 3; echo two"):
                 if first_at is None:
                     first_at = time.monotonic() - t0
                 chunks.append(chunk)
             return r, chunks, first_at, time.monotonic() - t0
     r, chunks, first_at, total = asyncio.run(main())
     assert (r.stdout, r.exit_code) == ("async in", 0)
-    assert b"".join(chunks) == b"one\ntwo\n" and chunks[0] == b"one\n"
+    assert b"".join(chunks) == b"one\ntwo\n" and chunks[0] == b"one\n", chunks
     assert first_at < total - 1.5, (first_at, total)

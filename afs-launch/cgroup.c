@@ -139,17 +139,11 @@ static char *mount_of(const char *controller)
 static bool word_in_file(const char *dir, const char *file, const char *word)
 {
 	char *path = xasprintf("%s/%s", dir, file), buf[1024], *tok, *save = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	ssize_t n = read_small(path, buf, sizeof(buf));
 
 	free(path);
-	if (fd < 0)
+	if (n < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
 		if (strcmp(tok, word) == 0)
 			return true;

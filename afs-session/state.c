@@ -152,20 +152,12 @@ out:
 bool supervisor_alive(const struct session_info *inf)
 {
 	char path[64], buf[512], *open_paren, *close_paren;
-	ssize_t n;
-	int fd;
 
 	if (inf->pid <= 0)
 		return false;
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)inf->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_small(path, buf, sizeof(buf)) < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	/* "PID (COMM) STATE ...": the supervisor names itself (PR_SET_NAME),
 	 * so a reused pid is not taken for it. */
 	open_paren = strchr(buf, '(');

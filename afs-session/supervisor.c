@@ -593,19 +593,12 @@ static void read_master(struct super *s, struct buf *capture)
 static bool sandbox_member(const struct super *s, pid_t pid, pid_t pg)
 {
 	char path[64], buf[512], *close_paren, state;
-	int fd, ppid, pgrp;
+	int ppid, pgrp;
 	struct stat st;
-	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_small(path, buf, sizeof(buf)) < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	/* The name, in parentheses, may hold anything: after the last. */
 	close_paren = strrchr(buf, ')');
 	if (!close_paren || sscanf(close_paren + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 ||

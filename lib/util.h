@@ -38,6 +38,9 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Read a whole regular file of at most MAX bytes.  Returns 0, or -errno
  * (-EFBIG when larger than MAX, -EINVAL when not a regular file). */
 int read_file_max(int fd, size_t max, char **out, size_t *outlen);
+/* The start of the small file PATH (a /proc or cgroup file) in BUF, NUL
+ * terminated: its length, or -1. */
+ssize_t read_small(const char *path, char *buf, size_t size);
 
 /* Write S to F as one field of a line: backslash, newline, tab and other
  * control bytes escaped (\\, \n, \t, \xNN). */

@@ -2,9 +2,7 @@
  *
  * Each check prints "ok N - what" or "not ok N - what" with the expected
  * and actual values on "# " lines; tap_done() prints the plan and returns
- * the exit status (0 iff every check passed).  A known bug is a check
- * marked TODO (tap_todo): prove reports it, and it does not fail the run,
- * so that the bug is written down until the library is fixed.
+ * the exit status (0 iff every check passed).
  */
 #ifndef AFS_TEST_TAP_H
 #define AFS_TEST_TAP_H
@@ -15,23 +13,10 @@
 #include <string.h>
 
 static unsigned tap_n, tap_failed;
-static const char *tap_todo_why;	/* non-NULL: the next check is TODO */
-
-/* Mark the next check as a known bug (WHY says which). */
-static inline void tap_todo(const char *why)
-{
-	tap_todo_why = why;
-}
 
 static inline bool tap_ok(bool ok, const char *desc)
 {
 	tap_n++;
-	if (tap_todo_why) {
-		printf("%s %u - %s # TODO %s\n", ok ? "ok" : "not ok", tap_n, desc,
-		       tap_todo_why);
-		tap_todo_why = NULL;
-		return true;
-	}
 	if (!ok)
 		tap_failed++;
 	printf("%s %u - %s\n", ok ? "ok" : "not ok", tap_n, desc);

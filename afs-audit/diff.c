@@ -415,7 +415,8 @@ int diff_run(enum diff_mode mode, const char *source, const char *delta)
 	if (droot < 0)
 		die(1, "cannot open delta '%s': %m", delta);
 	walk(&c, droot, sroot, "/", 0);
-	qsort(c.v, c.n, sizeof(*c.v), by_path);
+	if (c.n > 1)
+		qsort(c.v, c.n, sizeof(*c.v), by_path);
 	for (i = 0; i < c.n; i++) {
 		const char *p = c.v[i].path;
 		long plus = 0, minus = 0;

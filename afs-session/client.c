@@ -348,7 +348,8 @@ int client_list(const char *root, bool json)
 			names[n++] = xstrdup(e->d_name);
 		}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
 	if (json)
 		printf("[");
 	for (size_t i = 0; i < n; i++) {

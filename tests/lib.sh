@@ -57,7 +57,9 @@ trap '_interrupted=1; exit 130' INT TERM
 at_exit_kill() { _pids="$_pids $*"; }
 at_exit_umount() { _mounts="$_mounts $*"; }
 
-diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+# Diagnostics go to standard error, as Test::More's: prove shows them
+# without -v, so a failure in CI says why.
+diag() { printf '%s\n' "$@" | sed 's/^/# /' >&2; }
 
 ok() {
 	_n=$((_n + 1))

@@ -269,6 +269,9 @@ run env AFS_RUNTIME_DIR="$T/state-real" afs-session list
 is "a state dir others can read is refused" \
 	"1 afs-session: the state directory '$T/state-real' is not private (mode 0755; want 0700)" \
 	"$rc $(cat "$T/err")"
+chmod 0700 "$T/state-real"
+run env AFS_RUNTIME_DIR="$T/state-real" afs-session list --json
+is "list --json with no session: [], exit 0, nothing on stderr" "0 [] " "$rc $(tr -d '\n' <"$T/out") $(cat "$T/err")"
 printf 'version: 1\nrules: [\n' >"$T/bad.yaml"
 run S start --name bad1 -s "$src" -p "$T/bad.yaml"
 is "start with a broken policy: 125, afs-fuse's words" "125 yes" \

@@ -106,6 +106,11 @@ is "diff -u: a unified diff of the edit" "-y
 +Y" "$(sed -n '/^M \/docs\/edit.txt/,/^[AMDT] /p' "$T/out" | grep -E '^[-+][^-+]')"
 run afs-audit diff "$src" "$T/no-such"
 status_is "diff: a missing delta: exit 1" 1
+mkdir "$T/empty-delta"
+for m in "" --stat -u; do
+	run afs-audit diff $m "$src" "$T/empty-delta"
+	is "diff ${m:-(names)} of an empty delta: exit 0, nothing on stderr" "0 " "$rc $(cat "$T/err")"
+done
 
 # Edges found in review.
 printf '%s\n' '{"v":1,"ts":"2026-11-26T10:00:00.000000Z","op":"readdir","path":"/src","decision":"allow"}' \

@@ -118,6 +118,8 @@ fi
 if [ "$bad" -gt 0 ]; then
 	diag "$(sed -n '/^=* \(FAILURES\|ERRORS\) =*$/,/^=* \(PASSES\|short test summary info\) =*$/p' \
 		"$T/pytest.out" | head -n 300)"
+	# The reasons once more, last: a CI log shown by its tail keeps them.
+	diag "pytest's reasons:" "$(printf '%s\n' "$summary" | grep -E '^(FAILED|ERROR|XPASS) ')"
 fi
 
 # Nothing left behind (a clean-up may take a moment to finish).

@@ -14,17 +14,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit.h"
+#include "base.h"
+#include "conflict.h"
 #include "deltafmt.h"
 #include "diff.h"
 #include "util.h"
 
 
 struct change {
-	char kind;	/* A M D T */
+	char kind;	/* A M D T, or C: SOURCE changed it since its base too */
+	char delta;	/* with C: what the delta does, A M D T */
+	enum base_change source;	/* with C: what SOURCE did */
 	char *path;
 };
 
@@ -41,6 +47,8 @@ static void add(struct changes *c, char kind, const char *path)
 		c->v = xreallocarray(c->v, c->cap, sizeof(*c->v));
 	}
 	c->v[c->n].kind = kind;
+	c->v[c->n].delta = 0;
+	c->v[c->n].source = BASE_SAME;
 	c->v[c->n++].path = xstrdup(path);
 }
 
@@ -82,41 +90,6 @@ static void all_below(struct changes *c, int sdfd, const char *rel, char kind, i
 		free(p);
 	}
 	closedir(d);
-}
-
-/* Do the regular files NAME in D1 and D2 differ in content? */
-static bool content_differs(int d1, int d2, const char *name, off_t size)
-{
-	char a[65536], b[65536];
-	/* O_NONBLOCK: a FIFO swapped in must not block us. */
-	int f1 = openat(d1, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	int f2 = openat(d2, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	bool differ = true;
-	off_t done = 0;
-
-	if (f1 >= 0 && f2 >= 0) {
-		differ = false;
-		while (done < size && !differ) {
-			ssize_t n1 = read(f1, a, sizeof(a)), n2 = read(f2, b, sizeof(b));
-
-			if (n1 <= 0 || n1 != n2 || memcmp(a, b, (size_t)n1))
-				differ = true;
-			done += n1 > 0 ? n1 : 0;
-		}
-	}
-	if (f1 >= 0)
-		close(f1);
-	if (f2 >= 0)
-		close(f2);
-	return differ;
-}
-
-static bool links_differ(int d1, int d2, const char *name)
-{
-	char a[PATH_MAX], b[PATH_MAX];
-	ssize_t n1 = readlinkat(d1, name, a, sizeof(a)), n2 = readlinkat(d2, name, b, sizeof(b));
-
-	return n1 < 0 || n1 != n2 || memcmp(a, b, (size_t)n1);
 }
 
 /* Walk the delta directory DDFD (path REL) against SOURCE's SDFD (-1: it
@@ -171,8 +144,10 @@ static void walk(struct changes *c, int ddfd, int sdfd, const char *rel, int dep
 		if (!strncmp(name, DELTA_WH_PREFIX, sizeof(DELTA_WH_PREFIX) - 1)) {
 			const char *target = name + sizeof(DELTA_WH_PREFIX) - 1;
 
-			/* A copy-up cut short is no change. */
-			if (!strncmp(name, DELTA_TMP_PREFIX, sizeof(DELTA_TMP_PREFIX) - 1))
+			/* A copy-up cut short is no change; afs's own files
+			 * are none either. */
+			if (!strncmp(name, DELTA_TMP_PREFIX, sizeof(DELTA_TMP_PREFIX) - 1) ||
+			    !strncmp(name, DELTA_META_PREFIX, sizeof(DELTA_META_PREFIX) - 1))
 				continue;
 			if (sdfd >= 0 && fstatat(sdfd, target, &sst, AT_SYMLINK_NOFOLLOW) == 0) {
 				p = join(rel, target);
@@ -230,9 +205,8 @@ static void walk(struct changes *c, int ddfd, int sdfd, const char *rel, int dep
 			if (cs >= 0)
 				close(cs);
 		} else if ((sst.st_mode & 07777) != (dst.st_mode & 07777) ||
-			   (S_ISREG(dst.st_mode) &&
-			    (sst.st_size != dst.st_size || content_differs(sdfd, ddfd, name, dst.st_size))) ||
-			   (S_ISLNK(dst.st_mode) && links_differ(sdfd, ddfd, name))) {
+			   ((S_ISREG(dst.st_mode) || S_ISLNK(dst.st_mode)) &&
+			    !same_entry(sdfd, name, ddfd, name))) {
 			add(c, 'M', p);
 		}
 		free(p);
@@ -344,21 +318,21 @@ static void describe(const struct change *ch, int sroot, int droot, bool binary,
 
 /* Run diff(1) on the open files A and B (-1: empty), labelled with PATH;
  * OUT: its output (unified) or, for --stat, only counted. */
-static int run_diff(int a, int b, const char *path, bool unified, long *plus, long *minus,
-		    bool *binary)
+static int run_diff(int a, int b, const char *path, const char *la_pre, const char *lb_pre,
+		    bool unified, long *plus, long *minus, bool *binary)
 {
 	int pipefd[2], status;
 	pid_t pid;
 	FILE *f;
-	char *line = NULL, la[PATH_MAX + 8], lb[PATH_MAX + 8], fa[32], fb[32];
+	char *line = NULL, la[PATH_MAX + 16], lb[PATH_MAX + 16], fa[32], fb[32];
 	size_t cap = 0;
 	ssize_t n;
 	int nline;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -1;
-	snprintf(la, sizeof(la), "a%s", path);
-	snprintf(lb, sizeof(lb), "b%s", path);
+	snprintf(la, sizeof(la), "%s%s", la_pre, path);
+	snprintf(lb, sizeof(lb), "%s%s", lb_pre, path);
 	pid = fork();
 	if (pid < 0) {
 		close(pipefd[0]);
@@ -402,46 +376,190 @@ static int run_diff(int a, int b, const char *path, bool unified, long *plus, lo
 	return 0;
 }
 
+/* A base's content, when SOURCE's git repository holds it (as a blob, by
+ * the sum the journal recorded): an fd of a memory file, else -1. */
+static int base_blob(const char *source, const struct base *b)
+{
+	char hex[2 * SHA1_LEN + 1], buf[65536];
+	int pipefd[2], status, fd;
+	ssize_t n;
+	pid_t pid;
+	bool ok = true;
+
+	if (!b || b->type != 'f' || !b->has_sum)
+		return -1;
+	base_hex(b->sum, hex);
+	fd = memfd_create("afs-base", MFD_CLOEXEC);
+	if (fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(pipefd[1], 1);
+		dup2(null, 2);
+		execlp("git", "git", "-C", source, "cat-file", "blob", hex, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (pid > 0 && (n = read(pipefd[0], buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write(fd, buf, (size_t)n) != n) {
+			ok = false;
+			break;
+		}
+	}
+	close(pipefd[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0 || !ok || lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int find_change(const struct changes *c, size_t n, const char *path)
+{
+	struct change key = { .path = (char *)path };
+	struct change *hit = bsearch(&key, c->v, n, sizeof(*c->v), by_path);
+
+	return hit ? (int)(hit - c->v) : -1;
+}
+
+/* Mark C every change that conflicts (CF); a conflict below a change (an
+ * entry SOURCE made or changed in a directory the delta deletes or
+ * replaces) is a line of its own. */
+static void mark_conflicts(struct changes *c, const struct conflicts *cf)
+{
+	size_t i, n = c->n;
+
+	for (i = 0; i < cf->n; i++) {
+		int k = find_change(c, n, cf->v[i].path);
+
+		if (k < 0) {
+			add(c, 'C', cf->v[i].path);
+			k = (int)c->n - 1;
+		}
+		c->v[k].kind = 'C';
+		c->v[k].delta = cf->v[i].delta;
+		c->v[k].source = cf->v[i].source;
+	}
+	if (c->n > 1)
+		qsort(c->v, c->n, sizeof(*c->v), by_path);
+}
+
+static void put_json(const struct change *ch)
+{
+	struct abuf b = { 0 };
+	char kind[2] = { ch->kind, 0 }, delta[2] = { ch->delta, 0 };
+
+	abuf_add(&b, "{\"path\":", 8);
+	json_put_string(&b, ch->path, strlen(ch->path));
+	abuf_add(&b, ",\"change\":\"", 11);
+	abuf_add(&b, kind, 1);
+	abuf_add(&b, "\"", 1);
+	if (ch->kind == 'C') {
+		const char *src = base_change_name(ch->source);
+
+		abuf_add(&b, ",\"delta\":\"", 10);
+		abuf_add(&b, delta, 1);
+		abuf_add(&b, "\",\"source\":\"", 12);
+		abuf_add(&b, src, strlen(src));
+		abuf_add(&b, "\"", 1);
+	}
+	abuf_add(&b, "}\n", 2);
+	fwrite(b.p, 1, b.len, stdout);
+	abuf_free(&b);
+}
+
 int diff_run(enum diff_mode mode, const char *source, const char *delta)
 {
 	struct changes c = { 0 };
+	struct conflicts cf = { 0 };
+	struct base_map *bases = NULL;
 	int sroot = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int droot = open(delta, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	long tplus = 0, tminus = 0;
 	size_t i;
+	int r;
 
 	if (sroot < 0)
 		die(1, "cannot open source '%s': %m", source);
 	if (droot < 0)
 		die(1, "cannot open delta '%s': %m", delta);
+	r = base_load(droot, &bases);
+	if (r < 0)
+		die(1, "cannot read the base journal of delta '%s': %s", delta,
+		    r == -EPROTO ? "not one this afs-audit knows" : strerror(-r));
 	walk(&c, droot, sroot, "/", 0);
 	if (c.n > 1)
 		qsort(c.v, c.n, sizeof(*c.v), by_path);
+	if (bases) {
+		conflict_scan(&cf, bases, droot, sroot);
+		mark_conflicts(&c, &cf);
+	}
 	for (i = 0; i < c.n; i++) {
-		const char *p = c.v[i].path;
+		const struct change *ch = &c.v[i];
+		const char *p = ch->path;
 		long plus = 0, minus = 0;
 		bool binary = false;
+		char kind = ch->kind == 'C' ? ch->delta : ch->kind;
 
 		if (mode == DIFF_NAME_STATUS) {
-			printf("%c\t", c.v[i].kind);
+			printf("%c\t", ch->kind);
 			fput_field(stdout, p);
 			putchar('\n');
 			continue;
 		}
+		if (mode == DIFF_JSON) {
+			put_json(ch);
+			continue;
+		}
 		{
-			int a = c.v[i].kind == 'A' ? -1 : open_file(sroot, p);
-			int b = c.v[i].kind == 'D' ? -1 : open_file(droot, p);
+			int a = kind == 'A' && ch->kind != 'C' ? -1 : open_file(sroot, p);
+			int b = kind == 'D' ? -1 : open_file(droot, p);
+			int o = ch->kind == 'C' ? base_blob(source, base_find(bases, p)) : -1;
+			bool fail = false;
 
 			if (mode == DIFF_UNIFIED) {
 				char what[192];
 
-				describe(&c.v[i], sroot, droot, false, what, sizeof(what));
-				printf("%c ", c.v[i].kind);
+				describe(ch, sroot, droot, false, what, sizeof(what));
+				printf("%c ", ch->kind);
 				fput_field(stdout, p);
 				printf("%s\n", what);
+				if (ch->kind == 'C')
+					printf("(conflict: SOURCE %s since the delta's base; the delta %s;"
+					       " %s)\n", conflict_source_words(ch->source),
+					       conflict_delta_words(ch->delta),
+					       o >= 0 ? "the base, from SOURCE's git repository, "
+							"against SOURCE now, then against the delta"
+					       : !base_find(bases, p) ? "nothing was there at the base: "
+							"SOURCE now against the delta"
+						      : "the base's content is not at hand (not in "
+							"SOURCE's git repository): SOURCE now against "
+							"the delta");
 			}
-			if ((a >= 0 || b >= 0) &&
-			    run_diff(a, b, p, mode == DIFF_UNIFIED, &plus, &minus, &binary) < 0) {
+			/* The three sides: what SOURCE did, then what the
+			 * delta did, to the base. */
+			if (o >= 0 && mode == DIFF_UNIFIED) {
+				long p2, m2;
+				bool b2;
+
+				fail = run_diff(o, a, p, "base", "source", true, &p2, &m2, &b2) < 0;
+				lseek(o, 0, SEEK_SET);
+				fail = fail || run_diff(o, b, p, "base", "delta", true, &p2, &m2, &b2) < 0;
+			}
+			if (!fail && (a >= 0 || b >= 0) && !(o >= 0 && mode == DIFF_UNIFIED))
+				fail = run_diff(a, b, p, ch->kind == 'C' ? "source" : "a",
+						ch->kind == 'C' ? "delta" : "b", mode == DIFF_UNIFIED,
+						&plus, &minus, &binary) < 0;
+			if (fail) {
 				error("cannot compare '%s' (is diff(1) installed?)", p);
 				c.errors++;
 			}
@@ -451,26 +569,36 @@ int diff_run(enum diff_mode mode, const char *source, const char *delta)
 				close(a);
 			if (b >= 0)
 				close(b);
+			if (o >= 0)
+				close(o);
 		}
 		if (mode == DIFF_STAT) {
 			char what[192];
 
-			describe(&c.v[i], sroot, droot, binary, what, sizeof(what));
-			printf(" %c ", c.v[i].kind);
+			describe(ch, sroot, droot, binary, what, sizeof(what));
+			printf(" %c ", ch->kind);
 			fput_field(stdout, p);
 			if (binary)
-				printf(" |%s\n", what);
+				printf(" |%s", what);
 			else
-				printf(" | +%ld -%ld%s\n", plus, minus, what);
+				printf(" | +%ld -%ld%s", plus, minus, what);
+			if (ch->kind == 'C')
+				printf(" (conflict: SOURCE %s, the delta %s)",
+				       conflict_source_words(ch->source), conflict_delta_words(ch->delta));
+			putchar('\n');
 			tplus += plus;
 			tminus += minus;
 		}
 	}
 	if (mode == DIFF_STAT)
 		printf(" %zu paths changed, %ld insertions(+), %ld deletions(-)\n", c.n, tplus, tminus);
+	if (!bases && mode != DIFF_NAME_STATUS && mode != DIFF_JSON && c.n)
+		printf("(the delta has no base journal: what SOURCE changed since cannot be told)\n");
 	for (i = 0; i < c.n; i++)
 		free(c.v[i].path);
 	free(c.v);
+	conflicts_free(&cf);
+	base_map_free(bases);
 	close(sroot);
 	close(droot);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

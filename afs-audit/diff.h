@@ -3,9 +3,10 @@
 #define AFS_AUDIT_DIFF_H
 
 enum diff_mode {
-	DIFF_NAME_STATUS,	/* A|M|D|T<TAB>/path (the default) */
+	DIFF_NAME_STATUS,	/* A|M|D|T|C<TAB>/path (the default) */
 	DIFF_STAT,		/* lines added and removed per path */
 	DIFF_UNIFIED,		/* diff -u of each changed file */
+	DIFF_JSON,		/* one JSON object per changed path */
 };
 
 /* Print what DELTA changes in SOURCE; returns the exit status. */

@@ -26,7 +26,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: afs-audit [FILTERS] [--format text|json|tsv] [--summary] [-f] [LOG...]\n"
-		"       afs-audit diff [--name-status|--stat|-u] SOURCE DELTA\n"
+		"       afs-audit diff [--name-status|--stat|-u|--json] SOURCE DELTA\n"
 		"\n"
 		"Reads LOGs (standard input when none), merged by time.  Filters, all of\n"
 		"which must hold:\n"
@@ -67,6 +67,7 @@ static int diff_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "name-status", no_argument, NULL, 'n' },
 		{ "stat", no_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -83,6 +84,9 @@ static int diff_main(int argc, char **argv)
 			break;
 		case 'u':
 			mode = DIFF_UNIFIED;
+			break;
+		case 'j':
+			mode = DIFF_JSON;
 			break;
 		case 'h':
 			usage(stdout);

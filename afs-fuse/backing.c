@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "backing.h"
+#include "base.h"
+#include "deltafmt.h"
 #include "policy.h"
 #include "util.h"
 
@@ -29,6 +31,7 @@ struct backing {
 	int root[2];	/* UPPER, LOWER; -1 when absent */
 	dev_t dev[2];	/* the roots' file systems */
 	bool local[2];	/* ... kept by this kernel (see backing_local) */
+	int journal;	/* the base journal, for appending; -1: none */
 };
 
 /* File systems whose attributes come from elsewhere: another machine's
@@ -92,7 +95,7 @@ int backing_open(const char *upper, const char *lower, struct backing **out)
 	struct backing *b = xcalloc(1, sizeof(*b));
 	int r;
 
-	b->root[UPPER] = b->root[LOWER] = -1;
+	b->root[UPPER] = b->root[LOWER] = b->journal = -1;
 	r = open_root(upper, &b->root[UPPER]);
 	if (r == 0 && lower)
 		r = open_root(lower, &b->root[LOWER]);
@@ -129,7 +132,67 @@ void backing_close(struct backing *b)
 		close(b->root[UPPER]);
 	if (b->root[LOWER] >= 0)
 		close(b->root[LOWER]);
+	if (b->journal >= 0)
+		close(b->journal);
 	free(b);
+}
+
+int backing_journal_open(struct backing *b)
+{
+	int root = b->root[UPPER], fd;
+	struct stat st;
+	char last;
+
+	fd = openat(root, DELTA_BASE, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT)
+		return -errno;
+	if (fd < 0) {
+		/* Begun by an afs-fuse that kept none: the bases of its
+		 * changes are gone, and a journal begun now would call them
+		 * new files. */
+		if (!base_delta_fresh(root))
+			return 0;
+		fd = openat(root, DELTA_BASE, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |
+			    O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (write(fd, BASE_MAGIC, sizeof(BASE_MAGIC) - 1) != sizeof(BASE_MAGIC) - 1) {
+			int e = errno ? errno : EIO;
+
+			close(fd);
+			unlinkat(root, DELTA_BASE, 0);
+			return -e;
+		}
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	/* A record cut short by a crash ends here, so that the next one
+	 * starts a line of its own. */
+	if (st.st_size > 0 && (pread(fd, &last, 1, st.st_size - 1) != 1 ||
+			       (last != '\n' && write(fd, "\n", 1) != 1))) {
+		close(fd);
+		return -EIO;
+	}
+	b->journal = fd;
+	return 1;
+}
+
+bool backing_journal_kept(const struct backing *b)
+{
+	return b->journal >= 0;
+}
+
+int backing_journal_add(struct backing *b, const char *line, size_t n)
+{
+	ssize_t w;
+
+	if (b->journal < 0)
+		return 0;
+	/* One write of a whole line: appends of several threads never mix. */
+	w = write(b->journal, line, n);
+	return w == (ssize_t)n ? 0 : w < 0 ? -errno : -EIO;
 }
 
 bool backing_has(const struct backing *b, enum layer l)

@@ -71,6 +71,15 @@ int backing_chmod(struct backing *b, const char *path, mode_t mode);
 int backing_chown(struct backing *b, const char *path, uid_t uid, gid_t gid);
 int backing_utimens(struct backing *b, const char *path, const struct timespec ts[2]);
 
+/* The base journal (lib/base.h) at the upper layer's root, opened for
+ * appending: 1 when records are kept, 0 when the delta holds changes made
+ * without one (their bases unknown: none is begun), or -errno.  A fresh
+ * delta gets a new journal. */
+int backing_journal_open(struct backing *b);
+bool backing_journal_kept(const struct backing *b);
+/* Append one whole record line (N bytes); 0 when no journal is kept. */
+int backing_journal_add(struct backing *b, const char *line, size_t n);
+
 /* lgetxattr of PATH in layer L (never followed): the length or -errno. */
 ssize_t backing_getxattr(struct backing *b, enum layer l, const char *path, const char *name,
 			 void *buf, size_t size);

@@ -7,8 +7,16 @@
  *   entry named relative to its directory fd;
  * - replace files in SOURCE atomically (temporary name, then rename),
  *   keeping the delta's mode, owner (as root) and times;
- * - apply (or drop) exactly the selected paths and remove them from DELTA,
- *   leaving every other change in place.
+ * - apply nothing while a selected change conflicts with what SOURCE did
+ *   since its base (lib/conflict.h), unless --force; check each entry
+ *   again just before its rename, and leave it in the delta when SOURCE
+ *   changed it meanwhile;
+ * - leave each entry, whenever the commit is killed, either applied and
+ *   removed from DELTA, or applied and still in DELTA, or untouched; a
+ *   rerun finishes the job (SOURCE holding the delta's own version is no
+ *   conflict) and removes the temporary files a killed run left in SOURCE;
+ * - apply (or drop) exactly the selected paths and remove them, and their
+ *   records of the base journal, from DELTA, leaving every other change.
  *
  * Run it on a delta no mount is using: a live mount would not see the
  * change to its layers.
@@ -21,10 +29,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "commit.h"
+#include "conflict.h"
 #include "delta.h"
 #include "trust.h"
 #include "path.h"
@@ -38,6 +49,11 @@ struct job {
 	size_t npaths;
 	bool commit;		/* else discard */
 	bool keep_mode;		/* --keep-mode */
+	bool force;		/* --force: apply over conflicts */
+	struct base_map *bases;	/* the base journal; NULL: the delta keeps none */
+	struct conflicts found;	/* by the first pass */
+	struct conflicts late;	/* SOURCE changed them during the second */
+	struct base_map *done;	/* the paths applied or dropped */
 	int errors;
 };
 
@@ -131,8 +147,39 @@ static void set_meta(const struct job *j, int dfd, const char *name, const struc
 
 static atomic_uint counter;
 
-/* Copy the non-directory NAME from DDFD into SDFD, atomically. */
-static int copy_entry(const struct job *j, int ddfd, int sdfd, const char *name,
+/* Is the change at PATH (KIND, NAME in DDFD and SDFD) in conflict now?
+ * Then it is kept for the report and left in the delta.  Only in the
+ * second pass of a commit, without --force, of a delta with a journal. */
+static bool late_conflict(struct job *j, int ddfd, int sdfd, const char *path, const char *name,
+			  enum change_kind kind)
+{
+	struct conflicts c = { 0 };
+	size_t i;
+
+	if (!j->commit || j->force || !j->bases)
+		return false;
+	conflict_check(&c, j->bases, ddfd, sdfd, path, name, kind);
+	for (i = 0; i < c.n; i++) {
+		if (j->late.n == j->late.cap) {
+			j->late.cap = j->late.cap ? 2 * j->late.cap : 16;
+			j->late.v = xreallocarray(j->late.v, j->late.cap, sizeof(*j->late.v));
+		}
+		j->late.v[j->late.n++] = c.v[i];
+	}
+	free(c.v);
+	return c.n > 0;
+}
+
+static void done(struct job *j, const char *path)
+{
+	static const struct base none;
+
+	base_put(j->done, path, &none);
+}
+
+/* Copy the non-directory NAME (at PATH) from DDFD into SDFD, atomically.
+ * 1: left in the delta, SOURCE having changed it meanwhile. */
+static int copy_entry(struct job *j, int ddfd, int sdfd, const char *name, const char *path,
 		      const struct stat *st)
 {
 	char tmp[NAME_MAX + 64], target[PATH_MAX + 1];
@@ -167,27 +214,75 @@ static int copy_entry(const struct job *j, int ddfd, int sdfd, const char *name,
 	} else {
 		r = mknodat(sdfd, tmp, st->st_mode, st->st_rdev) < 0 ? -errno : 0;
 	}
-	if (r == 0) {
+	if (r == 0)
 		set_meta(j, sdfd, tmp, st);
-		if (renameat(sdfd, tmp, sdfd, name) < 0) {
-			r = -errno;
-			/* A directory in the way: the delta replaced it. */
-			if (r == -EISDIR || r == -ENOTEMPTY || r == -EEXIST) {
-				r = delta_remove_at(sdfd, name);
-				if (r == 0 && renameat(sdfd, tmp, sdfd, name) < 0)
-					r = -errno;
-			}
+	/* The last look at SOURCE before it changes. */
+	if (r == 0 && late_conflict(j, ddfd, sdfd, path, name, CHANGE_ENTRY))
+		r = 1;
+	if (r == 0 && renameat(sdfd, tmp, sdfd, name) < 0) {
+		r = -errno;
+		/* A directory in the way: the delta replaced it. */
+		if (r == -EISDIR || r == -ENOTEMPTY || r == -EEXIST) {
+			r = delta_remove_at(sdfd, name);
+			if (r == 0 && renameat(sdfd, tmp, sdfd, name) < 0)
+				r = -errno;
 		}
 	}
-	if (r < 0)
+	if (r != 0)
 		unlinkat(sdfd, tmp, 0);
 	return r;
+}
+
+/* Did the temporary file NAME (TMP_PREFIX "PID.N...") belong to a process
+ * that is gone: a commit or copy-up killed before its rename? */
+static bool stale_tmp(const char *name)
+{
+	char path[64], comm[TASK_COMM_LEN + 1];
+	const char *p = name + sizeof(TMP_PREFIX) - 1;
+	char *end;
+	long pid = strtol(p, &end, 10);
+
+	if (end == p || *end != '.' || pid <= 0 || pid > INT32_MAX)
+		return false;
+	/* Ours are renamed or removed before we look: any left is old. */
+	if (pid == getpid())
+		return true;
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	return read_small(path, comm, sizeof(comm)) > 0 && strcmp(comm, "afs-fuse\n") != 0;
+}
+
+/* Remove from SOURCE's directory SDFD what a killed commit left there. */
+static void sweep(int sdfd)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd = dup(sdfd);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) && stale_tmp(de->d_name))
+			unlinkat(sdfd, de->d_name, 0);
+	closedir(d);
+}
+
+static int open_dir_at(int dfd, const char *name)
+{
+	if (dfd < 0)
+		return -1;
+	return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /* SDFD's entry NAME as a real directory (a link or file there goes). */
 static int source_dir(int sdfd, const char *name, mode_t mode)
 {
-	int fd = openat(sdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_dir_at(sdfd, name);
 
 	if (fd >= 0)
 		return fd;
@@ -199,11 +294,11 @@ static int source_dir(int sdfd, const char *name, mode_t mode)
 	}
 	if (mkdirat(sdfd, name, mode | 0700) < 0)
 		return -errno;
-	fd = openat(sdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_dir_at(sdfd, name);
 	return fd < 0 ? -errno : fd;
 }
 
-/* Walk the delta directory DDFD (path REL; SDFD its SOURCE directory or -1
+/* Walk the delta directory DDFD (path REL; SDFD its SOURCE directory, -1
  * for discard).  SEL: REL itself is selected. */
 static void walk(struct job *j, int ddfd, int sdfd, const char *rel, bool sel, int depth)
 {
@@ -221,12 +316,10 @@ static void walk(struct job *j, int ddfd, int sdfd, const char *rel, bool sel, i
 			close(fd);
 		return;
 	}
-	if (sel && j->commit && faccessat(ddfd, DELTA_OPAQUE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-		int r = clear_dir(sdfd);
-
-		if (r < 0)
-			fail(j, "clear", rel, -r);
-	}
+	/* A dup shares its offset: an earlier pass read this far. */
+	rewinddir(d);
+	if (j->commit && sdfd >= 0)
+		sweep(sdfd);
 	while ((de = readdir(d))) {
 		const char *name = de->d_name;
 		char path[POLICY_MAX_PATH];
@@ -234,7 +327,8 @@ static void walk(struct job *j, int ddfd, int sdfd, const char *rel, bool sel, i
 		bool s;
 		int r;
 
-		if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, DELTA_OPAQUE))
+		if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, DELTA_OPAQUE) ||
+		    !strncmp(name, DELTA_META_PREFIX, sizeof(DELTA_META_PREFIX) - 1))
 			continue;
 		if (!strncmp(name, TMP_PREFIX, sizeof(TMP_PREFIX) - 1)) {
 			/* A copy-up cut short: never part of the view. */
@@ -247,12 +341,16 @@ static void walk(struct job *j, int ddfd, int sdfd, const char *rel, bool sel, i
 
 			if (join(rel, target, path) < 0 || !selected(j, path))
 				continue;
+			if (late_conflict(j, ddfd, sdfd, path, target, CHANGE_WHITEOUT))
+				continue;
 			if (j->commit && (r = delta_remove_at(sdfd, target)) < 0) {
 				fail(j, "delete", path, -r);
 				continue;
 			}
 			if (unlinkat(ddfd, name, 0) < 0)
 				fail(j, "remove the whiteout of", path, errno);
+			else
+				done(j, path);
 			continue;
 		}
 		if (join(rel, name, path) < 0) {
@@ -267,44 +365,56 @@ static void walk(struct job *j, int ddfd, int sdfd, const char *rel, bool sel, i
 			continue;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			int cd = openat(ddfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int cd = open_dir_at(ddfd, name);
 			int cs = -1;
+			bool opaque;
+			enum change_kind kind;
 
 			if (cd < 0) {
 				fail(j, "open", path, errno);
 				continue;
 			}
+			opaque = s && faccessat(cd, DELTA_OPAQUE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+			kind = opaque ? CHANGE_OPAQUE : CHANGE_DIR;
 			if (j->commit) {
+				if (s && late_conflict(j, ddfd, sdfd, path, name, kind)) {
+					close(cd);
+					continue;
+				}
 				cs = source_dir(sdfd, name, commit_mode(j, st.st_mode));
 				if (cs < 0) {
 					fail(j, "make directory", path, -cs);
 					close(cd);
 					continue;
 				}
+				if (opaque && (r = clear_dir(cs)) < 0)
+					fail(j, "clear", path, -r);
 			}
 			walk(j, cd, cs, path, s, depth + 1);
-			if (s && j->commit) {
+			if (s) {
 				unlinkat(cd, DELTA_OPAQUE, 0);
-				set_meta(j, sdfd, name, &st);
+				if (j->commit)
+					set_meta(j, sdfd, name, &st);
 			}
-			if (s && !j->commit)
-				unlinkat(cd, DELTA_OPAQUE, 0);
 			close(cd);
 			if (cs >= 0)
 				close(cs);
 			/* Gone from the delta once nothing is left in it. */
-			if (s)
-				unlinkat(ddfd, name, AT_REMOVEDIR);
+			if (s && unlinkat(ddfd, name, AT_REMOVEDIR) == 0)
+				done(j, path);
 			continue;
 		}
 		if (!s)
 			continue;
-		if (j->commit && (r = copy_entry(j, ddfd, sdfd, name, &st)) < 0) {
-			fail(j, "apply", path, -r);
+		if (j->commit && (r = copy_entry(j, ddfd, sdfd, name, path, &st)) != 0) {
+			if (r < 0)
+				fail(j, "apply", path, -r);
 			continue;
 		}
 		if (unlinkat(ddfd, name, 0) < 0)
 			fail(j, "remove from the delta", path, errno);
+		else
+			done(j, path);
 	}
 	closedir(d);
 }
@@ -330,11 +440,40 @@ static bool has_change(int droot, const char *path)
 	return fstatat(droot, wh, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-int commit_run(bool commit, bool keep_mode, const char *delta, const char *source,
+static void report(const struct conflicts *c, const char *how)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		fprintf(stderr, "%s: %s %s: SOURCE %s since the delta's base; the delta %s\n",
+			progname, how, c->v[i].path, conflict_source_words(c->v[i].source),
+			conflict_delta_words(c->v[i].delta));
+}
+
+/* Keep a journal record unless its path, or a directory above it, was
+ * applied or dropped. */
+static bool keep_record(const char *path, void *arg)
+{
+	const struct base_map *applied = arg;
+	char p[POLICY_MAX_PATH];
+	char *slash;
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (;;) {
+		if (base_find(applied, p[0] ? p : "/"))
+			return false;
+		slash = strrchr(p, '/');
+		if (!slash || !p[0])
+			return true;
+		*slash = '\0';
+	}
+}
+
+int commit_run(const struct commit_opts *o, const char *delta, const char *source,
 	       char *const *paths, int npaths)
 {
-	struct job j = { .commit = commit, .keep_mode = keep_mode };
-	int droot, sroot = -1, i, status;
+	struct job j = { .commit = o->commit, .keep_mode = o->keep_mode, .force = o->force };
+	int droot, sroot = -1, i, r, status;
 
 	{
 		/* What another user could have written is never carried
@@ -349,11 +488,16 @@ int commit_run(bool commit, bool keep_mode, const char *delta, const char *sourc
 		if (droot < 0)
 			die(1, "cannot open delta '%s': %m", delta);
 	}
-	if (commit) {
+	if (j.commit) {
 		sroot = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sroot < 0)
 			die(1, "cannot open source '%s': %m", source);
 	}
+	r = base_load(droot, &j.bases);
+	if (r < 0)
+		die(1, "cannot read the base journal of delta '%s': %s", delta,
+		    r == -EPROTO ? "not one this afs-fuse knows" : strerror(-r));
+	j.done = base_map_new();
 	j.paths = xcalloc((size_t)npaths + 1, sizeof(*j.paths));
 	for (i = 0; i < npaths; i++) {
 		char clean[POLICY_MAX_PATH];
@@ -367,8 +511,60 @@ int commit_run(bool commit, bool keep_mode, const char *delta, const char *sourc
 			die(1, "'%s' has no change in the delta '%s'", clean, delta);
 		j.paths[j.npaths++] = xstrdup(clean);
 	}
+	if (j.commit && !j.bases)
+		warning("the delta '%s' has no base journal (begun by an afs-fuse that kept none): "
+			"what SOURCE changed since cannot be seen, and is overwritten", delta);
+	/* First every selected change against SOURCE; nothing is applied
+	 * while one conflicts. */
+	if (j.commit && j.bases) {
+		struct conflicts all = { 0 };
+		size_t k;
+
+		conflict_scan(&all, j.bases, droot, sroot);
+		for (k = 0; k < all.n; k++) {
+			if (!selected(&j, all.v[k].path)) {
+				free(all.v[k].path);
+				continue;
+			}
+			j.found.v = xreallocarray(j.found.v, j.found.n + 1, sizeof(*j.found.v));
+			j.found.v[j.found.n++] = all.v[k];
+		}
+		free(all.v);
+		if (j.found.n && !j.force) {
+			report(&j.found, "conflict:");
+			error("nothing applied: %zu conflict%s with SOURCE (afs-audit diff -u shows "
+			      "both sides; --force applies over them; naming other paths commits those)",
+			      j.found.n, j.found.n == 1 ? "" : "s");
+			status = 3;
+			goto out;
+		}
+		if (j.found.n)
+			report(&j.found, "warning: applied over a conflict:");
+	}
 	walk(&j, droot, sroot, "/", j.npaths == 0, 0);
+	/* The applied changes' records go with them; a delta left with no
+	 * change is as new: its next mount begins a journal (and records
+	 * git's HEAD) afresh. */
+	if (base_delta_fresh(droot)) {
+		unlinkat(droot, DELTA_BASE, 0);
+		unlinkat(droot, DELTA_HEAD, 0);
+	} else if (j.bases && base_count(j.done) &&
+		   (r = base_rewrite(droot, j.bases, keep_record, j.done)) < 0) {
+		fail(&j, "rewrite the base journal of", delta, -r);
+	}
 	status = j.errors ? 1 : 0;
+	if (j.late.n) {
+		conflicts_sort(&j.late);
+		report(&j.late, "conflict:");
+		error("%zu change%s left in the delta: SOURCE changed %s during the commit",
+		      j.late.n, j.late.n == 1 ? "" : "s", j.late.n == 1 ? "it" : "them");
+		status = 3;
+	}
+out:
+	conflicts_free(&j.found);
+	conflicts_free(&j.late);
+	base_map_free(j.bases);
+	base_map_free(j.done);
 	for (i = 0; i < (int)j.npaths; i++)
 		free(j.paths[i]);
 	free(j.paths);

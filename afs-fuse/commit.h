@@ -4,12 +4,20 @@
 
 #include <stdbool.h>
 
+struct commit_opts {
+	bool commit;		/* else discard */
+	bool keep_mode;		/* --keep-mode */
+	bool force;		/* --force */
+};
+
 /* Apply (COMMIT) or drop the changes of DELTA, all of them or those at and
  * below the /-rooted PATHS, and remove them from DELTA; without KEEP_MODE
  * a committed entry loses setuid, setgid, sticky and write for others.
- * Returns the exit status: 0, 1 when something could not be done (each
- * said on stderr). */
-int commit_run(bool commit, bool keep_mode, const char *delta, const char *source,
+ * A commit applies nothing while a selected change conflicts with what
+ * SOURCE did since its base, unless FORCE.  Returns the exit status: 0;
+ * 1 when something could not be done; 3 for conflicts (each said on
+ * stderr). */
+int commit_run(const struct commit_opts *o, const char *delta, const char *source,
 	       char *const *paths, int npaths);
 
 #endif

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "delta.h"
 #include "policy.h"
 #include "util.h"
@@ -283,6 +284,56 @@ void delta_copy_xattrs(int in, int out)
 
 static atomic_uint tmp_counter;
 
+/* Record in the base journal what the lower layer holds at PATH: ST, and
+ * FD (open on the file) or TARGET (the link's) for its sum.  First, before
+ * the change it is for: a crash leaves a record without a change, never
+ * a change without its record. */
+static int note_base(struct backing *b, const char *path, const struct stat *st, int fd,
+		     const char *target)
+{
+	char line[BASE_LINE_MAX];
+	struct base base;
+	int n;
+
+	if (!backing_journal_kept(b))
+		return 0;
+	base_from_stat(st, fd, target, &base);
+	n = base_format(path, &base, line, sizeof(line));
+	if (n < 0)
+		return n;
+	return backing_journal_add(b, line, (size_t)n);
+}
+
+int delta_note_lower(struct backing *b, const char *path)
+{
+	char target[PATH_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	int r, fd = -1;
+
+	if (!backing_journal_kept(b))
+		return 0;
+	r = backing_lstat(b, LOWER, path, &st);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	if (S_ISLNK(st.st_mode)) {
+		n = backing_readlink(b, LOWER, path, target, sizeof(target) - 1);
+		if (n < 0)
+			return (int)n;
+		target[n] = '\0';
+		return note_base(b, path, &st, -1, target);
+	}
+	if (S_ISREG(st.st_mode) && st.st_size <= BASE_SUM_MAX) {
+		fd = backing_open_file(b, LOWER, path, O_RDONLY | O_NONBLOCK, 0);
+		if (fd < 0)
+			return fd;
+	}
+	r = note_base(b, path, &st, fd, NULL);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 {
 	static pid_t pid;
@@ -304,6 +355,13 @@ int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 	ts[0] = st.st_atim;
 	ts[1] = st.st_mtim;
 	if (S_ISDIR(st.st_mode)) {
+		struct stat ust;
+
+		if (backing_lstat(b, UPPER, path, &ust) == 0)
+			return 0;
+		r = note_base(b, path, &st, -1, NULL);
+		if (r < 0)
+			return r;
 		/* Owner-writable while we work in it; the mode is set last. */
 		r = backing_mkdir(b, path, 0700);
 		if (r < 0 && r != -EEXIST)
@@ -336,7 +394,9 @@ int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 		if (n < 0)
 			return (int)n;
 		target[n] = '\0';
-		r = backing_symlink(b, target, tmp);
+		r = note_base(b, path, &st, -1, target);
+		if (r == 0)
+			r = backing_symlink(b, target, tmp);
 	} else if (S_ISREG(st.st_mode)) {
 		in = backing_open_file(b, LOWER, path, O_RDONLY, 0);
 		if (in < 0)
@@ -349,7 +409,9 @@ int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 			close(in);
 			return out;
 		}
-		r = delta_copy_data(in, out, &st);
+		r = note_base(b, path, &st, in, NULL);
+		if (r == 0)
+			r = delta_copy_data(in, out, &st);
 		if (r == 0)
 			delta_copy_xattrs(in, out);
 		if (r == 0 && st.st_nlink == 1) {
@@ -376,7 +438,9 @@ int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 		if (close(out) < 0 && r == 0)
 			r = -errno;
 	} else {
-		r = backing_mknod(b, tmp, st.st_mode, st.st_rdev);
+		r = note_base(b, path, &st, -1, NULL);
+		if (r == 0)
+			r = backing_mknod(b, tmp, st.st_mode, st.st_rdev);
 	}
 	if (r == 0 && !S_ISREG(st.st_mode)) {
 		if (backing_root())

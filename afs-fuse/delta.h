@@ -77,6 +77,10 @@ void delta_close_dirs(struct dirfds *d);
  * (when permitted) and times: a file's data, a link's target, a directory
  * (empty: its lower content stays merged).  LST: its lstat, or NULL. */
 int delta_copy_up(struct backing *b, const char *path, const struct stat *lst);
+/* Record in the base journal what the lower layer holds at PATH (nothing
+ * when it holds nothing, or no journal is kept), before a change that does
+ * not copy it up: a whiteout of it, a rename over it. */
+int delta_note_lower(struct backing *b, const char *path);
 
 /* The data of the open file IN (attributes ST) to OUT, holes kept as
  * holes (SEEK_DATA/SEEK_HOLE): a copy-up, and a commit into SOURCE. */

@@ -1,7 +1,8 @@
 /* afs-fuse - mount a codebase with a per-path policy.
  *
  * This file reads the command line and calls the module for the job:
- * explain.c for --check and --explain, mount.c for mounting.
+ * explain.c for --check and --explain, commit.c for --commit and --discard,
+ * gitbranch.c for --commit-git, mount.c for mounting.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include "audit.h"
 #include "auditlog.h"
 #include "explain.h"
+#include "gitbranch.h"
 #include "loop.h"
 #include "mount.h"
 #include "util.h"
@@ -31,6 +33,7 @@ static void usage(FILE *f)
 		"       afs-fuse --check -p POLICY\n"
 		"       afs-fuse --explain -p POLICY PATH...\n"
 		"       afs-fuse --commit|--discard --delta DELTA SOURCE [PATH...]\n"
+		"       afs-fuse --commit-git BRANCH --delta DELTA SOURCE [-m MESSAGE]\n"
 		"\n"
 		"  -p, --policy FILE|PRESET  policy (default: the view-only preset)\n"
 		"  -d, --delta DIR           keep writes in DIR (made if missing, reused if\n"
@@ -62,7 +65,11 @@ static void usage(FILE *f)
 		"                            each PATH) to SOURCE and drop them from DELTA\n"
 		"      --keep-mode           with --commit: keep setuid, setgid, sticky and\n"
 		"                            write for others (dropped by default)\n"
+		"      --force               with --commit: apply changes that conflict with\n"
+		"                            what SOURCE did since (refused by default: exit 3)\n"
 		"      --discard             drop DELTA's changes (all, or those PATHs)\n"
+		"      --commit-git BRANCH   commit DELTA's changes to a new git branch\n"
+		"  -m, --message MESSAGE     the message of that commit\n"
 		"  -h, --help                show this help\n"
 		"  -V, --version             show the version\n"
 		"\n"
@@ -70,8 +77,8 @@ static void usage(FILE *f)
 }
 
 enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH,
-       OPT_COMMIT, OPT_KEEP_MODE, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_AUDIT_MAX_BYTES, OPT_NAME, OPT_SESSION, OPT_DELTA_QUOTA,
-       OPT_SPIN, OPT_MAX_OPEN, OPT_LISTING_MEMORY };
+       OPT_COMMIT, OPT_KEEP_MODE, OPT_FORCE, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_AUDIT_MAX_BYTES, OPT_NAME, OPT_SESSION, OPT_DELTA_QUOTA,
+       OPT_SPIN, OPT_MAX_OPEN, OPT_LISTING_MEMORY, OPT_COMMIT_GIT };
 
 static long number(const char *s, const char *what, long max)
 {
@@ -134,6 +141,7 @@ int main(int argc, char **argv)
 		{ "writethrough", no_argument, NULL, OPT_WRITETHROUGH },
 		{ "commit", no_argument, NULL, OPT_COMMIT },
 		{ "keep-mode", no_argument, NULL, OPT_KEEP_MODE },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "audit", required_argument, NULL, 'a' },
 		{ "audit-level", required_argument, NULL, OPT_AUDIT_LEVEL },
 		{ "audit-max-bytes", required_argument, NULL, OPT_AUDIT_MAX_BYTES },
@@ -141,6 +149,8 @@ int main(int argc, char **argv)
 		{ "session", required_argument, NULL, OPT_SESSION },
 		{ "delta-quota", required_argument, NULL, OPT_DELTA_QUOTA },
 		{ "discard", no_argument, NULL, OPT_DISCARD },
+		{ "commit-git", required_argument, NULL, OPT_COMMIT_GIT },
+		{ "message", required_argument, NULL, 'm' },
 		{ "spin", required_argument, NULL, OPT_SPIN },
 		{ "max-open", required_argument, NULL, OPT_MAX_OPEN },
 		{ "listing-memory", required_argument, NULL, OPT_LISTING_MEMORY },
@@ -148,7 +158,8 @@ int main(int argc, char **argv)
 	};
 	const char *policy = "view-only";
 	bool check = false, explain = false, commit = false, discard = false, verbose = false;
-	bool keep_mode = false;
+	bool keep_mode = false, force = false;
+	const char *branch = NULL, *message = NULL;
 	struct mount_opts mo = { .ready_fd = -1, .audit_level = -1, .spin_us = LOOP_SPIN_US,
 				 .audit_max_bytes = AUDIT_MAX_BYTES_DEFAULT,
 				 .listing_memory = LISTING_MEMORY_DEFAULT };
@@ -159,7 +170,7 @@ int main(int argc, char **argv)
 
 	progname = "afs-fuse";
 	argv[0] = (char *)"afs-fuse";	/* getopt's messages */
-	while ((c = getopt_long(argc, argv, "p:d:a:fo:hvV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:a:fo:hvVm:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			policy = optarg;
@@ -209,11 +220,22 @@ int main(int argc, char **argv)
 		case OPT_COMMIT:
 			commit = true;
 			break;
+		case OPT_FORCE:
+			force = true;
+			break;
 		case OPT_KEEP_MODE:
 			keep_mode = true;
 			break;
 		case OPT_DISCARD:
 			discard = true;
+			break;
+		case OPT_COMMIT_GIT:
+			branch = optarg;
+			break;
+		case 'm':
+			if (!*optarg)
+				die(2, "bad --message '': empty");
+			message = optarg;
 			break;
 		case 'o':
 			olists = xreallocarray(olists, nolists + 1, sizeof(*olists));
@@ -270,12 +292,25 @@ int main(int argc, char **argv)
 		if (fcntl(mo.ready_fd, F_SETFD, FD_CLOEXEC) < 0)
 			die(2, "bad --ready-fd %d: %m", mo.ready_fd);
 	}
-	if (check + explain + commit + discard > 1)
-		die(2, "--check, --explain, --commit and --discard exclude each other");
-	if (verbose && !explain)
-		die(2, "-v is for --explain");
+	if (check + explain + commit + discard + !!branch > 1)
+		die(2, "--check, --explain, --commit, --commit-git and --discard exclude each other");
+	if (verbose && !explain && !branch)
+		die(2, "-v is for --explain and --commit-git");
 	if (keep_mode && !commit)
 		die(2, "--keep-mode is for --commit");
+	if (message && !branch)
+		die(2, "-m is for --commit-git");
+	if (force && !commit)
+		die(2, "--force is for --commit");
+	if (branch) {
+		if (!mo.delta)
+			die(2, "--commit-git needs --delta DELTA");
+		if (optind == argc)
+			die(2, "--commit-git needs SOURCE");
+		if (argc - optind > 1)
+			die(2, "--commit-git takes no PATH: it commits the whole delta");
+		return gitbranch_commit(mo.delta, argv[optind], branch, message, verbose);
+	}
 	if (commit || discard) {
 		if (!mo.delta)
 			die(2, "--%s needs --delta DELTA", commit ? "commit" : "discard");
@@ -289,8 +324,9 @@ int main(int argc, char **argv)
 				die(1, "cannot open source '%s': %s", argv[optind],
 				    stat(argv[optind], &st) < 0 ? strerror(errno) : "not a directory");
 		}
-		return commit_run(commit, keep_mode, mo.delta, argv[optind], argv + optind + 1,
-				  argc - optind - 1);
+		struct commit_opts co = { .commit = commit, .keep_mode = keep_mode, .force = force };
+
+		return commit_run(&co, mo.delta, argv[optind], argv + optind + 1, argc - optind - 1);
 	}
 	if (check) {
 		if (optind != argc)

@@ -28,6 +28,7 @@
 #include "delta.h"
 #include "trust.h"
 #include "fs.h"
+#include "gitbranch.h"
 #include "loop.h"
 #include "mount.h"
 #include "policy.h"
@@ -412,6 +413,13 @@ int mount_run(const struct mount_opts *in)
 	}
 	if (delta_root(b, &es, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		error("cannot use '%s' as a delta: not a directory", upper);
+		goto out_layers;
+	}
+	if (o->delta)	/* a private delta is gone at unmount: no HEAD for it */
+		gitbranch_record_head(b, o->source);
+	/* What SOURCE held where the delta changes it: doc/contracts.md. */
+	if (!o->writethrough && (r = backing_journal_open(b)) < 0) {
+		error("cannot use the base journal of the delta '%s': %s", upper, strerror(-r));
 		goto out_layers;
 	}
 

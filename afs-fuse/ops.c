@@ -844,6 +844,9 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (!r)
 			quota_add(fs, -freed);
 	}
+	/* Never brought up: what SOURCE had is recorded now. */
+	if (!r && c.es.in_lower && !c.es.in_upper)
+		r = -delta_note_lower(fs->b, c.path);
 	if (!r && c.es.in_lower)
 		r = ensure_upper_dir(fs, c.dir) ? EIO : -delta_whiteout(fs->b, c.path);
 	if (!r)
@@ -889,6 +892,9 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (!r)
 			r = -backing_rmdir(fs->b, c.path);
 	}
+	/* Never brought up: what SOURCE had is recorded now. */
+	if (!r && c.es.in_lower && !c.es.in_upper)
+		r = -delta_note_lower(fs->b, c.path);
 	if (!r && c.es.in_lower)
 		r = ensure_upper_dir(fs, c.dir) ? EIO : -delta_whiteout(fs->b, c.path);
 	if (!r)
@@ -972,6 +978,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if (!r)
 		r = ensure_upper_dir(fs, to.dir);
+	/* Over an entry of SOURCE never brought up: record what it was. */
+	if (!r && !(flags & RENAME_EXCHANGE) && to.exists && !to.es.in_upper)
+		r = -delta_note_lower(fs->b, to.path);
 	/* Only when a whiteout is there: a long name has no room for one. */
 	if (!r && !(flags & RENAME_EXCHANGE) && to.es.wh)
 		r = -delta_unwhiteout(fs->b, to.path);

@@ -22,4 +22,15 @@
 #define DELTA_XATTR_PREFIX "user.afs."
 #define DELTA_ORIGIN "user.afs.origin"
 
+/* afs's own files at the delta's root.  ".wh..wh." begins a whiteout
+ * "meta" name: one of the layer format's, never a deleted file (AUFS keeps
+ * .wh..wh.plnk there); OCI tools leave it out of what they unpack.
+ *  - DELTA_BASE: the base journal, what SOURCE held at each path when the
+ *    path first changed (doc/contracts.md "The base journal");
+ *  - DELTA_HEAD: the git HEAD commit of SOURCE when the delta began, for
+ *    afs-fuse --commit-git (one line: 40 or 64 hex digits). */
+#define DELTA_META_PREFIX ".wh..wh..afs."
+#define DELTA_BASE DELTA_META_PREFIX "base"
+#define DELTA_HEAD DELTA_META_PREFIX "head"
+
 #endif

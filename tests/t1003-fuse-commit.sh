@@ -84,8 +84,13 @@ mkdir "$T/outside"
 mv "$src/docs" "$src/docs.real"
 ln -s "$T/outside" "$src/docs"
 run afs-fuse --commit --delta "$delta" "$src" /docs
-status_is "commit over a symlinked SOURCE dir: exit 0" 0
+is "commit over a symlinked SOURCE dir: a conflict (SOURCE replaced the directory), exit 3" \
+	"3 afs-fuse: conflict: /docs: SOURCE replaced it with another type since the delta's base; the delta modifies it" \
+	"$rc $(head -n 1 "$T/err")"
 is "commit over a symlinked SOURCE dir: nothing written through the link" "" "$(ls -A "$T/outside")"
+run afs-fuse --commit --force --delta "$delta" "$src" /docs
+status_is "commit --force over a symlinked SOURCE dir: exit 0" 0
+is "commit --force over a symlinked SOURCE dir: nothing written through the link" "" "$(ls -A "$T/outside")"
 if [ -d "$src/docs" ] && [ ! -L "$src/docs" ]; then ok "commit over a symlinked SOURCE dir: the link is replaced by a directory"; else not_ok "commit over a symlinked SOURCE dir: the link is replaced by a directory"; fi
 
 # Usage.

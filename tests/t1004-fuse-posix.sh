@@ -124,7 +124,8 @@ todo_is() {
 		echo "ok $_n - $1 # TODO $4"
 	else
 		echo "not ok $_n - $1 # TODO $4"
-		diag "expected: $(printf '%q' "$2")" "     got: $(printf '%q' "$3")"
+		# On standard output: a known failure is no news in a CI log.
+		printf '# %s\n' "expected: $(printf '%q' "$2")" "     got: $(printf '%q' "$3")"
 	fi
 }
 

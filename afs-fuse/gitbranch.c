@@ -234,13 +234,11 @@ static void drain(int *fd, struct buf *b, size_t max, bool *over)
 	buf_add(b, chunk, (size_t)n);
 }
 
-static int ms_left(const struct timespec *deadline)
+static int ms_left(int64_t deadline)
 {
-	struct timespec now;
+	int64_t left = deadline - mono_ms();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int)((deadline->tv_sec - now.tv_sec) * 1000 +
-		     (deadline->tv_nsec - now.tv_nsec) / 1000000);
+	return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
 /* Run git -C SOURCE ARGV... with IN on its standard input (NULL:
@@ -257,7 +255,7 @@ static int git_run(const struct git *g, const char *const *argv, const struct bu
 	int wfd, ofd, efd, e = 0, ws, cerr;
 	size_t n = 0, off = 0;
 	bool over = false, err_over = false;
-	struct timespec deadline;
+	int64_t deadline;
 	ssize_t r;
 	pid_t pid;
 
@@ -274,9 +272,7 @@ static int git_run(const struct git *g, const char *const *argv, const struct bu
 		e = errno;
 		goto closed;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += g->timeout_ms / 1000;
-	deadline.tv_nsec += (long)(g->timeout_ms % 1000) * 1000000;
+	deadline = mono_ms() + g->timeout_ms;
 	pid = fork();
 	if (pid < 0) {
 		e = errno;
@@ -311,7 +307,7 @@ static int git_run(const struct git *g, const char *const *argv, const struct bu
 			pf[k++] = (struct pollfd){ .fd = ofd, .events = POLLIN };
 		if (efd >= 0)
 			pf[k++] = (struct pollfd){ .fd = efd, .events = POLLIN };
-		if (g->timeout_ms >= 0 && (wait = ms_left(&deadline)) <= 0) {
+		if (g->timeout_ms >= 0 && (wait = ms_left(deadline)) <= 0) {
 			e = ETIMEDOUT;
 			break;
 		}

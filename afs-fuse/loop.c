@@ -78,14 +78,6 @@ struct loop {
  * it the role (see watchdog()). */
 #define WATCH_NS (10 * 1000000ull)
 
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static void kick(int efd)
 {
 	uint64_t one = 1;
@@ -132,7 +124,7 @@ static int receive(struct loop *lp, struct fuse_buf *fb)
 		if (lp->exiting || fuse_session_exited(lp->se))
 			return 0;
 		if (lp->spin_ns) {
-			t = now_ns();
+			t = (uint64_t)mono_ns();
 			if (!until)
 				until = t + lp->spin_ns;
 			if (t < until) {
@@ -233,11 +225,11 @@ static void *watchdog(void *arg)
 			lp->wd_idle = false;
 			continue;
 		}
-		t = now_ns() + WATCH_NS;
+		t = (uint64_t)mono_ns() + WATCH_NS;
 		ts.tv_sec = (time_t)(t / 1000000000u);
 		ts.tv_nsec = (long)(t % 1000000000u);
 		pthread_cond_timedwait(&lp->wd_cond, &lp->lock, &ts);
-		t = now_ns();
+		t = (uint64_t)mono_ns();
 		if (lp->busy_gen && lp->busy_gen == lp->gen && t - lp->busy_since >= WATCH_NS) {
 			lp->gen++;
 			next_leader(lp);
@@ -307,7 +299,7 @@ static void *work(void *arg)
 			hand_off(lp);
 		} else {
 			lp->busy_gen = my_gen;
-			lp->busy_since = now_ns();
+			lp->busy_since = (uint64_t)mono_ns();
 		}
 		pthread_mutex_unlock(&lp->lock);
 		fuse_session_process_buf(lp->se, &fb);

@@ -174,7 +174,6 @@ struct argv_buf {
 void argv_add(struct argv_buf *a, const char *s);
 int run_quiet(const char *const argv[], char *out, size_t size);
 void child_setup(bool own_pgrp);
-int64_t now_ms(void);
 void sleep_ms(long ms);
 bool is_mountpoint(const char *dir, const char *parent);
 void force_unmount(const char *mnt);

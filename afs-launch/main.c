@@ -211,27 +211,20 @@ static int exit_status(const struct outcome *oc)
 static void audit_exec(const struct launch *L, const struct outcome *oc, int status)
 {
 	struct audit_rec r;
-	struct abuf b = { 0 };
+	int e;
 
 	audit_rec_init(&r);
-	clock_gettime(CLOCK_REALTIME, &r.ts);
 	r.mount = L->name;
 	r.session = L->session;
-	r.pid = getpid();
-	r.uid = getuid();
-	r.has_uid = true;
 	r.comm = "afs-launch";
-	r.op = "exec";
 	r.argv = L->argv;
 	r.exit_code = status;
 	r.signal = oc->signal;
 	r.duration_ms = oc->duration_ms;
 	r.limit = oc->limit;
 	r.seccomp = L->no_seccomp ? "off" : NULL;
-	audit_format(&b, &r);
-	if (write(L->audit_fd, b.p, b.len) != (ssize_t)b.len)
-		error("cannot append to the audit log '%s': %m", L->audit);
-	abuf_free(&b);
+	if ((e = audit_append_exec(L->audit_fd, &r)) < 0)
+		error("cannot append to the audit log '%s': %s", L->audit, strerror(-e));
 }
 
 int main(int argc, char **argv)

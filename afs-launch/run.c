@@ -145,7 +145,7 @@ static bool reap(struct sandbox *sb, int *wst, bool wait)
 int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outcome *oc,
 	     struct capture *out, struct capture *err)
 {
-	int64_t start = now_ms(), deadline = L->timeout_ms ? start + L->timeout_ms : -1;
+	int64_t start = mono_ms(), deadline = L->timeout_ms ? start + L->timeout_ms : -1;
 	int64_t kill_at = -1, drain_until = -1;
 	bool exited = false, killed = false;
 	int wst = 0;
@@ -155,7 +155,7 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 		struct pollfd pfd[6];
 		int *fds[6] = { NULL };
 		int n = 0, i, wait = -1;
-		int64_t now = now_ms();
+		int64_t now = mono_ms();
 
 		if (deadline >= 0 && now >= deadline) {
 			deadline = -1;
@@ -227,12 +227,12 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 				if (si.ssi_signo == SIGCHLD) {
 					if (!exited && reap(sb, &wst, false)) {
 						exited = true;
-						drain_until = now_ms() + DRAIN_MS;
+						drain_until = mono_ms() + DRAIN_MS;
 					}
 				} else if (!oc->interrupted) {
 					oc->interrupted = (int)si.ssi_signo;
 					L->rt->signal(sb, (int)si.ssi_signo);
-					kill_at = now_ms() + L->kill_after_ms;
+					kill_at = mono_ms() + L->kill_after_ms;
 				}
 			} else if (fds[i] == &sb->info_fd) {
 				report_read(&sb->info_fd, sb->info, sizeof(sb->info), &sb->ilen);
@@ -251,7 +251,7 @@ int run_wait(const struct launch *L, struct sandbox *sb, int sigfd, struct outco
 	}
 	if (!exited && reap(sb, &wst, true))
 		exited = true;
-	oc->duration_ms = now_ms() - start;
+	oc->duration_ms = mono_ms() - start;
 
 	L->rt->finish(sb, killed, oc);
 	if (!oc->reported) {

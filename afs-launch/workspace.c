@@ -108,7 +108,7 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 	size_t got = 0;
 	pid_t parent = getpid(), pid;
 	char *fuse = find_program("afs-fuse", true);
-	int64_t deadline = now_ms() + MOUNT_TIMEOUT_MS;
+	int64_t deadline = mono_ms() + MOUNT_TIMEOUT_MS;
 
 	if (!fuse) {
 		error("cannot find afs-fuse beside afs-launch or on PATH");
@@ -183,7 +183,7 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 	while (got < 6) {
 		struct pollfd pfd[2] = { { .fd = rp[0], .events = POLLIN },
 					 { .fd = sigfd, .events = POLLIN } };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		ssize_t n;
 
 		if (left <= 0) {

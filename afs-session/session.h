@@ -55,7 +55,6 @@ int info_read(const char *dir, struct session_info *inf);
 int info_write(const char *dir, const struct session_info *inf);
 bool supervisor_alive(const struct session_info *inf);
 void rfc3339_now(char *buf, size_t size);
-int64_t mono_ms(void);
 
 /* supervisor.c */
 struct start_opts {

@@ -13,14 +13,6 @@
 #include "trust.h"
 #include "util.h"
 
-int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void rfc3339_now(char *buf, size_t size)
 {
 	struct timespec ts;

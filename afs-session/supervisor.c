@@ -209,28 +209,21 @@ static void drain(struct super *s, int *fd, char type)
 static void audit_exec(struct super *s, int status, int64_t ms)
 {
 	struct audit_rec r;
-	struct abuf b = { 0 };
 	char *argv[2] = { s->cmd_text ? s->cmd_text : (char *)"", NULL };
+	int e;
 
 	if (s->audit_fd < 0)
 		return;
 	audit_rec_init(&r);
-	clock_gettime(CLOCK_REALTIME, &r.ts);
 	r.mount = s->o->name;
 	r.session = s->o->name;
-	r.pid = getpid();
-	r.uid = getuid();
-	r.has_uid = true;
 	r.comm = "afs-session";
-	r.op = "exec";
 	r.argv = argv;
 	r.exit_code = status;
 	r.duration_ms = ms;
 	r.seccomp = s->o->no_seccomp ? "off" : NULL;
-	audit_format(&b, &r);
-	if (write(s->audit_fd, b.p, b.len) != (ssize_t)b.len)
-		error("cannot append to the audit log: %m");
-	abuf_free(&b);
+	if ((e = audit_append_exec(s->audit_fd, &r)) < 0)
+		error("cannot append to the audit log: %s", strerror(-e));
 }
 
 /* A client that went away leaves its directory: ours to remove. */
@@ -973,7 +966,7 @@ static int serve(struct super *s, int report)
 	return 0;
 }
 
-static void super_main(struct super *s, int report)
+static __attribute__((noreturn)) void super_main(struct super *s, int report)
 {
 	struct session_info inf;
 	char status[32];
@@ -1012,23 +1005,36 @@ static void super_main(struct super *s, int report)
 /* Make the session's directory, fork the supervisor (detached: a session
  * of its own, no terminal), wait for the shell to answer.  0, or an exit
  * status (message said). */
+/* The fds of S that the caller of supervisor_start holds. */
+static void close_set_up(struct super *s)
+{
+	int *fds[] = { &s->dirfd, &s->iofd, &s->clientsfd, &s->ctl, &s->done, &s->audit_fd };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
 int supervisor_start(const char *root, const struct start_opts *o)
 {
-	struct super s = { .o = o };
+	struct super s = { .o = o, .dirfd = -1, .iofd = -1, .clientsfd = -1, .ctl = -1,
+			   .done = -1, .audit_fd = -1 };
+	cleanup_free char *dir = session_dir(root, o->name);
 	struct session_info inf = { 0 };
 	char msg[16384], why[TRUST_WHY_MAX];
-	int rp[2], iomode = 0700;
+	int rp[2] = { -1, -1 }, iomode = 0700;
 	size_t got = 0;
 	ssize_t n;
 	pid_t pid;
 
-	s.dir = session_dir(root, o->name);
+	s.dir = dir;
 	if (mkdir(s.dir, 0700) != 0) {
 		if (errno == EEXIST)
 			error("session '%s' exists", o->name);
 		else
 			error("cannot make '%s': %m", s.dir);
-		free(s.dir);
 		return 1;
 	}
 	s.dirfd = open(s.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1043,28 +1049,22 @@ int supervisor_start(const char *root, const struct start_opts *o)
 	    (s.ctl = make_fifo(s.dirfd, "ctl", 0600)) < 0 ||
 	    (s.done = make_fifo(s.iofd, "done", 0622)) < 0) {
 		error("cannot set up '%s': %m", s.dir);
-		remove_tree(s.dir);
-		free(s.dir);
-		return 1;
+		goto fail;
 	}
-	s.audit_fd = -1;
 	if (o->audit && (s.audit_fd = trust_append(o->audit, why)) < 0) {
 		error("cannot use the audit log '%s': %s", o->audit, why);
-		remove_tree(s.dir);
-		free(s.dir);
-		return 1;
+		goto fail;
 	}
 	if (pipe2(rp, O_CLOEXEC) != 0) {
-		remove_tree(s.dir);
-		free(s.dir);
-		return 1;
+		error("cannot make a pipe: %m");
+		goto fail;
 	}
 	pid = fork();
 	if (pid < 0) {
 		error("cannot fork: %m");
-		remove_tree(s.dir);
-		free(s.dir);
-		return 1;
+		close(rp[0]);
+		close(rp[1]);
+		goto fail;
 	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
@@ -1099,8 +1099,9 @@ int supervisor_start(const char *root, const struct start_opts *o)
 			_exit(1);
 		super_main(&s, rp[1]);
 	}
+	/* The supervisor has them; here they would only leak. */
+	close_set_up(&s);
 	close(rp[1]);
-	free(s.dir);
 	waitpid(pid, NULL, 0);
 	while (got < sizeof(msg) - 1 && (n = read(rp[0], msg + got, sizeof(msg) - 1 - got)) != 0) {
 		if (n < 0 && errno == EINTR)
@@ -1123,4 +1124,9 @@ int supervisor_start(const char *root, const struct start_opts *o)
 	}
 	error("session '%s' did not start", o->name);
 	return EXIT_SESSION;
+
+fail:
+	close_set_up(&s);
+	remove_tree(s.dir);
+	return 1;
 }

@@ -264,3 +264,21 @@ const char *audit_errno_name(int err)
 {
 	return strerrorname_np(err);
 }
+
+int audit_append_exec(int fd, struct audit_rec *r)
+{
+	struct abuf b = { 0 };
+	ssize_t w;
+	int e;
+
+	clock_gettime(CLOCK_REALTIME, &r->ts);
+	r->op = "exec";
+	r->pid = getpid();
+	r->uid = getuid();
+	r->has_uid = true;
+	audit_format(&b, r);
+	w = write(fd, b.p, b.len);
+	e = w < 0 ? -errno : w != (ssize_t)b.len ? -EIO : 0;
+	abuf_free(&b);
+	return e;
+}

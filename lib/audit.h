@@ -73,6 +73,11 @@ size_t audit_line_body(const char *line, size_t len);
  * described above; NUL bytes become \u0000. */
 void json_put_string(struct abuf *b, const char *s, size_t n);
 
+/* Append R as an exec record (afs-launch(1) AUDIT) to FD in one write,
+ * stamped here: the time now, op "exec", this process's pid and uid.  0,
+ * or -errno (-EIO for a short write). */
+int audit_append_exec(int fd, struct audit_rec *r);
+
 int audit_level_parse(const char *s, enum audit_level *out);
 const char *audit_level_name(enum audit_level l);
 

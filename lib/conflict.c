@@ -138,6 +138,17 @@ void conflict_check(struct conflicts *c, const struct base_map *m, int ddfd, int
 
 	switch (kind) {
 	case CHANGE_ENTRY:
+		/* A directory the delta replaced with a file goes whole: every
+		 * entry below it must be as its base says. */
+		if (ch == BASE_SAME && s_dir) {
+			int cs = open_dir_at(sdfd, name);
+
+			if (cs >= 0) {
+				below(c, m, cs, -1, path, 0);
+				close(cs);
+			}
+			return;
+		}
 		if (ch == BASE_SAME || same_entry(ddfd, name, sdfd, name))
 			return;
 		if (base && base->type && fstatat(ddfd, name, &dst, AT_SYMLINK_NOFOLLOW) == 0 &&

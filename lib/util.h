@@ -53,6 +53,10 @@ int64_t parse_size_bytes(const char *s);
 /* Seconds ("10", "1.5", "2m", "1h", "1d") as milliseconds, or -1. */
 int64_t parse_duration_ms(const char *s);
 
+/* The monotonic clock, in nanoseconds and in milliseconds. */
+int64_t mono_ns(void);
+int64_t mono_ms(void);
+
 /* Directory of the running executable (from /proc/self/exe), or NULL. */
 char *exe_dir(void);
 

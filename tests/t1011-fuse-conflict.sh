@@ -48,7 +48,7 @@ mkdir -p "$src"
 for p in p1 p2 p3 p4 p5 p6 p7 p8 p9 p10 p11 p12 p13 p14; do echo base >"$src/$p"; done
 echo target >"$src/t"
 ln -s t "$src/p15"
-for d in d1 d2 d3 d4 d5 d6 d7 d8 d9 d10; do
+for d in d1 d2 d3 d4 d5 d6 d7 d8 d9 d10 d11 d12; do
 	mkdir "$src/$d"
 	echo x >"$src/$d/x"
 	echo y >"$src/$d/y"
@@ -69,6 +69,7 @@ for d in d1 d2 d3 d4; do rm -r "$m/$d"; done
 for d in d5 d6 d7 d8; do rm -r "$m/$d" && mkdir "$m/$d" && echo n >"$m/$d/n"; done
 echo new >"$m/d9/new"
 echo delta >>"$m/d10/x"
+for d in d11 d12; do rm -r "$m/$d" && echo file >"$m/$d"; done
 afs_umount "$mnt"
 # Meanwhile, in SOURCE:
 s=$src
@@ -92,6 +93,7 @@ echo z >"$s/d6/z"
 echo src >>"$s/d7/x"
 rm -r "$s/d8" "$s/d9"
 rm -r "$s/d10" && echo file >"$s/d10"
+echo z >"$s/d11/z"
 
 run afs-audit diff "$src" "$delta"
 is "diff: the letter of every case" "0 A	/a1
@@ -100,6 +102,9 @@ C	/a4
 D	/d1
 C	/d10
 C	/d10/x
+T	/d11
+C	/d11/z
+T	/d12
 D	/d2
 C	/d2/z
 D	/d3
@@ -137,7 +142,7 @@ M	/p9" "$rc $(LC_ALL=C sort -k2 "$T/out")"
 run afs-audit diff --json "$src" "$delta"
 is "diff --json: a conflict" '{"path":"/d10","change":"C","delta":"M","source":"retyped"}' "$(grep '"/d10"' "$T/out")"
 is "diff --json: a plain change" '{"path":"/p1","change":"M"}' "$(grep '"/p1"' "$T/out")"
-is "diff --json: one line per path" 40 "$(wc -l <"$T/out")"
+is "diff --json: one line per path" 43 "$(wc -l <"$T/out")"
 
 view() { (cd "$1" && find . -path ./.wh..wh..afs.base -prune -o -printf '%p %y %l\n' | LC_ALL=C sort &&
 	find . -type f ! -name .wh..wh..afs.base -exec md5sum {} + | LC_ALL=C sort); }
@@ -151,6 +156,7 @@ cat >"$T/want" <<'EOF'
 /a4: SOURCE created it since the delta's base; the delta adds it
 /d10: SOURCE replaced it with another type since the delta's base; the delta modifies it
 /d10/x: SOURCE removed it since the delta's base; the delta modifies it
+/d11/z: SOURCE created it since the delta's base; the delta deletes it
 /d2/z: SOURCE created it since the delta's base; the delta deletes it
 /d3/x: SOURCE modified it since the delta's base; the delta deletes it
 /d6/z: SOURCE created it since the delta's base; the delta deletes it
@@ -165,7 +171,7 @@ cat >"$T/want" <<'EOF'
 /p8: SOURCE replaced it with another type since the delta's base; the delta deletes it
 EOF
 same_file "commit all: each conflict, sorted, with what each side did" "$T/want" "$T/conflicts"
-is "commit all: the count" "afs-fuse: nothing applied: 16 conflicts with SOURCE (afs-audit diff -u shows both sides; --force applies over them; naming other paths commits those)" "$(tail -n 1 "$T/err")"
+is "commit all: the count" "afs-fuse: nothing applied: 17 conflicts with SOURCE (afs-audit diff -u shows both sides; --force applies over them; naming other paths commits those)" "$(tail -n 1 "$T/err")"
 view "$src" >"$T/src.after"
 view "$delta" >"$T/delta.after"
 same_file "commit all: SOURCE untouched" "$T/src.before" "$T/src.after"
@@ -175,15 +181,18 @@ run afs-fuse --commit -d "$delta" "$src" /a2 /p1
 is "commit of paths one of which conflicts: exit 3, nothing applied" "3 base" \
 	"$rc $(cat "$src/p1")"
 
-run afs-fuse --commit -d "$delta" "$src" /a1 /a3 /p1 /p5 /p7 /p9 /p10 /p11 /p14 /p15 /d1 /d4 /d5 /d8
+run afs-fuse --commit -d "$delta" "$src" /a1 /a3 /p1 /p5 /p7 /p9 /p10 /p11 /p14 /p15 /d1 /d4 /d5 /d8 /d12
 is "commit of the rest by name: exit 0, silent" "0 " "$rc $(cat "$T/err")"
 is "the rest: applied" "d same base delta - base delta base delta f over14 other - - n n" \
 	"$(cat "$s/a1" "$s/a3" "$s/p1" | tr '\n' ' ')$(test -e "$s/p5" || echo -n '- ')$(cat "$s/p9" "$s/p10" "$s/p11/f" "$s/p14" | tr '\n' ' ')$(readlink "$s/p15") $(test -e "$s/d1" || echo -n '- ')$(test -e "$s/d4" || echo -n '- ')$(ls "$s/d5" | tr '\n' ' ')$(cat "$s/d8/n")"
+is "the rest: a directory the delta replaced with a file" "file" "$(cat "$s/d12")"
 run afs-audit diff "$src" "$delta"
 is "after it, diff shows the conflicts and what they hold up" "0 C	/a2
 C	/a4
 C	/d10
 C	/d10/x
+T	/d11
+C	/d11/z
 D	/d2
 C	/d2/z
 D	/d3
@@ -206,14 +215,15 @@ C	/p4
 C	/p6
 C	/p8" "$rc $(LC_ALL=C sort -k2 "$T/out")"
 is "the journal keeps only the records still needed" \
-	"/d10 /d10/x /d2 /d2/x /d2/y /d3 /d3/x /d3/y /d6 /d6/x /d6/y /d7 /d7/x /d7/y /d9 /p12 /p13 /p2 /p3 /p4 /p6 /p8 " \
+	"/d10 /d10/x /d11 /d11/x /d11/y /d2 /d2/x /d2/y /d3 /d3/x /d3/y /d6 /d6/x /d6/y /d7 /d7/x /d7/y /d9 /p12 /p13 /p2 /p3 /p4 /p6 /p8 " \
 	"$(tail -n +2 "$delta/.wh..wh..afs.base" | cut -f1 | LC_ALL=C sort | tr '\n' ' ')"
 
 run afs-fuse --commit --force -d "$delta" "$src"
-is "commit --force of the conflicts: exit 0, one warning each" "0 16" \
+is "commit --force of the conflicts: exit 0, one warning each" "0 17" \
 	"$rc $(grep -c '^afs-fuse: warning: applied over a conflict: ' "$T/err")"
 is "commit --force: the delta's versions won" "d d delta-src delta f over13 - x n -" \
 	"$(cat "$s/a2" "$s/a4" | tr '\n' ' ')$(tail -n 1 "$s/p2")-src $(tail -n 1 "$s/p3") $(cat "$s/p12/f" "$s/p13" | tr '\n' ' ')$(test -e "$s/d2" || echo -n '- ')$(ls "$s/d6" "$s/d7" | grep -c x | sed 's/0/x/') $(cat "$s/d6/n") $(test -e "$s/p8" || echo -n '-')"
+is "commit --force: a directory replaced with a file, over what SOURCE made in it" "file" "$(cat "$s/d11")"
 is "commit --force: the delta is empty" "" "$(ls -A "$delta")"
 
 # ---- a delta without a journal (begun by an older afs-fuse) ------------------

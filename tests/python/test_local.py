@@ -3,6 +3,7 @@ ignores, .gitignore, .sandboxignore, ignore_patterns), preset=None,
 auto_start, labels, owner_id, codebase_name; and afs's own extras on a
 local directory: diff, commit, discard, audit."""
 import os
+import subprocess
 import time
 
 import pytest
@@ -127,6 +128,65 @@ def test_diff_commit_discard(tmp_path):
         with pytest.raises(agentfense.SandboxError):
             sandbox.commit(["no-such-change"])
     assert not root.joinpath("x.txt").exists()
+
+
+def test_commit_conflict_and_force(tmp_path):
+    root = write_tree(tmp_path / "p", {"a.txt": "line1\n", "b.txt": "b\n"})
+    with Sandbox.from_local(str(root), preset="full-access") as sandbox:
+        assert sandbox.run("echo agent >> a.txt && echo B > b.txt").exit_code == 0
+        # Meanwhile the developer edits a.txt too.
+        with open(root / "a.txt", "a") as f:
+            f.write("human\n")
+        assert sandbox.diff().splitlines() == ["C\t/a.txt", "M\t/b.txt"]
+        with pytest.raises(agentfense.CommitConflictError) as e:
+            sandbox.commit()
+        assert e.value.paths == ["/a.txt"]
+        assert e.value.conflicts == [{"path": "/a.txt", "delta": "M", "source": "modified"}]
+        assert "nothing applied" in e.value.details
+        # Nothing applied, the developer's line kept; the sandbox runs on.
+        assert root.joinpath("a.txt").read_text() == "line1\nhuman\n"
+        assert root.joinpath("b.txt").read_text() == "b\n"
+        assert sandbox.status == SandboxStatus.RUNNING
+        sandbox.commit(["b.txt"])
+        assert root.joinpath("b.txt").read_text() == "B\n"
+        sandbox.commit(force=True)
+        assert root.joinpath("a.txt").read_text() == "line1\nagent\n"
+        assert sandbox.diff() == ""
+        with pytest.raises(ValueError):
+            sandbox.commit(["a.txt"], branch="x")
+
+
+def test_commit_to_a_git_branch(tmp_path):
+    root = write_tree(tmp_path / "p", {"a.txt": "one\ntwo\n"})
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t")
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root)] + list(args), env=env, check=True,
+                              capture_output=True, text=True).stdout
+
+    git("-c", "init.defaultBranch=main", "init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    head = git("rev-parse", "HEAD").strip()
+    with Sandbox.from_local(str(root), preset="full-access") as sandbox:
+        assert sandbox.run("echo agent >> a.txt && echo n > new.txt").exit_code == 0
+        old = os.environ.copy()
+        os.environ.update(env)
+        try:
+            commit = sandbox.commit(branch="agent/x", message="the agent's work")
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+    assert git("rev-parse", "agent/x").strip() == commit
+    assert git("rev-parse", "agent/x^").strip() == head
+    assert git("log", "-1", "--format=%s", "agent/x").strip() == "the agent's work"
+    assert git("show", "agent/x:a.txt") == "one\ntwo\nagent\n"
+    assert git("show", "agent/x:new.txt") == "n\n"
+    # The working tree and the current branch are as they were.
+    assert root.joinpath("a.txt").read_text() == "one\ntwo\n"
+    assert git("status", "--porcelain") == ""
+    assert git("rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
 
 
 def test_audit(tmp_path):

@@ -9,6 +9,7 @@ from .presets import (PRESET_AGENT_SAFE, PRESET_DEVELOPMENT, PRESET_FULL_ACCESS,
                       PRESET_READ_ONLY, PRESET_VIEW_ONLY, PRESETS, extend_preset, get_preset,
                       get_preset_dicts, list_presets, register_preset)
 from .exceptions import (CodebaseError, CodebaseNotFoundError, CommandExecutionError,
+                         CommitConflictError,
                          CommandPermissionDeniedError, CommandTimeoutError, ConnectionError,
                          FileNotFoundError, InvalidConfigurationError, PermissionDeniedError,
                          ResourceLimitExceededError, SandboxError, SandboxNotFoundError,
@@ -38,7 +39,7 @@ __all__ = [
     "CodebaseNotFoundError", "FileNotFoundError", "CommandTimeoutError",
     "CommandExecutionError", "PermissionDeniedError", "SessionError", "SessionNotFoundError",
     "SessionClosedError", "ResourceLimitExceededError", "InvalidConfigurationError",
-    "UploadError", "ConnectionError",
+    "UploadError", "ConnectionError", "CommitConflictError",
     # Utilities
     "walk_directory", "parse_ignore_file", "human_readable_size", "generate_codebase_name",
     "generate_owner_id", "count_files",

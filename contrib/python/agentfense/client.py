@@ -38,7 +38,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Dict, Iterator, List, Optional, TypeVar, Union
 
 from . import _afs, _delta
-from .exceptions import (CodebaseNotFoundError, FileNotFoundError, InvalidConfigurationError,
+from .exceptions import (CodebaseNotFoundError, CommitConflictError, FileNotFoundError, InvalidConfigurationError,
                          SandboxError, SandboxNotFoundError, SandboxNotRunningError,
                          SessionNotFoundError, UploadError)
 from .presets import to_rule
@@ -677,9 +677,16 @@ class SandboxClient:
                                p.stderr.decode("utf-8", "replace").strip() or None)
         return p.stdout.decode("utf-8", "replace")
 
-    def _sandbox_apply(self, sandbox_id, what, paths):
-        """afs-fuse --commit or --discard of the sandbox's delta, with the
-        mount down while it runs (afs-fuse(1): never on a live delta)."""
+    def _sandbox_apply(self, sandbox_id, what, paths, force=False, branch=None, message=None):
+        """afs-fuse --commit, --commit-git BRANCH or --discard of the
+        sandbox's delta, with the mount down while it runs (afs-fuse(1):
+        never on a live delta).  Returns --commit-git's commit id."""
+        if branch is not None and paths:
+            raise ValueError("a commit to a git branch takes the whole delta: no paths")
+        if (force or message is not None) and what != "--commit":
+            raise ValueError("force and message are for commit")
+        if message is not None and branch is None:
+            raise ValueError("a message is for a commit to a git branch")
         with self._locked(sandbox_id) as rec:
             d = self._sb_dir(sandbox_id)
             was_running = rec["status"] == "running" and self._live(rec)
@@ -692,15 +699,39 @@ class SandboxClient:
                 self._sb_save(rec)
         try:
             _, source, delta, _ = self._layers(sandbox_id)
-            argv = [_afs.find("afs-fuse"), what, "-d", delta, source]
-            argv += ["/" + _rel(p) for p in (paths or [])]
+            if branch is not None:
+                argv = [_afs.find("afs-fuse"), "--commit-git", branch, "-d", delta, source]
+                argv += ["-m", message] if message is not None else []
+            else:
+                argv = [_afs.find("afs-fuse"), what] + (["--force"] if force else [])
+                argv += ["-d", delta, source] + ["/" + _rel(p) for p in (paths or [])]
             p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
+            err = p.stderr.decode("utf-8", "replace").strip() or None
+            if p.returncode == 3 and what == "--commit" and branch is None:
+                raise CommitConflictError(self._conflicts(source, delta, paths), err)
             if p.returncode != 0:
-                raise SandboxError("afs-fuse %s failed" % what,
-                                   p.stderr.decode("utf-8", "replace").strip() or None)
+                raise SandboxError("afs-fuse %s failed"
+                                   % ("--commit-git" if branch is not None else what), err)
+            return p.stdout.decode("utf-8", "replace").strip() if branch is not None else None
         finally:
             if was_running:
                 self.start_sandbox(sandbox_id)
+
+    def _conflicts(self, source, delta, paths):
+        """The conflicts `afs-audit diff --json` lists, at or below PATHS."""
+        p = subprocess.run([_afs.find("afs-audit"), "diff", "--json", source, delta],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+        sel = ["/" + _rel(x) for x in (paths or [])]
+        out = []
+        for line in p.stdout.decode("utf-8", "replace").splitlines():
+            c = json.loads(line)
+            if c.get("change") != "C":
+                continue
+            if sel and not any(s == "/" or c["path"] == s or c["path"].startswith(s + "/")
+                               for s in sel):
+                continue
+            out.append({"path": c["path"], "delta": c["delta"], "source": c["source"]})
+        return out
 
     def _audit_path(self, sandbox_id):
         self._sb_record(sandbox_id)

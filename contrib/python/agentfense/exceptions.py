@@ -5,7 +5,7 @@ policy denied it a path is both a CommandExecutionError (the reference's
 `except` for a failed command) and a PermissionDeniedError (afs's).
 """
 import builtins
-from typing import Optional
+from typing import Dict, List, Optional
 
 
 class SandboxError(Exception):
@@ -132,6 +132,23 @@ class ResourceLimitExceededError(SandboxError):
 
 class InvalidConfigurationError(SandboxError):
     pass
+
+
+class CommitConflictError(SandboxError):
+    """afs's own: a commit refused because the codebase changed some of the
+    same paths since the sandbox first changed them (afs-fuse --commit,
+    exit 3).  Nothing was applied.  CONFLICTS holds one dict per path:
+    {"path": "/a.txt", "delta": "M", "source": "modified"} (what the
+    sandbox does there: A, M, D, T; what the codebase did: modified,
+    created, removed, retyped)."""
+
+    def __init__(self, conflicts: List[Dict[str, str]], details: Optional[str] = None):
+        self.conflicts = conflicts
+        self.paths = [c["path"] for c in conflicts]
+        shown = ", ".join(self.paths[:10]) + (", ..." if len(self.paths) > 10 else "")
+        super().__init__("Commit refused: %d path%s changed in the codebase too: %s"
+                         % (len(self.paths), "" if len(self.paths) == 1 else "s", shown),
+                         details)
 
 
 class UploadError(CodebaseError):

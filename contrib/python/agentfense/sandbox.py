@@ -272,12 +272,21 @@ class Sandbox:
         --stat) of the codebase and the sandbox's delta."""
         return self._client._sandbox_diff(self.id, "--stat" if stat else "--name-status")
 
-    def commit(self, paths: Optional[List[str]] = None) -> None:
+    def commit(self, paths: Optional[List[str]] = None, force: bool = False,
+               branch: Optional[str] = None, message: Optional[str] = None) -> Optional[str]:
         """Apply the delta's changes (all, or those at and below PATHS) to
         the codebase's directory, the caller's for from_local
-        (afs-fuse --commit).  A running sandbox is unmounted for it and
-        mounted again; it must have no open session."""
-        self._client._sandbox_apply(self.id, "--commit", paths)
+        (afs-fuse --commit).  Where the codebase changed a path too since
+        the sandbox first changed it, nothing is applied and
+        CommitConflictError lists the paths; FORCE applies over them.
+        With BRANCH (a git work tree), the whole delta becomes one git
+        commit on that new branch, from the HEAD the sandbox began at,
+        and its id is returned; the working tree is not touched
+        (afs-fuse --commit-git, -m MESSAGE).  A running sandbox is
+        unmounted for it and mounted again; it must have no open
+        session."""
+        return self._client._sandbox_apply(self.id, "--commit", paths, force=force,
+                                           branch=branch, message=message)
 
     def discard(self, paths: Optional[List[str]] = None) -> None:
         """Drop the delta's changes (all, or at and below PATHS)."""

@@ -241,8 +241,11 @@ class AsyncSandbox:
         return await asyncio.to_thread(self._client._sync._sandbox_diff, self.id,
                                        "--stat" if stat else "--name-status")
 
-    async def commit(self, paths: Optional[List[str]] = None) -> None:
-        await asyncio.to_thread(self._client._sync._sandbox_apply, self.id, "--commit", paths)
+    async def commit(self, paths: Optional[List[str]] = None, force: bool = False,
+                     branch: Optional[str] = None,
+                     message: Optional[str] = None) -> Optional[str]:
+        return await asyncio.to_thread(self._client._sync._sandbox_apply, self.id, "--commit",
+                                       paths, force, branch, message)
 
     async def discard(self, paths: Optional[List[str]] = None) -> None:
         await asyncio.to_thread(self._client._sync._sandbox_apply, self.id, "--discard", paths)

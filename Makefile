@@ -103,7 +103,13 @@ $(B)/afs-session: $(SESSION_OBJ) $(B)/libafs.a
 
 $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(B)/libafs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/libafs.a $(PKG_LIBS) -lpthread -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_EXTRA_$*) $(B)/libafs.a $(PKG_LIBS) -lpthread -lm
+
+# A unit test of a program's code links that code too (UNIT_EXTRA_name):
+# test-authz, afs-fuse's rules (authz.o), which ask delta.o about the
+# delta's names; delta.o needs backing.o.
+UNIT_EXTRA_test-authz := $(addprefix $(B)/obj/afs-fuse/,authz.o delta.o backing.o)
+$(B)/tests/unit/test-authz: $(UNIT_EXTRA_test-authz)
 
 # Test instruments, not code under test: never built with the sanitizers
 # (a sanitizer's report at exit would replace what they print).

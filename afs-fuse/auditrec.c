@@ -71,8 +71,9 @@ bool auditing(const struct fs *fs, enum audit_level need)
 	return fs->audit && auditlog_level(fs->audit) >= need;
 }
 
-/* Emit the record of EV with decision DECISION and errno ERR (0: none),
- * naming the rule that decides its path. */
+/* Emit the record of EV with decision DECISION and errno ERR (0: none; a
+ * record's errno, not an op's -errno), naming the rule that decides its
+ * path. */
 void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 		const char *decision, int err)
 {
@@ -125,17 +126,17 @@ void audit_emit(fuse_req_t req, struct fs *fs, const struct event *ev,
 	pthread_rwlock_unlock(&fs->pol_lock);
 }
 
-/* The record of an op that changes the tree, after it answered R: a
- * denial at deny level (R is REFUSED, the errno afs's own decision gave:
- * authz.c's, not a backing call's, nor a directory rename's EXDEV, which
- * only tells mv to copy), a done change at write level. */
+/* The record of an op that changes the tree, after it answered R (0 or
+ * -errno): a denial at deny level (R is REFUSED, the -errno afs's own
+ * decision gave: authz.c's, not a backing call's, nor a directory rename's
+ * EXDEV, which only tells mv to copy), a done change at write level. */
 void audit_change(fuse_req_t req, struct fs *fs, const struct event *ev, int r,
 		  bool hidden, int refused)
 {
 	if (hidden && auditing(fs, AUDIT_DENY))
 		audit_emit(req, fs, ev, "hide", ENOENT);
-	else if (r && r == refused && (r == EACCES || r == EPERM) && auditing(fs, AUDIT_DENY))
-		audit_emit(req, fs, ev, "deny", r);
+	else if (r && r == refused && (r == -EACCES || r == -EPERM) && auditing(fs, AUDIT_DENY))
+		audit_emit(req, fs, ev, "deny", -r);
 	else if (r == 0 && auditing(fs, AUDIT_WRITE))
 		audit_emit(req, fs, ev, "allow", 0);
 }

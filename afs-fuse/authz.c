@@ -34,20 +34,20 @@ const struct authz_rule AUTHZ_TABLE[AZ_NOPS] = {
 	[AZ_DEVICE] = { "mknod of a device", LEVEL_NEVER, EPERM, "never, at any level" },
 };
 
-/* Does level L allow OP?  The errno of the table when not. */
+/* Does level L allow OP?  The table's errno, negated, when not. */
 static int allows(enum authz_op op, enum level l)
 {
-	return l >= AUTHZ_TABLE[op].need ? 0 : AUTHZ_TABLE[op].err;
+	return l >= AUTHZ_TABLE[op].need ? 0 : -AUTHZ_TABLE[op].err;
 }
 
 int authz_node(enum need need, enum level l, bool gone)
 {
 	if (l == LEVEL_NONE)
-		return ENOENT;
+		return -ENOENT;
 	/* A name that went away: ops by path would reach what took its
 	 * place.  Only ops through an open file may go on. */
 	if (gone && need != NEED_HANDLE)
-		return ENOENT;
+		return -ENOENT;
 	switch (need) {
 	case NEED_HANDLE:
 	case NEED_VISIBLE:
@@ -57,7 +57,7 @@ int authz_node(enum need need, enum level l, bool gone)
 	case NEED_WRITE:
 		return allows(AZ_MODIFY, l);
 	}
-	return EACCES;
+	return -EACCES;
 }
 
 mode_t authz_mode(mode_t m, enum level l)
@@ -83,11 +83,11 @@ int authz_access(enum level l, mode_t m, int mask)
 	enum authz_op rd = S_ISDIR(m) ? AZ_SEE : AZ_READ;
 
 	if ((mask & R_OK) && allows(rd, l))
-		return EACCES;
+		return -EACCES;
 	if ((mask & W_OK) && allows(AZ_MODIFY, l))
-		return EACCES;
+		return -EACCES;
 	if ((mask & X_OK) && (allows(rd, l) || !(m & 0111)))
-		return EACCES;
+		return -EACCES;
 	return 0;
 }
 
@@ -98,8 +98,8 @@ int authz_create(enum level l, const char *name, bool exists)
 	if (r)
 		return r;
 	if (delta_reserved(name))
-		return EINVAL;
-	return exists ? EEXIST : 0;
+		return -EINVAL;
+	return exists ? -EEXIST : 0;
 }
 
 int authz_mknod(mode_t mode)
@@ -111,7 +111,7 @@ int authz_remove(enum level l, bool exists, bool *hidden)
 {
 	*hidden = exists && l == LEVEL_NONE;
 	if (!exists || l == LEVEL_NONE)
-		return ENOENT;
+		return -ENOENT;
 	return allows(AZ_REMOVE, l);
 }
 
@@ -119,7 +119,7 @@ int authz_link(enum level l, bool is_dir)
 {
 	int r = allows(AZ_LINK_FROM, l);
 
-	return r ? r : is_dir ? EPERM : 0;
+	return r ? r : is_dir ? -EPERM : 0;
 }
 
 int authz_rename_to(enum level l, const char *name)
@@ -128,7 +128,7 @@ int authz_rename_to(enum level l, const char *name)
 
 	if (r)
 		return r;
-	return delta_reserved(name) ? EINVAL : 0;
+	return delta_reserved(name) ? -EINVAL : 0;
 }
 
 /* Only the user. namespace passes; afs's own names (user.afs.*) never. */
@@ -143,9 +143,9 @@ int authz_xattr_get(enum level l, const char *name)
 	 * security.selinux and system.posix_acl_access, and stop asking on
 	 * a device that answers EOPNOTSUPP (two round trips a file saved). */
 	if (!user_xattr(name))
-		return EOPNOTSUPP;
+		return -EOPNOTSUPP;
 	if (delta_reserved_xattr(name))
-		return ENODATA;	/* the delta's own: as if absent */
+		return -ENODATA;	/* the delta's own: as if absent */
 	return allows(AZ_XATTR_GET, l);
 }
 
@@ -157,6 +157,6 @@ int authz_xattr_list(enum level l)
 int authz_xattr_set(const char *name)
 {
 	if (!user_xattr(name))
-		return EOPNOTSUPP;
-	return delta_reserved_xattr(name) ? EPERM : 0;
+		return -EOPNOTSUPP;
+	return delta_reserved_xattr(name) ? -EPERM : 0;
 }

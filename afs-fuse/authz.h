@@ -7,9 +7,10 @@
  * nothing about permissions themselves.  AUTHZ_TABLE holds the rules
  * as data, and the functions apply its rows.
  *
- * Each function returns 0 or the errno to answer.  An errno it returns is
- * a refusal of afs's own (audited as a denial); one a backing call gives
- * later is an error, not a denial.
+ * Each function returns 0 or -errno, the errno to answer (the convention
+ * of all afs-fuse: doc/architecture.md).  An errno it returns is a refusal
+ * of afs's own (audited as a denial); one a backing call gives later is an
+ * error, not a denial.  AUTHZ_TABLE holds the errnos themselves.
  */
 #ifndef AFS_FUSE_AUTHZ_H
 #define AFS_FUSE_AUTHZ_H
@@ -56,7 +57,7 @@ struct authz_rule {
 extern const struct authz_rule AUTHZ_TABLE[AZ_NOPS];
 
 /* An entry at level L (GONE: its name went away) for an op that needs
- * NEED.  ENOENT when it is hidden or gone, EACCES below the level. */
+ * NEED.  -ENOENT when it is hidden or gone, -EACCES below the level. */
 int authz_node(enum need need, enum level l, bool gone);
 /* The mode bits the mount shows of an entry of mode M at level L. */
 mode_t authz_mode(mode_t m, enum level l);

@@ -10,7 +10,8 @@
  * SOURCE or DELTA changes under a live mount.
  *
  * PATH arguments are cleaned, /-rooted paths inside the mount.  Every
- * function returns 0 (or a count, or an fd) or -errno.
+ * function returns 0 (or a count, or an fd) or -errno, as all of afs-fuse
+ * does (doc/architecture.md).
  */
 #ifndef AFS_FUSE_BACKING_H
 #define AFS_FUSE_BACKING_H

@@ -54,6 +54,7 @@ struct job {
 	struct conflicts found;	/* by the first pass */
 	struct conflicts late;	/* SOURCE changed them during the second */
 	struct base_map *done;	/* the paths applied or dropped */
+	int droot;		/* the delta's root */
 	int errors;
 };
 
@@ -168,6 +169,35 @@ static bool late_conflict(struct job *j, int ddfd, int sdfd, const char *path, c
 	}
 	free(c.v);
 	return c.n > 0;
+}
+
+static bool keep_all(const char *path, void *arg)
+{
+	(void)path;
+	(void)arg;
+	return true;
+}
+
+/* SOURCE's directory PATH was emptied for the opaque delta directory CD:
+ * nothing is below it now, so the bases recorded below it go, in memory
+ * and in the journal, and then the directory stops being opaque.  A
+ * commit killed after this and run again merges what is left of the
+ * delta's content (what was applied is gone from the delta) instead of
+ * emptying the directory again; and a new entry named as an old one is
+ * not taken for a change of SOURCE. */
+static void cleared(struct job *j, int cd, const char *path)
+{
+	int r;
+
+	if (j->bases) {
+		base_drop_below(j->bases, path);
+		r = base_rewrite(j->droot, j->bases, keep_all, NULL);
+		if (r < 0) {
+			fail(j, "rewrite the base journal for", path, -r);
+			return;	/* still opaque: a rerun empties it again */
+		}
+	}
+	unlinkat(cd, DELTA_OPAQUE, 0);
 }
 
 static void done(struct job *j, const char *path)
@@ -387,13 +417,20 @@ static void walk(struct job *j, int ddfd, int sdfd, const char *rel, bool sel, i
 					close(cd);
 					continue;
 				}
+				/* Emptied, then no longer opaque: a commit killed
+				 * after this and run again must merge what is left
+				 * of the delta's content, not empty the directory
+				 * again (what was applied is gone from the delta). */
 				if (opaque && (r = clear_dir(cs)) < 0)
 					fail(j, "clear", path, -r);
+				else if (opaque)
+					cleared(j, cd, path);
 			}
 			walk(j, cd, cs, path, s, depth + 1);
 			if (s) {
-				unlinkat(cd, DELTA_OPAQUE, 0);
-				if (j->commit)
+				if (!j->commit)
+					unlinkat(cd, DELTA_OPAQUE, 0);
+				else
 					set_meta(j, sdfd, name, &st);
 			}
 			close(cd);
@@ -493,6 +530,7 @@ int commit_run(const struct commit_opts *o, const char *delta, const char *sourc
 		if (sroot < 0)
 			die(1, "cannot open source '%s': %m", source);
 	}
+	j.droot = droot;
 	r = base_load(droot, &j.bases);
 	if (r < 0)
 		die(1, "cannot read the base journal of delta '%s': %s", delta,

@@ -77,15 +77,15 @@ int copy_up(struct fs *fs, struct node *n, const char *path)
 		return r;
 	r = backing_lstat(fs->b, LOWER, path, &lst);
 	if (r < 0)
-		return -r;
+		return r;
 	if (fs->quota > 0 && over_quota(fs, data_of(&lst)))
-		return ENOSPC;
+		return -ENOSPC;
 	/* Other requests go on while a large file is copied. */
 	if (lst.st_size > LOOP_INLINE_BYTES)
 		loop_release_lead();
 	r = delta_copy_up(fs->b, path, &lst);
 	if (r < 0 && r != -EEXIST)
-		return -r;
+		return r;
 	/* The number the copy shows is its origin's, but for a file of SOURCE
 	 * with more names (the copy breaks its links: afs-fuse(1) BUGS) or a
 	 * delta without user xattrs: its own. */
@@ -118,7 +118,7 @@ int refresh(struct fs *fs, struct node *n, const char *path)
 	pthread_mutex_unlock(&fs->lock);
 	r = delta_child(fs->b, path, &pes, &es, &st);
 	if (r < 0)
-		return -r;
+		return r;
 	pthread_mutex_lock(&fs->lock);
 	n->es = es;
 	n->ino = st.st_ino;
@@ -127,15 +127,16 @@ int refresh(struct fs *fs, struct node *n, const char *path)
 	return 0;
 }
 
-/* Move node N to (DIR, NAME); caller holds fs->lock. */
-void node_move(struct fs *fs, struct node *n, struct node *dir, const char *name)
+/* Move node N to (DIR, NAME), taking NAME (malloc'ed by the caller before
+ * it changed anything); caller holds fs->lock. */
+void node_move(struct fs *fs, struct node *n, struct node *dir, char *name)
 {
 	table_remove(fs, n);
 	n->parent->kids--;
 	n->parent = dir;
 	dir->kids++;
 	free(n->name);
-	n->name = xstrdup(name);
+	n->name = name;
 	n->gen = 0;	/* decide again under the new name */
 	table_insert(fs, n);
 }

@@ -540,20 +540,46 @@ void budget_give_back(struct budget *bud, size_t n)
 		__atomic_sub_fetch(bud->used, n, __ATOMIC_RELAXED);
 }
 
+/* Grow S's arrays to CAP entries; false when out of memory (each array
+ * that grew stays valid, and S as it was). */
+static bool snap_grow(struct dirsnap *s, size_t cap)
+{
+	char **names = reallocarray(s->names, cap, sizeof(*s->names));
+	unsigned char *types;
+	ino_t *inos;
+
+	if (!names)
+		return false;
+	s->names = names;
+	types = reallocarray(s->types, cap, sizeof(*s->types));
+	if (!types)
+		return false;
+	s->types = types;
+	inos = reallocarray(s->inos, cap, sizeof(*s->inos));
+	if (!inos)
+		return false;
+	s->inos = inos;
+	return true;
+}
+
 static int snap_add(struct dirsnap *s, size_t *cap, struct budget *bud, const char *name,
 		    unsigned char type, ino_t ino)
 {
-	size_t len = strlen(name);
+	size_t len = strlen(name), ncap = *cap ? 2 * *cap : 32;
+	char *copy = NULL;
 
 	if (!charge(bud, ENTRY_COST(len)))
 		return -ENOMEM;
-	if (s->n == *cap) {
-		*cap = *cap ? 2 * *cap : 32;
-		s->names = xreallocarray(s->names, *cap, sizeof(*s->names));
-		s->types = xreallocarray(s->types, *cap, sizeof(*s->types));
-		s->inos = xreallocarray(s->inos, *cap, sizeof(*s->inos));
+	if (s->n == *cap && snap_grow(s, ncap))
+		*cap = ncap;
+	if (s->n < *cap)
+		copy = strdup(name);
+	if (!copy) {
+		/* Out of memory: S as it was, the bytes given back. */
+		budget_give_back(bud, ENTRY_COST(len));
+		return -ENOMEM;
 	}
-	s->names[s->n] = xstrdup(name);
+	s->names[s->n] = copy;
 	s->types[s->n] = type;
 	s->inos[s->n++] = ino;
 	s->bytes += ENTRY_COST(len);
@@ -724,12 +750,14 @@ bool delta_lower_reserved(struct backing *b, const char *path, const struct esta
 int delta_list(struct backing *b, const char *path, const struct estate *e, struct budget *bud,
 	       struct dirsnap **out)
 {
-	struct dirsnap *s = xcalloc(1, sizeof(*s)), wh = { 0 };
+	struct dirsnap *s = calloc(1, sizeof(*s)), wh = { 0 };
 	size_t cap = 0, whcap = 0, nupper, i;
 	struct timespec t0;
 	char **mask = NULL;
 	int r = 0;
 
+	if (!s)
+		return -ENOMEM;
 	clock_gettime(CLOCK_REALTIME, &t0);
 	s->stamp.settled = true;
 	s->bytes = sizeof(*s);
@@ -741,16 +769,21 @@ int delta_list(struct backing *b, const char *path, const struct estate *e, stru
 		r = read_layer(b, UPPER, path, &t0, s, &cap, bud, NULL, 0, &wh, &whcap);
 	nupper = s->n;
 	if (r == 0 && e->in_lower && !e->opaque) {
-		/* Lower names not in the upper layer and not whited out. */
-		mask = xcalloc(nupper + wh.n, sizeof(*mask));
-		for (i = 0; i < nupper; i++)
-			mask[i] = s->names[i];
-		for (i = 0; i < wh.n; i++)
-			mask[nupper + i] = wh.names[i];
-		qsort(mask, nupper + wh.n, sizeof(*mask), by_name);
-		r = read_layer(b, LOWER, path, &t0, s, &cap, bud, mask,
-			       nupper + wh.n, NULL, NULL);
-		free(mask);
+		/* Lower names not in the upper layer and not whited out (a
+		 * slot more: no names is no zero-sized request). */
+		mask = calloc(nupper + wh.n + 1, sizeof(*mask));
+		if (!mask) {
+			r = -ENOMEM;
+		} else {
+			for (i = 0; i < nupper; i++)
+				mask[i] = s->names[i];
+			for (i = 0; i < wh.n; i++)
+				mask[nupper + i] = wh.names[i];
+			qsort(mask, nupper + wh.n, sizeof(*mask), by_name);
+			r = read_layer(b, LOWER, path, &t0, s, &cap, bud, mask,
+				       nupper + wh.n, NULL, NULL);
+			free(mask);
+		}
 	}
 	budget_give_back(bud, wh.bytes);
 	dirsnap_clear(&wh);

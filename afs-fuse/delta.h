@@ -107,7 +107,7 @@ struct budget {
 };
 /* The merged listing of the directory PATH in state E ("." and ".."
  * included), stamped, its bytes taken from BUD as they are spent (NULL: no
- * bound); -errno on failure, -ENOMEM when BUD has no room for it.  The
+ * bound); -errno on failure, -ENOMEM when BUD or malloc has no room.  The
  * listing's bytes stay taken until budget_give_back(BUD, d->bytes). */
 int delta_list(struct backing *b, const char *path, const struct estate *e, struct budget *bud,
 	       struct dirsnap **out);

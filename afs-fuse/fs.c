@@ -58,10 +58,13 @@ struct node *node_find(struct fs *fs, struct node *parent, const char *name)
 void table_insert(struct fs *fs, struct node *n)
 {
 	size_t i;
+	struct node **ntab;
 
-	if (2 * (fs->count + 1) > fs->tabsize) {
+	/* Out of memory, the table stays as it is: longer chains, no failure
+	 * (an op that inserts a node answers no ENOMEM for it). */
+	if (2 * (fs->count + 1) > fs->tabsize &&
+	    (ntab = calloc(fs->tabsize * 2, sizeof(*ntab)))) {
 		size_t nsize = fs->tabsize * 2;
-		struct node **ntab = xcalloc(nsize, sizeof(*ntab));
 
 		for (i = 0; i < fs->tabsize; i++) {
 			struct node *m = fs->tab[i], *next;
@@ -243,7 +246,7 @@ int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 	/* A new request: directories the thread kept for the last are let go. */
 	backing_scope();
 	if (!caller_allowed(fs, ctx->uid))
-		return EACCES;
+		return -EACCES;
 	pthread_rwlock_rdlock(&fs->pol_lock);
 	pthread_mutex_lock(&fs->lock);
 	l = node_level(fs, n);
@@ -251,9 +254,9 @@ int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 		l = LEVEL_VIEW;
 	r = authz_node(need, l, !n->hashed && n != &fs->root);
 	/* The path also for a denial: its audit record names it. */
-	if (path && r != ENOENT && node_path(fs, n, path, POLICY_MAX_PATH) < 0) {
+	if (path && r != -ENOENT && node_path(fs, n, path, POLICY_MAX_PATH) < 0) {
 		path[0] = '\0';
-		r = ENAMETOOLONG;
+		r = -ENAMETOOLONG;
 	}
 	if (es)
 		*es = n->es;

@@ -92,8 +92,8 @@ int node_path(struct fs *fs, struct node *n, char *buf, size_t size);
 enum level node_level(struct fs *fs, struct node *n);
 
 bool caller_allowed(const struct fs *fs, uid_t uid);
-/* Every op starts here.  Returns 0 or the errno to answer; fills PATH
- * (POLICY_MAX_PATH), *LEVEL and *ES when given. */
+/* Every op starts here.  Returns 0 or -errno, the errno to answer; fills
+ * PATH (POLICY_MAX_PATH), *LEVEL and *ES when given. */
 int gate(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum need need,
 	 char *path, enum level *level, struct estate *es);
 

@@ -188,19 +188,22 @@ struct handle *handle_new(fuse_req_t req, struct fs *fs, struct node *n, int fd,
 	return h;
 }
 
-/* An fd of an open file of N in LAYER (any layer when ANY), dup'ed, or -1:
- * for fstat and the like on a file whose name went away. */
+/* An fd of an open file of N in LAYER (any layer when ANY), dup'ed, or
+ * -errno (-ENOENT: none): for fstat and the like on a file whose name went
+ * away. */
 int node_open_fd(struct fs *fs, struct node *n, enum layer layer, bool any)
 {
 	struct handle *h;
-	int fd = -1;
+	int fd = -ENOENT;
 
 	pthread_mutex_lock(&fs->lock);
 	for (h = n->handles; h; h = h->next)
 		if (any || h->layer == layer)
 			break;
-	if (h)
+	if (h) {
 		fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+		fd = fd < 0 ? -errno : fd;
+	}
 	pthread_mutex_unlock(&fs->lock);
 	return fd;
 }

@@ -256,8 +256,10 @@ void loop_release_lead(void)
 /* Add a thread; callers hold the lock.  A failure leaves fewer threads. */
 static void spawn(struct loop *lp)
 {
-	struct worker *w = xcalloc(1, sizeof(*w));
+	struct worker *w = calloc(1, sizeof(*w));
 
+	if (!w)
+		return;
 	if (pthread_create(&w->tid, NULL, work, lp) != 0) {
 		free(w);
 		return;

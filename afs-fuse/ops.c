@@ -40,7 +40,7 @@ int join(const char *dir, const char *name, char *out)
 	size_t dl = strlen(dir), nl = strlen(name);
 
 	if (dl + 1 + nl + 1 > POLICY_MAX_PATH)
-		return ENAMETOOLONG;
+		return -ENAMETOOLONG;
 	memcpy(out, dir, dl);
 	if (dl > 1)
 		out[dl++] = '/';
@@ -62,8 +62,15 @@ static void remember_negative(struct fs *fs, struct node *dir, const char *name,
 	if (dir->nneg == NEG_MAX) {
 		dir->neg_full = true;
 	} else {
-		dir->neg = xreallocarray(dir->neg, dir->nneg + 1, sizeof(*dir->neg));
-		dir->neg[dir->nneg++] = xstrdup(name);
+		char **neg = reallocarray(dir->neg, dir->nneg + 1, sizeof(*dir->neg));
+		char *s = neg ? strdup(name) : NULL;
+
+		if (neg)
+			dir->neg = neg;
+		if (s)
+			dir->neg[dir->nneg++] = s;
+		else
+			*timeout = 0;	/* out of memory: not cached, nothing to forget */
 	}
 out:
 	if (dir->neg_full)
@@ -72,19 +79,25 @@ out:
 }
 
 /* The node for NAME in DIR, found or made, with one more lookup reference,
- * its entry in E. */
-static void node_add(struct fs *fs, struct node *dir, const char *name, const struct stat *st,
-		     const struct estate *es, enum level level, unsigned gen,
-		     struct fuse_entry_param *e)
+ * its entry in E; -ENOMEM when it cannot be made. */
+static int node_add(struct fs *fs, struct node *dir, const char *name, const struct stat *st,
+		    const struct estate *es, enum level level, unsigned gen,
+		    struct fuse_entry_param *e)
 {
 	struct node *n;
 
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, dir, name);
 	if (!n) {
-		n = xcalloc(1, sizeof(*n));
+		n = calloc(1, sizeof(*n));
+		if (n)
+			n->name = strdup(name);
+		if (!n || !n->name) {
+			pthread_mutex_unlock(&fs->lock);
+			free(n);
+			return -ENOMEM;
+		}
 		n->parent = dir;
-		n->name = xstrdup(name);
 		dir->kids++;
 		table_insert(fs, n);
 	}
@@ -103,6 +116,7 @@ static void node_add(struct fs *fs, struct node *dir, const char *name, const st
 	hide_nlink(&e->attr);
 	e->attr_timeout = attr_timeout(fs, st);
 	e->entry_timeout = fs->timeout;
+	return 0;
 }
 
 /* Decide PATH; returns its level and the generation decided under. */
@@ -118,8 +132,8 @@ enum level decide(struct fs *fs, const char *path, bool is_dir, unsigned *gen)
 }
 
 /* Look NAME up in DIR (path DPATH, state DES; DIRS its open directories or
- * NULL): fills E and takes a lookup reference, or returns ENOENT (hidden or
- * missing; when hidden, its path goes to HIDDEN if given) or another errno. */
+ * NULL): fills E and takes a lookup reference, or returns -ENOENT (hidden or
+ * missing; when hidden, its path goes to HIDDEN if given) or another -errno. */
 int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
 	      const struct estate *des, const struct dirfds *dirs, const char *name,
 	      struct fuse_entry_param *e, char *hidden)
@@ -136,15 +150,14 @@ int do_lookup(struct fs *fs, struct node *dir, const char *dpath,
 	r = dirs ? delta_child_in(fs->b, dirs, path, des, &es, &st)
 		 : delta_child(fs->b, path, des, &es, &st);
 	if (r < 0)
-		return -r;
+		return r;
 	l = decide(fs, path, S_ISDIR(st.st_mode), &gen);
 	if (l == LEVEL_NONE) {
 		if (hidden)
 			strcpy(hidden, path);	/* for the audit record */
-		return ENOENT;
+		return -ENOENT;
 	}
-	node_add(fs, dir, name, &st, &es, l, gen, e);
-	return 0;
+	return node_add(fs, dir, name, &st, &es, l, gen, e);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -162,7 +175,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 		audit_emit(req, fs, &ev, "hide", ENOENT);
 	}
-	if (r == ENOENT) {
+	if (r == -ENOENT) {
 		/* Hidden or missing: a negative entry the kernel may cache. */
 		double t = fs->timeout;
 
@@ -173,7 +186,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (r)
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 	else
 		fuse_reply_entry(req, &e);
 }
@@ -216,7 +229,7 @@ static int node_stat(struct fs *fs, fuse_ino_t ino, const char *path, const stru
 		r = backing_lstat(fs->b, layer_of(es), path, st);
 	}
 	if (r < 0)
-		return -r;
+		return r;
 	st->st_mode = authz_mode(st->st_mode, l);
 	return 0;
 }
@@ -238,12 +251,12 @@ int ensure_upper_dir(struct fs *fs, struct node *n)
 	if (up)
 		return 0;
 	if (r < 0)
-		return -r;
+		return r;
 	if (parent && (r = ensure_upper_dir(fs, parent)) != 0)
 		return r;
 	r = delta_copy_up(fs->b, path, NULL);
 	if (r < 0)
-		return -r;
+		return r;
 	pthread_mutex_lock(&fs->lock);
 	n->es.in_upper = true;
 	pthread_mutex_unlock(&fs->lock);
@@ -269,7 +282,7 @@ static int child(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const char *n
 		return r;
 	r = delta_child(fs->b, c->path, &c->des, &c->es, &c->st);
 	if (r < 0 && r != -ENOENT)
-		return -r;
+		return r;
 	c->exists = r == 0;
 	c->level = decide(fs, c->path, c->exists ? S_ISDIR(c->st.st_mode) : is_dir, &c->gen);
 	return 0;
@@ -290,8 +303,7 @@ static int child_create(fuse_req_t req, struct fs *fs, fuse_ino_t parent, const 
 	if (r)
 		return r;
 	/* A deleted name comes back without its old content. */
-	r = c->es.wh ? delta_unwhiteout(fs->b, c->path) : 0;
-	return r < 0 ? -r : 0;
+	return c->es.wh ? delta_unwhiteout(fs->b, c->path) : 0;
 }
 
 /* Removing or renaming NAME: it must exist (visibly) and be writable. */
@@ -339,7 +351,7 @@ static void reply_made(fuse_req_t req, struct fs *fs, struct child *c, const cha
 	pthread_mutex_unlock(&fs->lock);
 	r = do_lookup(fs, c->dir, c->dpath, &des, NULL, name, &e, NULL);
 	if (r)
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 	else
 		fuse_reply_entry(req, &e);
 }
@@ -380,9 +392,9 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (!r && (fi || gone)) {
 		fd = fi ? fcntl(H(fi)->fd, F_DUPFD_CLOEXEC, 0) : node_open_fd(fs, n, UPPER, true);
 		if (fd < 0)
-			r = ENOENT;
+			r = -ENOENT;
 		else if (fstat(fd, &st) < 0)
-			r = errno;
+			r = -errno;
 		else
 			st.st_mode = authz_mode(st.st_mode, l);
 		if (fd >= 0)
@@ -391,7 +403,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		r = node_stat(fs, ino, path, &es, l, &st);
 	}
 	if (r) {
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 	} else {
 		show_attr(fs, n, &st);
 		fuse_reply_attr(req, &st, attr_timeout(fs, &st));
@@ -461,7 +473,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	r = gate(req, fs, ino, fd >= 0 ? NEED_HANDLE : NEED_WRITE, path, &l, &es);
 	struct event ev = { .op = "setattr", .path = path, .bytes = -1 };
 
-	if (r == ENOENT)
+	if (r == -ENOENT)
 		path[0] = '\0';	/* hidden or gone: not named */
 	if (!r)
 		r = authz_node(NEED_WRITE, l, false);
@@ -469,13 +481,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	if (r)
 		goto out;
 	if (fd >= 0)
-		r = fstat(fd, &st) < 0 ? errno : 0;
+		r = fstat(fd, &st) < 0 ? -errno : 0;
 	else
 		r = node_stat(fs, ino, path, &es, l, &st);
 	if (r)
 		goto out;
 	if ((valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) && !may_chown(ctx, &st, valid, attr)) {
-		r = refused = EPERM;
+		r = refused = -EPERM;
 		goto out;
 	}
 	/* chmod is the owner's, but for the kernel dropping setuid/setgid of
@@ -484,7 +496,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	if ((valid & FUSE_SET_ATTR_MODE) && ctx->uid != 0 && ctx->uid != st.st_uid) {
 		if (!S_ISREG(st.st_mode) || !drops_privs_only(st.st_mode, attr->st_mode) ||
 		    !open_for_writing(fs, n)) {
-			r = refused = EPERM;
+			r = refused = -EPERM;
 			goto out;
 		}
 		drop = st.st_mode & ~attr->st_mode & (S_ISUID | S_ISGID);
@@ -495,7 +507,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	    !in_group(req, valid & FUSE_SET_ATTR_GID ? attr->st_gid : st.st_gid))
 		attr->st_mode &= ~(mode_t)S_ISGID;
 	if ((valid & FUSE_SET_ATTR_SIZE) && S_ISDIR(st.st_mode)) {
-		r = EISDIR;
+		r = -EISDIR;
 		goto out;
 	}
 	if (fd < 0 && (r = copy_up(fs, n, path)) != 0)
@@ -506,14 +518,14 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		if (drop) {
 			struct stat now;
 
-			r = fd >= 0 ? (fstat(fd, &now) < 0 ? errno : 0)
-				    : -backing_lstat(fs->b, UPPER, path, &now);
+			r = fd >= 0 ? (fstat(fd, &now) < 0 ? -errno : 0)
+				    : backing_lstat(fs->b, UPPER, path, &now);
 			if (r)
 				goto out;
 			mode = now.st_mode & 07777 & ~drop;
 		}
-		r = fd >= 0 ? (fchmod(fd, mode) < 0 ? errno : 0)
-			    : -backing_chmod(fs->b, path, mode);
+		r = fd >= 0 ? (fchmod(fd, mode) < 0 ? -errno : 0)
+			    : backing_chmod(fs->b, path, mode);
 		if (r)
 			goto out;
 		if (mode & (S_ISUID | S_ISGID))
@@ -523,8 +535,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
 		gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
 
-		r = fd >= 0 ? (fchown(fd, uid, gid) < 0 ? errno : 0)
-			    : -backing_chown(fs->b, path, uid, gid);
+		r = fd >= 0 ? (fchown(fd, uid, gid) < 0 ? -errno : 0)
+			    : backing_chown(fs->b, path, uid, gid);
 		if (r)
 			goto out;
 	}
@@ -532,15 +544,15 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		int tfd = fd >= 0 ? fd : backing_open_file(fs->b, UPPER, path, O_WRONLY, 0);
 
 		if (tfd < 0) {
-			r = -tfd;
+			r = tfd;
 			goto out;
 		}
 		struct stat t0, t1;
 		bool measured = fs->quota > 0 && fstat(tfd, &t0) == 0;
 
-		r = measured && over_quota(fs, attr->st_size - t0.st_size) ? ENOSPC : 0;
+		r = measured && over_quota(fs, attr->st_size - t0.st_size) ? -ENOSPC : 0;
 		if (!r)
-			r = ftruncate(tfd, attr->st_size) < 0 ? errno : 0;
+			r = ftruncate(tfd, attr->st_size) < 0 ? -errno : 0;
 		if (measured && fstat(tfd, &t1) == 0)
 			quota_add(fs, data_of(&t1) - data_of(&t0));
 		if (tfd != fd)
@@ -559,12 +571,12 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 			ts[1].tv_nsec = UTIME_NOW;
 		else if (valid & FUSE_SET_ATTR_MTIME)
 			ts[1] = attr->st_mtim;
-		r = fd >= 0 ? (futimens(fd, ts) < 0 ? errno : 0) : -backing_utimens(fs->b, path, ts);
+		r = fd >= 0 ? (futimens(fd, ts) < 0 ? -errno : 0) : backing_utimens(fs->b, path, ts);
 		if (r)
 			goto out;
 	}
 	if (fd >= 0) {
-		r = fstat(fd, &st) < 0 ? errno : 0;
+		r = fstat(fd, &st) < 0 ? -errno : 0;
 		if (!r)
 			st.st_mode = authz_mode(st.st_mode, l);
 	} else {
@@ -579,7 +591,7 @@ out:
 	if (path[0])
 		audit_change(req, fs, &ev, r, false, refused);
 	if (r) {
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 	} else {
 		show_attr(fs, n, &st);
 		fuse_reply_attr(req, &st, attr_timeout(fs, &st));
@@ -595,7 +607,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	ssize_t n;
 
 	if (r) {
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 		return;
 	}
 	n = backing_readlink(fs->b, layer_of(&es), path, buf, sizeof(buf) - 1);
@@ -625,7 +637,7 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 			r = authz_access(l, st.st_mode, mask);
 		}
 	}
-	fuse_reply_err(req, r);
+	fuse_reply_err(req, -r);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -636,9 +648,9 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	int r = gate(req, fs, ino, NEED_VISIBLE, NULL, NULL, NULL);
 
 	if (!r)
-		r = -backing_statfs(fs->b, &sf);
+		r = backing_statfs(fs->b, &sf);
 	if (r) {
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 		return;
 	}
 	memset(&sv, 0, sizeof(sv));
@@ -672,14 +684,14 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	} else {
 		r = child_create(req, fs, parent, name, false, &c);
 		if (!r)
-			r = -backing_mknod(fs->b, c.path, mode, rdev);
+			r = backing_mknod(fs->b, c.path, mode, rdev);
 		if (!r)
 			own_made(req, fs, &c, -1, mode);
 	}
 	if (c.path[0])
 		audit_change(req, fs, &ev, r, false, c.refused);
 	if (r)
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 	else
 		reply_made(req, fs, &c, name);
 }
@@ -695,18 +707,18 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	 * right after: refuse now a path too long for that, rather than make
 	 * a directory and then fail (found by tests/t5001). */
 	if (!r && strlen(c.path) + sizeof("/" DELTA_OPAQUE) > POLICY_MAX_PATH)
-		r = ENAMETOOLONG;
+		r = -ENAMETOOLONG;
 	if (!r)
-		r = -backing_mkdir(fs->b, c.path, mode);
+		r = backing_mkdir(fs->b, c.path, mode);
 	if (!r)
 		own_made(req, fs, &c, -1, mode);
 	/* Over a deleted lower entry: its old content must not come back. */
 	if (!r && c.es.wh)
-		r = -delta_set_opaque(fs->b, c.path);
+		r = delta_set_opaque(fs->b, c.path);
 	if (c.path[0])
 		audit_change(req, fs, &ev, r, false, c.refused);
 	if (r)
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 	else
 		reply_made(req, fs, &c, name);
 }
@@ -719,13 +731,13 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	struct event ev = { .op = "symlink", .path = c.path, .to = target, .bytes = -1 };
 
 	if (!r)
-		r = -backing_symlink(fs->b, target, c.path);
+		r = backing_symlink(fs->b, target, c.path);
 	if (!r)
 		own_made(req, fs, &c, -1, 0);
 	if (c.path[0])
 		audit_change(req, fs, &ev, r, false, c.refused);
 	if (r)
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 	else
 		reply_made(req, fs, &c, name);
 }
@@ -742,7 +754,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (r) {
 		if (c.path[0])
 			audit_change(req, fs, &ev, r, false, c.refused);
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 		return;
 	}
 	/* Before the file is made: a refused open leaves nothing behind. */
@@ -767,18 +779,30 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		/* The new file is in the upper layer, over the lower entry a
 		 * whiteout hid, if any: no need to look it up again. */
 		own_made(req, fs, &c, fd, mode);
-		if (fstat(fd, &st) < 0) {
-			r = errno;
+		r = fstat(fd, &st) < 0 ? -errno : 0;
+		if (!r) {
+			st.st_ino = backing_ino(fs->b, UPPER, st.st_ino);
+			r = node_add(fs, c.dir, name, &st, &es, c.level, c.gen, &e);
+		}
+		/* Its writes are counted in an open record at release. */
+		if (!r) {
+			fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, ino_node(fs, e.ino), fd,
+								 UPPER, c.path, fi->flags, true);
+			if (!fi->fh) {
+				/* Answered with an error: the kernel takes no
+				 * reference to the entry. */
+				pthread_mutex_lock(&fs->lock);
+				node_unref(fs, ino_node(fs, e.ino), 1);
+				pthread_mutex_unlock(&fs->lock);
+				r = -ENOMEM;
+			}
+		}
+		if (r) {
 			close(fd);
 			open_slot_free(fs);
-			fuse_reply_err(req, r);
+			fuse_reply_err(req, -r);
 			return;
 		}
-		st.st_ino = backing_ino(fs->b, UPPER, st.st_ino);
-		node_add(fs, c.dir, name, &st, &es, c.level, c.gen, &e);
-		/* Its writes are counted in an open record at release. */
-		fi->fh = (uint64_t)(uintptr_t)handle_new(req, fs, ino_node(fs, e.ino), fd, UPPER,
-							 c.path, fi->flags, true);
 		open_io(req, fs, fi, H(fi), &st);
 		fi->noflush = 1;
 		fuse_reply_create(req, &e, fi);
@@ -799,7 +823,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	if (!r) {
 		r = refused = authz_link(l, n->is_dir);
 		/* Only to name the new link in the audit record. */
-		if (r == EACCES && auditing(fs, AUDIT_DENY) &&
+		if (r == -EACCES && auditing(fs, AUDIT_DENY) &&
 		    child(req, fs, newparent, newname, false, &c))
 			c.path[0] = '\0';
 	}
@@ -812,11 +836,11 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	if (!r)
 		r = copy_up(fs, n, path);
 	if (!r)
-		r = -backing_link(fs->b, path, c.path);
-	if (r != ENOENT || c.path[0])
+		r = backing_link(fs->b, path, c.path);
+	if (r != -ENOENT || c.path[0])
 		audit_change(req, fs, &ev, r, false, refused);
 	if (r) {
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 		return;
 	}
 	/* Each name is a node of its own (see attr_timeout): the new name is
@@ -837,23 +861,23 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int64_t freed = 0;
 
 	if (!r && S_ISDIR(c.st.st_mode))
-		r = EISDIR;
+		r = -EISDIR;
 	if (!r && c.es.in_upper) {
 		freed = upper_data(fs, c.path);
-		r = -backing_unlink(fs->b, c.path);
+		r = backing_unlink(fs->b, c.path);
 		if (!r)
 			quota_add(fs, -freed);
 	}
 	/* Never brought up: what SOURCE had is recorded now. */
 	if (!r && c.es.in_lower && !c.es.in_upper)
-		r = -delta_note_lower(fs->b, c.path);
+		r = delta_note_lower(fs->b, c.path);
 	if (!r && c.es.in_lower)
-		r = ensure_upper_dir(fs, c.dir) ? EIO : -delta_whiteout(fs->b, c.path);
+		r = ensure_upper_dir(fs, c.dir) ? -EIO : delta_whiteout(fs->b, c.path);
 	if (!r)
 		forget_name(fs, c.dir, name);
 	if (c.path[0])
 		audit_change(req, fs, &ev, r, c.hidden, c.refused);
-	fuse_reply_err(req, r);
+	fuse_reply_err(req, -r);
 }
 
 /* Is the merged directory C empty, counting the entries the policy hides
@@ -866,14 +890,14 @@ static int merged_empty(struct fs *fs, struct child *c)
 	int r = delta_list(fs->b, c->path, &c->es, NULL, &d);
 
 	if (r < 0)
-		return -r;
+		return r;
 	for (i = 0; i < d->n; i++)
 		if (strcmp(d->names[i], ".") && strcmp(d->names[i], ".."))
 			n++;
 	dirsnap_free(d);
 	if (n == 0 && delta_lower_reserved(fs->b, c->path, &c->es))
 		n = 1;	/* names of SOURCE the view never shows */
-	return n ? ENOTEMPTY : 0;
+	return n ? -ENOTEMPTY : 0;
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -884,24 +908,24 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct event ev = { .op = "rmdir", .path = c.path, .bytes = -1 };
 
 	if (!r && !S_ISDIR(c.st.st_mode))
-		r = ENOTDIR;
+		r = -ENOTDIR;
 	if (!r)
 		r = merged_empty(fs, &c);
 	if (!r && c.es.in_upper) {
-		r = -delta_clear_markers(fs->b, c.path);
+		r = delta_clear_markers(fs->b, c.path);
 		if (!r)
-			r = -backing_rmdir(fs->b, c.path);
+			r = backing_rmdir(fs->b, c.path);
 	}
 	/* Never brought up: what SOURCE had is recorded now. */
 	if (!r && c.es.in_lower && !c.es.in_upper)
-		r = -delta_note_lower(fs->b, c.path);
+		r = delta_note_lower(fs->b, c.path);
 	if (!r && c.es.in_lower)
-		r = ensure_upper_dir(fs, c.dir) ? EIO : -delta_whiteout(fs->b, c.path);
+		r = ensure_upper_dir(fs, c.dir) ? -EIO : delta_whiteout(fs->b, c.path);
 	if (!r)
 		forget_name(fs, c.dir, name);
 	if (c.path[0])
 		audit_change(req, fs, &ev, r, c.hidden, c.refused);
-	fuse_reply_err(req, r);
+	fuse_reply_err(req, -r);
 }
 
 /* Are the entries A and B one inode of the backing store? */
@@ -922,6 +946,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct child from, to;
 	struct node *n = NULL, *over;
 	struct event ev = { .op = "rename", .path = from.path, .to = to.path, .bytes = -1 };
+	char *to_name = NULL, *from_name = NULL;	/* the nodes' new names */
 	int r;
 
 	from.path[0] = to.path[0] = '\0';
@@ -937,7 +962,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = child(req, fs, newparent, newname, S_ISDIR(from.st.st_mode), &to);
 	if (!r) {
 		r = to.refused = authz_rename_to(to.level, newname);
-		if (r == EACCES)
+		if (r == -EACCES)
 			ev.rule_path = to.path;	/* the new name refused it */
 	}
 	if (!r && strcmp(from.path, to.path) == 0)
@@ -951,51 +976,57 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	 * name: let mv copy it file by file. */
 	if (!r && (S_ISDIR(from.st.st_mode) || (to.exists && S_ISDIR(to.st.st_mode))))
 		r = to.exists && S_ISDIR(to.st.st_mode) && !S_ISDIR(from.st.st_mode) &&
-		    !(flags & RENAME_EXCHANGE) ? EISDIR : EXDEV;
+		    !(flags & RENAME_EXCHANGE) ? -EISDIR : -EXDEV;
 	if (!r && (flags & RENAME_NOREPLACE) && to.exists)
-		r = EEXIST;
+		r = -EEXIST;
 	if (!r && (flags & RENAME_EXCHANGE) && !to.exists)
-		r = ENOENT;
+		r = -ENOENT;
 	if (r)
 		goto out;
 
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, from.dir, name);
 	pthread_mutex_unlock(&fs->lock);
+	/* Made before anything changes: out of memory leaves all as it was. */
+	if (n && (!(to_name = strdup(newname)) ||
+		  ((flags & RENAME_EXCHANGE) && !(from_name = strdup(name))))) {
+		r = -ENOMEM;
+		goto out;
+	}
 	/* No node (the kernel renames a name it looked up, but a reload may
 	 * have made it forget): bring the entry up by its path. */
 	if (n)
 		r = copy_up(fs, n, from.path);
 	else if (!from.es.in_upper && !(r = ensure_upper_dir(fs, from.dir)))
-		r = -delta_copy_up(fs->b, from.path, NULL);
+		r = delta_copy_up(fs->b, from.path, NULL);
 	if (!r && (flags & RENAME_EXCHANGE)) {
 		struct node *m;
 
 		pthread_mutex_lock(&fs->lock);
 		m = node_find(fs, to.dir, newname);
 		pthread_mutex_unlock(&fs->lock);
-		r = m ? copy_up(fs, m, to.path) : ENOENT;
+		r = m ? copy_up(fs, m, to.path) : -ENOENT;
 	}
 	if (!r)
 		r = ensure_upper_dir(fs, to.dir);
 	/* Over an entry of SOURCE never brought up: record what it was. */
 	if (!r && !(flags & RENAME_EXCHANGE) && to.exists && !to.es.in_upper)
-		r = -delta_note_lower(fs->b, to.path);
+		r = delta_note_lower(fs->b, to.path);
 	/* Only when a whiteout is there: a long name has no room for one. */
 	if (!r && !(flags & RENAME_EXCHANGE) && to.es.wh)
-		r = -delta_unwhiteout(fs->b, to.path);
+		r = delta_unwhiteout(fs->b, to.path);
 	if (!r) {
 		int64_t freed = to.exists && to.es.in_upper && !(flags & RENAME_EXCHANGE)
 					? upper_data(fs, to.path) : 0;
 
-		r = -backing_rename(fs->b, from.path, to.path, flags & RENAME_EXCHANGE);
+		r = backing_rename(fs->b, from.path, to.path, flags & RENAME_EXCHANGE);
 		if (!r)
 			quota_add(fs, -freed);
 	}
 	/* The source's lower entry is still there: hide it.  (An exchange
 	 * leaves both names in place.) */
 	if (!r && !(flags & RENAME_EXCHANGE) && from.es.in_lower)
-		r = -delta_whiteout(fs->b, from.path);
+		r = delta_whiteout(fs->b, from.path);
 	if (r)
 		goto out;
 
@@ -1004,13 +1035,15 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	over = node_find(fs, to.dir, newname);
 	if (over && n && (flags & RENAME_EXCHANGE)) {
 		table_remove(fs, over);
-		node_move(fs, n, to.dir, newname);
-		node_move(fs, over, from.dir, name);
+		node_move(fs, n, to.dir, to_name);
+		node_move(fs, over, from.dir, from_name);
+		to_name = from_name = NULL;
 	} else {
 		if (over)
 			node_orphan(fs, over);
 		if (n)
-			node_move(fs, n, to.dir, newname);
+			node_move(fs, n, to.dir, to_name);
+		to_name = NULL;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (n)
@@ -1020,7 +1053,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 out:
 	if (from.path[0])
 		audit_change(req, fs, &ev, r, from.hidden, from.refused ? from.refused : to.refused);
-	fuse_reply_err(req, r);
+	free(to_name);
+	free(from_name);
+	fuse_reply_err(req, -r);
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)

@@ -115,12 +115,12 @@ static int listing_get(struct fs *fs, struct node *n, const char *dpath, const s
 	 * read at once by several threads never hold more together. */
 	r = delta_list(fs->b, dpath, es, &bud, &d);
 	if (r < 0)
-		return -r;
+		return r;
 	ls = calloc(1, sizeof(*ls));
 	if (!ls) {
 		budget_give_back(&bud, d->bytes);
 		dirsnap_free(d);
-		return ENOMEM;
+		return -ENOMEM;
 	}
 	pthread_mutex_lock(&fs->lock);
 	ls->d = d;
@@ -161,9 +161,9 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * directory of a warm walk is one); one that changed in SOURCE behind
 	 * the mount reports its error when it is listed. */
 	if (!r && !open_slot(fs))
-		r = EMFILE;
+		r = -EMFILE;
 	if (r) {
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 		return;
 	}
 	if (auditing(fs, AUDIT_ACCESS)) {
@@ -224,7 +224,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 	}
 	if (r) {
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 		return;
 	}
 	d = dh->ls->d;
@@ -260,7 +260,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			need = fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0);
 			if (need > rem)
 				break;
-			if (do_lookup(fs, ino_node(fs, ino), dpath, &des, &dirs, name, &e, NULL) != 0)
+			r = do_lookup(fs, ino_node(fs, ino), dpath, &des, &dirs, name, &e, NULL);
+			if (r == -ENOMEM)
+				break;	/* the batch ends here, ENOMEM when empty */
+			if (r)
 				continue;	/* hidden, or gone since opendir */
 		} else {
 			char path[POLICY_MAX_PATH];
@@ -297,7 +300,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		rem -= need;
 	}
 	delta_close_dirs(&dirs);
-	fuse_reply_buf(req, buf, size - rem);
+	if (r == -ENOMEM && rem == size)
+		fuse_reply_err(req, ENOMEM);
+	else
+		fuse_reply_buf(req, buf, size - rem);
 	free(buf);
 }
 

@@ -56,17 +56,17 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	tune_readahead(fs);
 	/* The slot first: a refused open copies nothing up. */
 	if (!r && !open_slot(fs))
-		r = EMFILE;
+		r = -EMFILE;
 	if (!r && writing && (r = copy_up(fs, n, path)) != 0)
 		open_slot_free(fs);
 	if (r) {
-		if (r == refused && r == EACCES && path[0] && auditing(fs, AUDIT_DENY)) {
+		if (r == refused && r == -EACCES && path[0] && auditing(fs, AUDIT_DENY)) {
 			struct event ev = { .op = "open", .path = path,
 					    .mode = open_mode(fi->flags), .bytes = -1 };
 
-			audit_emit(req, fs, &ev, "deny", r);
+			audit_emit(req, fs, &ev, "deny", EACCES);
 		}
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 		return;
 	}
 	/* O_TRUNC frees the file's data. */
@@ -119,7 +119,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /* One read buffer per FUSE thread, as large as its largest read, freed
- * when the thread ends. */
+ * when the thread ends; NULL when out of memory (the read answers ENOMEM). */
 struct rbuf {
 	char *p;
 	size_t cap;
@@ -149,11 +149,18 @@ static struct rbuf *thread_rbuf(size_t size)
 	pthread_once(&rbuf_once, rbuf_init);
 	rb = pthread_getspecific(rbuf_key);
 	if (!rb) {
-		rb = xcalloc(1, sizeof(*rb));
-		pthread_setspecific(rbuf_key, rb);
+		rb = calloc(1, sizeof(*rb));
+		if (!rb || pthread_setspecific(rbuf_key, rb) != 0) {
+			free(rb);
+			return NULL;
+		}
 	}
 	if (rb->cap < size) {
-		rb->p = xrealloc(rb->p, size);
+		char *p = realloc(rb->p, size);
+
+		if (!p)
+			return NULL;
+		rb->p = p;
 		rb->cap = size;
 	}
 	return rb;
@@ -177,6 +184,10 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	rb = thread_rbuf(size);
+	if (!rb) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	n = pread(h->fd, rb->p, size, off);
 	if (n < 0) {
 		fuse_reply_err(req, errno);
@@ -277,10 +288,10 @@ void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len
 		fuse_reply_err(req, ENOSPC);
 		return;
 	}
-	r = fallocate(H(fi)->fd, mode, off, len) < 0 ? errno : 0;
+	r = fallocate(H(fi)->fd, mode, off, len) < 0 ? -errno : 0;
 	if (quota && fstat(H(fi)->fd, &s1) == 0)
 		quota_add(fs, data_of(&s1) - data_of(&s0));
-	fuse_reply_err(req, r);
+	fuse_reply_err(req, -r);
 }
 
 void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,

@@ -1,7 +1,8 @@
 /* ops_int.h - what the files of afs-fuse's FUSE operations share: the
  * ops are split by job (ops.c: lookup, attributes, names; ops_file.c,
  * ops_dir.c, ops_xattr.c; handle.c, copyup.c, auditrec.c), every one
- * gated by fs.c and judged by authz.c (doc/architecture.md).
+ * gated by fs.c and judged by authz.c (doc/architecture.md, which says
+ * too how they answer: 0 or -errno, negated only in an op's reply).
  */
 #ifndef AFS_FUSE_OPS_INT_H
 #define AFS_FUSE_OPS_INT_H
@@ -62,7 +63,7 @@ struct child {
 	enum level level;
 	unsigned gen;
 	bool hidden;	/* it exists, at none */
-	int refused;	/* the errno authz.c refused it with, or 0 */
+	int refused;	/* the -errno authz.c refused it with, or 0 */
 };
 
 static inline struct fs *FS(fuse_req_t req)
@@ -120,7 +121,7 @@ void quota_add(struct fs *fs, int64_t d);
 int64_t upper_data(struct fs *fs, const char *path);
 int copy_up(struct fs *fs, struct node *n, const char *path);
 int refresh(struct fs *fs, struct node *n, const char *path);
-void node_move(struct fs *fs, struct node *n, struct node *dir, const char *name);
+void node_move(struct fs *fs, struct node *n, struct node *dir, char *name);
 
 /* ops_file.c */
 void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

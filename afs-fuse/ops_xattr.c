@@ -35,19 +35,19 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		r = refused;
 	/* Not a caller the mount refuses (no path): its EACCES is no
 	 * decision of the policy's, and it must not fill the log. */
-	if (r && r == refused && r == EACCES && path[0] && auditing(fs, AUDIT_DENY)) {
+	if (r && r == refused && r == -EACCES && path[0] && auditing(fs, AUDIT_DENY)) {
 		struct event ev = { .op = "getxattr", .path = path, .bytes = -1 };
 
-		audit_emit(req, fs, &ev, "deny", r);
+		audit_emit(req, fs, &ev, "deny", EACCES);
 	}
 	if (!r) {
 		fd = backing_open_meta(fs->b, layer_of(&es), path);
 		if (fd < 0) {
-			r = fd == -EPERM ? ENODATA : -fd;
+			r = fd == -EPERM ? -ENODATA : fd;
 		} else {
 			buf = size ? malloc(size) : NULL;
 			n = size && !buf ? (errno = ENOMEM, -1) : fgetxattr(fd, name, buf, size);
-			r = n < 0 ? errno : 0;
+			r = n < 0 ? -errno : 0;
 			close(fd);
 			if (!r && size)
 				fuse_reply_buf(req, buf, (size_t)n);
@@ -58,7 +58,7 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 				return;
 		}
 	}
-	fuse_reply_err(req, r);
+	fuse_reply_err(req, -r);
 }
 
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -72,18 +72,18 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	int r = gate(req, fs, ino, NEED_VISIBLE, path, &l, &es), fd;
 
 	if (r) {
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 		return;
 	}
 	/* Below read: an empty list (the names are the file's, too). */
 	fd = authz_xattr_list(l) ? -1 : backing_open_meta(fs->b, layer_of(&es), path);
 	if (fd >= 0) {
 		n = flistxattr(fd, list, sizeof(list));
-		r = n < 0 ? errno : 0;
+		r = n < 0 ? -errno : 0;
 		close(fd);
 	}
 	if (r) {
-		fuse_reply_err(req, r);
+		fuse_reply_err(req, -r);
 		return;
 	}
 	for (i = 0; i < n; i += (ssize_t)strlen(list + i) + 1) {
@@ -110,7 +110,7 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	int r = gate(req, fs, ino, NEED_WRITE, path, NULL, NULL), fd, refused;
 	struct event ev = { .op = "setxattr", .path = path, .bytes = -1 };
 
-	if (r == ENOENT)
+	if (r == -ENOENT)
 		path[0] = '\0';
 	if (!r)
 		r = authz_xattr_set(name);
@@ -120,16 +120,16 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	if (!r) {
 		fd = backing_open_meta(fs->b, UPPER, path);
 		if (fd < 0) {
-			r = -fd;
+			r = fd;
 		} else {
 			r = (remove ? fremovexattr(fd, name) : fsetxattr(fd, name, value, size, flags)) < 0
-			    ? errno : 0;
+			    ? -errno : 0;
 			close(fd);
 		}
 	}
 	if (path[0])
 		audit_change(req, fs, &ev, r, false, refused);
-	fuse_reply_err(req, r);
+	fuse_reply_err(req, -r);
 }
 
 void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,

@@ -364,6 +364,27 @@ int base_load(int droot, struct base_map **out)
 	return 1;
 }
 
+void base_drop_below(struct base_map *m, const char *dir)
+{
+	struct base_map keep = { xcalloc(m->cap, sizeof(struct slot)), 0, m->cap };
+	size_t n = strcmp(dir, "/") ? strlen(dir) : 0, i;
+
+	for (i = 0; i < m->cap; i++) {
+		char *p = m->v[i].path;
+
+		if (!p)
+			continue;
+		if (!strncmp(p, dir, n) && p[n] == '/') {
+			free(p);
+			continue;
+		}
+		*slot_of(&keep, p) = m->v[i];
+		keep.n++;
+	}
+	free(m->v);
+	*m = keep;
+}
+
 const struct base *base_find(const struct base_map *m, const char *path)
 {
 	struct slot *s;

@@ -73,6 +73,9 @@ int base_load(int droot, struct base_map **out);
 /* PATH's base, NULL when it has none (nothing was there). */
 const struct base *base_find(const struct base_map *m, const char *path);
 size_t base_count(const struct base_map *m);
+/* Forget every record strictly below the directory DIR ("/": all but the
+ * root's): SOURCE no longer holds what they say. */
+void base_drop_below(struct base_map *m, const char *dir);
 /* An empty map, and a record put in it (a set of paths, too). */
 struct base_map *base_map_new(void);
 void base_put(struct base_map *m, const char *path, const struct base *b);

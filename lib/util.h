@@ -23,10 +23,12 @@ void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Allocation that cannot fail: out of memory ends the program (exit 1).
- * Used at load and set-up time.  afs-fuse's ops answer ENOMEM instead for
- * an open file, an open directory, a listing's record, the buffers of
- * readdir and getxattr; a lookup's node and the names of a listing still
- * come from these, and out of memory there ends afs-fuse. */
+ * Used at load and set-up time.  afs-fuse's FUSE ops use none of these:
+ * out of memory in an op answers ENOMEM (a lookup's node, a listing, an
+ * open file or directory, the buffers of read, readdir and getxattr) or
+ * costs a cache (a negative entry, the node table's growth).  The one
+ * exception is an op's audit record: lib/audit.c grows the audit log's
+ * reused buffers with xrealloc until they hold the largest record. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -48,7 +48,7 @@ mkdir -p "$src"
 for p in p1 p2 p3 p4 p5 p6 p7 p8 p9 p10 p11 p12 p13 p14; do echo base >"$src/$p"; done
 echo target >"$src/t"
 ln -s t "$src/p15"
-for d in d1 d2 d3 d4 d5 d6 d7 d8 d9 d10 d11 d12; do
+for d in d1 d2 d3 d4 d5 d6 d7 d8 d9 d10 d11 d12 d13; do
 	mkdir "$src/$d"
 	echo x >"$src/$d/x"
 	echo y >"$src/$d/y"
@@ -70,6 +70,7 @@ for d in d5 d6 d7 d8; do rm -r "$m/$d" && mkdir "$m/$d" && echo n >"$m/$d/n"; do
 echo new >"$m/d9/new"
 echo delta >>"$m/d10/x"
 for d in d11 d12; do rm -r "$m/$d" && echo file >"$m/$d"; done
+rm -r "$m/d13" && mkdir "$m/d13" && echo new >"$m/d13/x"
 afs_umount "$mnt"
 # Meanwhile, in SOURCE:
 s=$src
@@ -105,6 +106,8 @@ C	/d10/x
 T	/d11
 C	/d11/z
 T	/d12
+M	/d13/x
+D	/d13/y
 D	/d2
 C	/d2/z
 D	/d3
@@ -142,7 +145,7 @@ M	/p9" "$rc $(LC_ALL=C sort -k2 "$T/out")"
 run afs-audit diff --json "$src" "$delta"
 is "diff --json: a conflict" '{"path":"/d10","change":"C","delta":"M","source":"retyped"}' "$(grep '"/d10"' "$T/out")"
 is "diff --json: a plain change" '{"path":"/p1","change":"M"}' "$(grep '"/p1"' "$T/out")"
-is "diff --json: one line per path" 43 "$(wc -l <"$T/out")"
+is "diff --json: one line per path" 45 "$(wc -l <"$T/out")"
 
 view() { (cd "$1" && find . -path ./.wh..wh..afs.base -prune -o -printf '%p %y %l\n' | LC_ALL=C sort &&
 	find . -type f ! -name .wh..wh..afs.base -exec md5sum {} + | LC_ALL=C sort); }
@@ -181,11 +184,12 @@ run afs-fuse --commit -d "$delta" "$src" /a2 /p1
 is "commit of paths one of which conflicts: exit 3, nothing applied" "3 base" \
 	"$rc $(cat "$src/p1")"
 
-run afs-fuse --commit -d "$delta" "$src" /a1 /a3 /p1 /p5 /p7 /p9 /p10 /p11 /p14 /p15 /d1 /d4 /d5 /d8 /d12
+run afs-fuse --commit -d "$delta" "$src" /a1 /a3 /p1 /p5 /p7 /p9 /p10 /p11 /p14 /p15 /d1 /d4 /d5 /d8 /d12 /d13
 is "commit of the rest by name: exit 0, silent" "0 " "$rc $(cat "$T/err")"
 is "the rest: applied" "d same base delta - base delta base delta f over14 other - - n n" \
 	"$(cat "$s/a1" "$s/a3" "$s/p1" | tr '\n' ' ')$(test -e "$s/p5" || echo -n '- ')$(cat "$s/p9" "$s/p10" "$s/p11/f" "$s/p14" | tr '\n' ' ')$(readlink "$s/p15") $(test -e "$s/d1" || echo -n '- ')$(test -e "$s/d4" || echo -n '- ')$(ls "$s/d5" | tr '\n' ' ')$(cat "$s/d8/n")"
 is "the rest: a directory the delta replaced with a file" "file" "$(cat "$s/d12")"
+is "the rest: a replaced directory with a new entry of an old name" "x new" "$(ls "$s/d13") $(cat "$s/d13/x")"
 run afs-audit diff "$src" "$delta"
 is "after it, diff shows the conflicts and what they hold up" "0 C	/a2
 C	/a4

@@ -25,7 +25,9 @@ make_case() {
 	for i in $(seq 200); do echo changed >>"$mnt/small/f$i"; done
 	echo tail >>"$mnt/big"
 	rm -r "$mnt/gone"
-	rm -r "$mnt/swap" && mkdir "$mnt/swap" && echo new >"$mnt/swap/only"
+	# Replaced, with a new entry of an old name among its new content.
+	rm -r "$mnt/swap" && mkdir "$mnt/swap" && echo new >"$mnt/swap/only" &&
+		echo "new 1" >"$mnt/swap/s1"
 	mkdir "$mnt/new"
 	for i in $(seq 100); do echo "new $i" >"$mnt/new/n$i"; done
 	fusermount3 -u "$mnt"

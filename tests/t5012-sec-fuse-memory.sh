@@ -11,6 +11,7 @@
 # - --max-open caps open files and directories: EMFILE past it.
 # - A listing shared must never be stale: a name made through the mount,
 #   or in SOURCE behind it, shows in the next listing read from its start.
+# - Out of memory in a listing answers ENOMEM: afs-fuse never exits for it.
 . "$(dirname "$0")/lib.sh"
 
 ATTACK=$B/tests/helpers/attack
@@ -156,6 +157,36 @@ done
 is "50 names made in SOURCE behind the mount: each listing shows it" "" "$stale"
 exec 7<&-
 afs_umount "$mnt"
+
+# ---- out of memory: ENOMEM, and afs-fuse goes on ----------------------------------------
+# afs-fuse may map 2 MB more (RLIMIT_AS) when a listing of 9 MB is read;
+# --listing-memory's 32M has room for it, so its ENOMEM is malloc's.  One
+# malloc arena: a thread's arena is mapped whole at once, and its blocks
+# would not count.  Nothing new is mapped but by the listing: the mount's
+# one thread (a second one's stack would not fit) and its buffers are
+# there, as are the nodes looked up.
+mkdir "$src/huge"
+(cd "$src/huge" && for i in $(seq 40000); do printf 'f%0199d\0' "$i"; done | xargs -0 touch)
+sleep 0.1
+if [ -n "$asan" ]; then
+	# AddressSanitizer maps terabytes of shadow memory: no limit fits it.
+	ok "out of memory in a listing: ENOMEM (a sanitizer build: tested in the plain build's run)"
+else
+	MALLOC_ARENA_MAX=1 afs_mount "$src" "$mnt" -p "$T/pol.yaml" --allow-uid 65534 || exit 1
+	ls -f "$mnt/tools" "$mnt/huge/f$(printf '%0199d' 1)" >/dev/null
+	vm=$(awk '$1 == "VmSize:" { print $2 }' "/proc/$fuse_pid/status")
+	prlimit --pid "$fuse_pid" --as=$(((vm + 2048) * 1024)):
+	run ls -f "$mnt/huge"
+	is "a listing of 9 MB with 2 MB to map left: ls gets ENOMEM" \
+		"2 ls: reading directory '$mnt/huge': Cannot allocate memory" "$rc $(cat "$T/err")"
+	run ls -f "$mnt/out"
+	is "... and afs-fuse goes on serving under the limit: another listing" "0 big" \
+		"$rc $(grep -vx '\.\|\.\.' "$T/out")"
+	prlimit --pid "$fuse_pid" --as=unlimited:
+	run ls -f "$mnt/huge"
+	is "... and lists the directory whole without it" "0 40002" "$rc $(wc -l <"$T/out")"
+	afs_umount "$mnt"
+fi
 
 # ---- the options -------------------------------------------------------------------------
 run afs-fuse --max-open 0 "$src" "$mnt"

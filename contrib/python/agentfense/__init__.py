@@ -39,7 +39,7 @@ __all__ = [
     "CodebaseNotFoundError", "FileNotFoundError", "CommandTimeoutError",
     "CommandExecutionError", "PermissionDeniedError", "SessionError", "SessionNotFoundError",
     "SessionClosedError", "ResourceLimitExceededError", "InvalidConfigurationError",
-    "UploadError", "ConnectionError", "CommitConflictError",
+    "UploadError", "ConnectionError",
     # Utilities
     "walk_directory", "parse_ignore_file", "human_readable_size", "generate_codebase_name",
     "generate_owner_id", "count_files",

@@ -105,11 +105,25 @@ static char *opt_escape(const char *s)
 	return out;
 }
 
+/* The child the parent of daemonize() hands its signals to. */
+static volatile pid_t daemon_pid;
+
+static void pass_on(int sig)
+{
+	int e = errno;
+
+	kill(daemon_pid, sig);
+	errno = e;
+}
+
 /* Into the background (without -f): a child goes on, in a session of its
  * own, in /, with /dev/null for stdio; the parent exits 0 once the child
- * is set up.  The signals afs-fuse takes are blocked in the parent too: one
- * that came before the fork, or while the parent waits, is passed on to
- * the child rather than lost (a child does not inherit pending signals). */
+ * is set up.  The signals afs-fuse takes are blocked in the parent too
+ * until then; a signal that came before the fork, or while the parent
+ * waited, or until it exits, is passed on to the child rather than lost
+ * (a child does not inherit pending signals): the parent unblocks them
+ * with a handler that passes each on, then exits.  Only one that comes
+ * once the parent is exiting finds nobody. */
 static int daemonize(void)
 {
 	static const int passed[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
@@ -126,18 +140,26 @@ static int daemonize(void)
 		return -1;
 	}
 	if (pid > 0) {
-		sigset_t pending;
+		struct sigaction sa = { .sa_handler = pass_on, .sa_flags = SA_RESTART };
+		sigset_t set;
 
 		close(p[1]);
 		while (read(p[0], &c, 1) < 0 && errno == EINTR)
 			;
-		if (sigpending(&pending) == 0)
-			for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++)
-				if (sigismember(&pending, passed[i]))
-					kill(pid, passed[i]);
-		/* At once: a signal that comes after the check above is lost
-		 * with the parent, so no time may pass in between (a
-		 * sanitizer's _exit runs a leak check of many milliseconds). */
+		daemon_pid = pid;
+		sigemptyset(&sa.sa_mask);
+		sigemptyset(&set);
+		for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+			sigaddset(&sa.sa_mask, passed[i]);
+			sigaddset(&set, passed[i]);
+		}
+		for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++)
+			sigaction(passed[i], &sa, NULL);
+		/* The pending ones are passed on here, each in its handler. */
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+		/* At once: a sanitizer's _exit runs a leak check of many
+		 * milliseconds, during which a signal would still be passed
+		 * on, but the caller would wait for nothing. */
 		syscall(SYS_exit_group, 0);
 	}
 	close(p[0]);

@@ -114,9 +114,13 @@ for d in 0 0.001 0.002 0.003 0.004 0.005 0.006 0.008 0.01 0.02; do
 	# includes a zombie not yet reaped, and a process already exiting
 	# (PF_EXITING, 0x4 in its flags: tearing down a sanitizer build's
 	# mappings takes milliseconds), both of which kill(2) still reaches.
+	# So the parent is looked at after the signal was sent: still alive
+	# then, and not exiting, it had the signal while it could pass it on
+	# (looked at before, it could start exiting in between).
 	told=
-	if [ "$(awk '{ print ($3 == "Z" || int($9 / 4) % 2) ? "gone" : "alive" }' \
-		"/proc/$e/stat" 2>/dev/null)" = alive ] && kill -TERM "$e" 2>/dev/null; then
+	if kill -TERM "$e" 2>/dev/null &&
+		[ "$(awk '{ print ($3 == "Z" || int($9 / 4) % 2) ? "gone" : "alive" }' \
+			"/proc/$e/stat" 2>/dev/null)" = alive ]; then
 		told=yes
 	fi
 	wait "$e"

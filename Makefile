@@ -12,6 +12,7 @@
 #   make bench-real      real work (make, git, tar, npm, sed) under afs-launch against bare bwrap
 #   make bench-session   afs-session exec's round trip, leaks and throughput
 #   make bench-mem       afs-fuse's memory under load (open handles, listings)
+#   bench/ab-copyup.sh OLD_BUILD   copy-up through two builds at once (root)
 #
 # Variants: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
 

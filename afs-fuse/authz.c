@@ -86,7 +86,10 @@ int authz_access(enum level l, mode_t m, int mask)
 		return -EACCES;
 	if ((mask & W_OK) && allows(AZ_MODIFY, l))
 		return -EACCES;
-	if ((mask & X_OK) && (allows(rd, l) || !(m & 0111)))
+	/* Searching a directory is seeing it: any visible one is entered,
+	 * whatever its x bits (a 0644 directory shows them at read and
+	 * write, and lookups in it work all the same). */
+	if ((mask & X_OK) && (allows(rd, l) || (!S_ISDIR(m) && !(m & 0111))))
 		return -EACCES;
 	return 0;
 }

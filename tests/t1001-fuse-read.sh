@@ -214,4 +214,17 @@ status_is "bad policy: exit 2" 2
 run timeout 10 afs-fuse -f "$src" "$T/no-such-mnt"
 status_is "missing MOUNTPOINT: exit 1" 1
 is "missing MOUNTPOINT: message" "afs-fuse: cannot mount on '$T/no-such-mnt': No such file or directory" "$(cat "$T/err")"
+# A directory without x bits in SOURCE is searched all the same (lookups in
+# it work at every visible level): access(X_OK) says so at read and write
+# too, not only at view (where its mode shows 0555).
+mkdir -p "$T/nox/r/d" "$T/nox/w/d" "$T/nox-mnt"
+echo f >"$T/nox/r/d/f"
+echo f >"$T/nox/w/d/f"
+chmod 0644 "$T/nox/r/d" "$T/nox/w/d"
+printf 'version: 1\nrules:\n  - pattern: /r/**\n    permission: read\n  - pattern: /w/**\n    permission: write\n' >"$T/nox.yaml"
+afs_mount "$T/nox" "$T/nox-mnt" -p "$T/nox.yaml" || exit 1
+errno_is "a directory without x bits at read: access(X_OK) OK" OK access-x "$T/nox-mnt/r/d"
+errno_is "... and a lookup in it works" OK stat "$T/nox-mnt/r/d/f"
+errno_is "a directory without x bits at write: access(X_OK) OK" OK access-x "$T/nox-mnt/w/d"
+afs_umount "$T/nox-mnt"
 if mountpoint -q "$mnt"; then not_ok "nothing left mounted"; else ok "nothing left mounted"; fi

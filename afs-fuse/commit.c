@@ -506,25 +506,27 @@ static bool keep_record(const char *path, void *arg)
 	}
 }
 
+int commit_open_delta(const char *delta)
+{
+	char why[TRUST_WHY_MAX];
+	int checked = trust_dir(delta, false, why), fd;
+
+	if (checked < 0)
+		die(errno == ENOENT ? 1 : 2, "cannot use delta '%s': %s", delta, why);
+	fd = openat(checked, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(checked);
+	if (fd < 0)
+		die(1, "cannot open delta '%s': %m", delta);
+	return fd;
+}
+
 int commit_run(const struct commit_opts *o, const char *delta, const char *source,
 	       char *const *paths, int npaths)
 {
 	struct job j = { .commit = o->commit, .keep_mode = o->keep_mode, .force = o->force };
 	int droot, sroot = -1, i, r, status;
 
-	{
-		/* What another user could have written is never carried
-		 * into SOURCE (lib/trust.h). */
-		char why[TRUST_WHY_MAX];
-		int checked = trust_dir(delta, false, why);
-
-		if (checked < 0)
-			die(errno == ENOENT ? 1 : 2, "cannot use delta '%s': %s", delta, why);
-		droot = openat(checked, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		close(checked);
-		if (droot < 0)
-			die(1, "cannot open delta '%s': %m", delta);
-	}
+	droot = commit_open_delta(delta);
 	if (j.commit) {
 		sroot = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sroot < 0)

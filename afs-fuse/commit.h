@@ -4,6 +4,11 @@
 
 #include <stdbool.h>
 
+/* DELTA's root, for reading it into SOURCE: what another user could have
+ * written is never carried there (lib/trust.h).  Dies with exit 1 when it
+ * is missing or cannot be opened, 2 when it is not to be trusted. */
+int commit_open_delta(const char *delta);
+
 struct commit_opts {
 	bool commit;		/* else discard */
 	bool keep_mode;		/* --keep-mode */

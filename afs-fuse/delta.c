@@ -357,7 +357,8 @@ int delta_copy_up(struct backing *b, const char *path, const struct stat *lst)
 	if (S_ISDIR(st.st_mode)) {
 		struct stat ust;
 
-		if (backing_lstat(b, UPPER, path, &ust) == 0)
+		/* One record a directory: none when another thread made it. */
+		if (backing_journal_kept(b) && backing_lstat(b, UPPER, path, &ust) == 0)
 			return 0;
 		r = note_base(b, path, &st, -1, NULL);
 		if (r < 0)

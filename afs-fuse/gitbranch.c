@@ -45,6 +45,7 @@
 
 #include "backing.h"
 #include "base.h"
+#include "commit.h"
 #include "deltafmt.h"
 #include "gitbranch.h"
 #include "trust.h"
@@ -949,21 +950,6 @@ static bool update_index(struct job *j)
 	return git_step(j, argv, in, NULL);
 }
 
-/* The delta's root, checked as commit_run() checks it. */
-static int open_delta(const char *delta)
-{
-	char why[TRUST_WHY_MAX];
-	int checked = trust_dir(delta, false, why), fd;
-
-	if (checked < 0)
-		die(errno == ENOENT ? 1 : 2, "cannot use delta '%s': %s", delta, why);
-	fd = openat(checked, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	close(checked);
-	if (fd < 0)
-		die(1, "cannot open delta '%s': %m", delta);
-	return fd;
-}
-
 /* Die with git's words and ours, for a check before anything is made. */
 static _Noreturn void git_died(const char *what, int st, const struct buf *err)
 {
@@ -1093,7 +1079,7 @@ int gitbranch_commit(const char *delta, const char *source, const char *branch,
 	 * wait for, even if the caller left SIGCHLD ignored. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
-	droot = open_delta(delta);
+	droot = commit_open_delta(delta);
 	if (stat(source, &st) < 0)
 		die(1, "cannot open source '%s': %m", source);
 	if (!S_ISDIR(st.st_mode))

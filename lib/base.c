@@ -14,7 +14,7 @@
 #include "deltafmt.h"
 #include "util.h"
 
-static char type_of(mode_t m)
+char base_type(mode_t m)
 {
 	switch (m & S_IFMT) {
 	case S_IFREG: return 'f';
@@ -73,7 +73,7 @@ static void sum_buf(const char *p, size_t n, unsigned char out[SHA1_LEN])
 static void identity(const struct stat *st, struct base *b)
 {
 	memset(b, 0, sizeof(*b));
-	b->type = type_of(st->st_mode);
+	b->type = base_type(st->st_mode);
 	b->ino = (uint64_t)st->st_ino;
 	b->size = (int64_t)st->st_size;
 	b->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;

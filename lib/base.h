@@ -49,6 +49,8 @@ enum base_change {
 	BASE_RETYPED,		/* another type of entry */
 };
 
+/* A mode's type as a record says it: f d l c b p s. */
+char base_type(mode_t m);
 /* ST's identity into B; the sum of a regular file is read from FD (open
  * on it; -1: none), of a link from TARGET (NULL: none). */
 void base_from_stat(const struct stat *st, int fd, const char *target, struct base *b);

@@ -152,8 +152,7 @@ void conflict_check(struct conflicts *c, const struct base_map *m, int ddfd, int
 		if (ch == BASE_SAME || same_entry(ddfd, name, sdfd, name))
 			return;
 		if (base && base->type && fstatat(ddfd, name, &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    ((dst.st_mode & S_IFMT) == S_IFREG ? 'f' : (dst.st_mode & S_IFMT) == S_IFDIR ? 'd' :
-		     (dst.st_mode & S_IFMT) == S_IFLNK ? 'l' : base->type) != base->type)
+		    base_type(dst.st_mode) != base->type)
 			letter = 'T';
 		add(c, path, ch, letter);
 		return;

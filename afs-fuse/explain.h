@@ -8,5 +8,8 @@
 int explain_check(const char *policy);
 /* VERBOSE: a fourth field, the deciding rule's reason (when it has one). */
 int explain_paths(const char *policy, char *const *paths, int npaths, bool verbose);
+/* Each HOST:PORT: DECISION<TAB>HOST:PORT<TAB>RULE; with VERBOSE, a fourth
+ * field: a refusal's reason, or the allowing rule's reason. */
+int explain_hosts(const char *policy, char *const *hosts, int nhosts, bool verbose);
 
 #endif

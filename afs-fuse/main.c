@@ -32,6 +32,7 @@ static void usage(FILE *f)
 		"usage: afs-fuse [OPTIONS] SOURCE MOUNTPOINT\n"
 		"       afs-fuse --check -p POLICY\n"
 		"       afs-fuse --explain -p POLICY PATH...\n"
+		"       afs-fuse --explain-host -p POLICY HOST:PORT...\n"
 		"       afs-fuse --commit|--discard --delta DELTA SOURCE [PATH...]\n"
 		"       afs-fuse --commit-git BRANCH --delta DELTA SOURCE [-m MESSAGE]\n"
 		"\n"
@@ -61,6 +62,8 @@ static void usage(FILE *f)
 		"      --explain             print LEVEL<TAB>PATH<TAB>RULE for each PATH;\n"
 		"                            a PATH ending in / is a directory; with -v,\n"
 		"                            the rule's reason as a fourth field\n"
+		"      --explain-host        print allow|deny<TAB>HOST:PORT<TAB>RULE for each\n"
+		"                            HOST:PORT, by the policy's network: section\n"
 		"      --commit              apply DELTA's changes (all, or at and below\n"
 		"                            each PATH) to SOURCE and drop them from DELTA\n"
 		"      --keep-mode           with --commit: keep setuid, setgid, sticky and\n"
@@ -76,7 +79,7 @@ static void usage(FILE *f)
 		"See afs-fuse(1) and afs-policy(5).\n");
 }
 
-enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH,
+enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_EXPLAIN_HOST, OPT_ALLOW_UID, OPT_READY_FD, OPT_WRITETHROUGH,
        OPT_COMMIT, OPT_KEEP_MODE, OPT_FORCE, OPT_DISCARD, OPT_AUDIT_LEVEL, OPT_AUDIT_MAX_BYTES, OPT_NAME, OPT_SESSION, OPT_DELTA_QUOTA,
        OPT_SPIN, OPT_MAX_OPEN, OPT_LISTING_MEMORY, OPT_COMMIT_GIT };
 
@@ -132,6 +135,7 @@ int main(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
+		{ "explain-host", no_argument, NULL, OPT_EXPLAIN_HOST },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -157,7 +161,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy = "view-only";
-	bool check = false, explain = false, commit = false, discard = false, verbose = false;
+	bool check = false, explain = false, explain_host = false, commit = false, discard = false, verbose = false;
 	bool keep_mode = false, force = false;
 	const char *branch = NULL, *message = NULL;
 	struct mount_opts mo = { .ready_fd = -1, .audit_level = -1, .spin_us = LOOP_SPIN_US,
@@ -265,6 +269,9 @@ int main(int argc, char **argv)
 		case OPT_CHECK:
 			check = true;
 			break;
+		case OPT_EXPLAIN_HOST:
+			explain_host = true;
+			break;
 		case OPT_EXPLAIN:
 			explain = true;
 			break;
@@ -292,10 +299,11 @@ int main(int argc, char **argv)
 		if (fcntl(mo.ready_fd, F_SETFD, FD_CLOEXEC) < 0)
 			die(2, "bad --ready-fd %d: %m", mo.ready_fd);
 	}
-	if (check + explain + commit + discard + !!branch > 1)
-		die(2, "--check, --explain, --commit, --commit-git and --discard exclude each other");
-	if (verbose && !explain && !branch)
-		die(2, "-v is for --explain and --commit-git");
+	if (check + explain + explain_host + commit + discard + !!branch > 1)
+		die(2, "--check, --explain, --explain-host, --commit, --commit-git and --discard "
+		    "exclude each other");
+	if (verbose && !explain && !explain_host && !branch)
+		die(2, "-v is for --explain, --explain-host and --commit-git");
 	if (keep_mode && !commit)
 		die(2, "--keep-mode is for --commit");
 	if (message && !branch)
@@ -337,6 +345,11 @@ int main(int argc, char **argv)
 		if (optind == argc)
 			die(2, "--explain needs at least one PATH");
 		return explain_paths(policy, argv + optind, argc - optind, verbose);
+	}
+	if (explain_host) {
+		if (optind == argc)
+			die(2, "--explain-host needs at least one HOST:PORT");
+		return explain_hosts(policy, argv + optind, argc - optind, verbose);
 	}
 	if (argc - optind != 2) {
 		usage(stderr);

@@ -14,6 +14,8 @@ void audit_rec_init(struct audit_rec *r)
 	r->bytes = -1;
 	r->exit_code = -1;
 	r->duration_ms = -1;
+	r->bytes_out = -1;
+	r->bytes_in = -1;
 }
 
 static void grow(struct abuf *b, size_t more)
@@ -190,6 +192,11 @@ void audit_format(struct abuf *b, const struct audit_rec *r)
 	field_str(b, "op", r->op);
 	field_str(b, "path", r->path);
 	field_str(b, "to", r->to);
+	field_str(b, "proto", r->proto);
+	field_str(b, "host", r->host);
+	if (r->port > 0)
+		field_num(b, "port", r->port);
+	field_str(b, "addr", r->addr);
 	field_str(b, "mode", r->mode);
 	field_str(b, "decision", r->decision);
 	if (r->err)
@@ -198,6 +205,10 @@ void audit_format(struct abuf *b, const struct audit_rec *r)
 	field_str(b, "reason", r->reason);
 	if (r->bytes >= 0)
 		field_num(b, "bytes", r->bytes);
+	if (r->bytes_out >= 0)
+		field_num(b, "bytes_out", r->bytes_out);
+	if (r->bytes_in >= 0)
+		field_num(b, "bytes_in", r->bytes_in);
 	if (r->argv) {
 		char *const *a;
 
@@ -265,20 +276,25 @@ const char *audit_errno_name(int err)
 	return strerrorname_np(err);
 }
 
-int audit_append_exec(int fd, struct audit_rec *r)
+int audit_append(int fd, const struct audit_rec *r)
 {
 	struct abuf b = { 0 };
 	ssize_t w;
 	int e;
 
-	clock_gettime(CLOCK_REALTIME, &r->ts);
-	r->op = "exec";
-	r->pid = getpid();
-	r->uid = getuid();
-	r->has_uid = true;
 	audit_format(&b, r);
 	w = write(fd, b.p, b.len);
 	e = w < 0 ? -errno : w != (ssize_t)b.len ? -EIO : 0;
 	abuf_free(&b);
 	return e;
+}
+
+int audit_append_exec(int fd, struct audit_rec *r)
+{
+	clock_gettime(CLOCK_REALTIME, &r->ts);
+	r->op = "exec";
+	r->pid = getpid();
+	r->uid = getuid();
+	r->has_uid = true;
+	return audit_append(fd, r);
 }

@@ -48,6 +48,13 @@ struct audit_rec {
 	int64_t duration_ms;	/* -1: absent */
 	const char *limit;
 	const char *seccomp;	/* exec: "off" when the run had no filter */
+	/* connect records (afs-proxy(1) AUDIT) */
+	const char *proto;	/* http, connect, socks5 */
+	const char *host;	/* as the sandbox named it */
+	int port;		/* 0: absent */
+	const char *addr;	/* the address connected to */
+	int64_t bytes_out;	/* sandbox to host; -1: absent */
+	int64_t bytes_in;	/* host to sandbox; -1: absent */
 	/* afs-fuse's own bookkeeping */
 	int64_t count;		/* records this one stands for; 0: absent (one) */
 	const struct timespec *since;	/* audit-dropped: the first one; NULL: absent */
@@ -77,6 +84,10 @@ void json_put_string(struct abuf *b, const char *s, size_t n);
  * stamped here: the time now, op "exec", this process's pid and uid.  0,
  * or -errno (-EIO for a short write). */
 int audit_append_exec(int fd, struct audit_rec *r);
+
+/* Append R to FD in one write, as it is (R->ts included).  0, or -errno
+ * (-EIO for a short write). */
+int audit_append(int fd, const struct audit_rec *r);
 
 int audit_level_parse(const char *s, enum audit_level *out);
 const char *audit_level_name(enum audit_level l);

@@ -282,6 +282,11 @@ struct policy *policy_build(struct prule *rules, size_t n, enum level def,
 	return pol;
 }
 
+const struct netpolicy *policy_network(const struct policy *pol)
+{
+	return &pol->net;
+}
+
 void policy_free(struct policy *pol)
 {
 	size_t i;
@@ -289,6 +294,7 @@ void policy_free(struct policy *pol)
 	if (!pol)
 		return;
 	policy_rules_free(pol->rules, pol->nrules);
+	netpolicy_free(&pol->net);
 	for (i = 0; i < pol->nfiles; i++)
 		free(pol->files[i]);
 	free(pol->files);

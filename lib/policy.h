@@ -104,6 +104,11 @@ int policy_load_buffer(const char *name, const char *buf, size_t len,
 
 void policy_free(struct policy *pol);
 
+/* The policy's network: section (afs-policy(5) NETWORK), rules of the
+ * files it extends first; empty when it has none. */
+struct netpolicy;
+const struct netpolicy *policy_network(const struct policy *pol);
+
 /* Warnings that need the whole policy (rules that can never take effect). */
 void policy_lint(const struct policy *pol, struct diags *diags);
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "glob.h"
+#include "netpolicy.h"
 #include "policy.h"
 
 struct prule {
@@ -70,6 +71,7 @@ struct policy {
 	struct prule *rules;	/* in file order after extends */
 	size_t nrules;
 	enum level def;
+	struct netpolicy net;	/* the network: section, base's rules first */
 	char **files;		/* names of the files loaded, owned */
 	size_t nfiles;
 

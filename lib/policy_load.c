@@ -51,6 +51,8 @@ struct loader {
 	} chain[POLICY_MAX_EXTENDS + 2];
 	int depth;
 	bool rules_full;
+	struct netpolicy net;
+	bool net_full;
 };
 
 /* ---- diagnostics ------------------------------------------------------ */
@@ -782,7 +784,169 @@ static char *resolve_extends(struct loader *L, const char *file, const struct yn
 	}
 }
 
-static const char *const top_keys[] = { "version", "extends", "default", "rules" };
+/* ---- network: ------------------------------------------------------------- */
+
+static const char *const net_keys[] = { "allow", "deny" };
+static const char *const host_keys[] = { "host", "ports", "reason" };
+
+/* ports: a number, "LOW-HIGH", or a sequence of them; into "A,B-C". */
+static char *net_ports(struct loader *L, const char *file, const struct ynode *v)
+{
+	struct abuf_s {
+		char *p;
+		size_t len;
+	} b = { 0 };
+	const struct ynode *one = v;
+	size_t i, n = v->type == Y_SEQ ? v->n : 1;
+	struct netpolicy check = { 0 };	/* each port alone, to say which is bad */
+	const char *err;
+
+	if (v->type == Y_SEQ && v->n == 0) {
+		ERR(L, file, v, "'ports' is an empty sequence (leave it out for any port)");
+		return NULL;
+	}
+	if (v->type == Y_MAP || is_null(v)) {
+		ERR(L, file, v, "'ports' must be a port, a range or a sequence of them, not %s",
+		    type_name(v));
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (v->type == Y_SEQ)
+			one = v->kids[i];
+		if (one->type != Y_SCALAR || is_null(one) || one->len == 0 || one->len > 11 ||
+		    memchr(one->val, '\0', one->len) || strchr(one->val, ',')) {
+			ERR(L, file, one, "a port is a number from 1 to 65535, or LOW-HIGH");
+			free(b.p);
+			return NULL;
+		}
+		if (netpolicy_add(&check, "a", one->val, false, "", NULL, &err) < 0) {
+			ERR(L, file, one, "%s", err);
+			free(b.p);
+			return NULL;
+		}
+		netpolicy_free(&check);
+		b.p = xrealloc(b.p, b.len + one->len + 2);
+		if (b.len)
+			b.p[b.len++] = ',';
+		memcpy(b.p + b.len, one->val, one->len);
+		b.len += one->len;
+		b.p[b.len] = '\0';
+	}
+	return b.p;
+}
+
+/* Room for one more network rule; reported once, as for path rules. */
+static bool net_room(struct loader *L, const char *file, const struct ynode *item)
+{
+	if (L->net.n < NET_MAX_RULES)
+		return true;
+	if (!L->net_full)
+		ERR(L, file, item, "more than %d network rules", NET_MAX_RULES);
+	L->net_full = true;
+	return false;
+}
+
+static void net_rule(struct loader *L, const char *file, const struct ynode *item, bool deny)
+{
+	const struct ynode *seen[ARRAY_SIZE(host_keys)] = { 0 };
+	const struct ynode *v[ARRAY_SIZE(host_keys)] = { 0 };
+	cleanup_free char *origin = xasprintf("%s:%d", file, item->line);
+	cleanup_free char *ports = NULL;
+	const char *err = NULL, *reason = NULL;
+	const struct ynode *at = item;
+	bool ok = true;
+	size_t i;
+
+	if (item->type == Y_SCALAR && !is_null(item)) {
+		if (!want_string(L, file, "host", item, NET_MAX_NAME + 80))
+			return;
+		if (!net_room(L, file, item))
+			return;
+		if (netpolicy_add_spec(&L->net, item->val, deny, origin, &err) < 0) {
+			cleanup_free char *q = quote(item->val, item->len);
+
+			ERR(L, file, item, "'%s': %s", q, err);
+		}
+		return;
+	}
+	if (item->type != Y_MAP) {
+		ERR(L, file, item, "a host must be a pattern, or a mapping with 'host', not %s",
+		    type_name(item));
+		return;
+	}
+	for (i = 0; i + 1 < item->n; i += 2) {
+		int k = map_key(L, file, item->kids[i], host_keys, ARRAY_SIZE(host_keys),
+				seen, "a host");
+
+		if (k < 0)
+			ok = false;
+		else
+			v[k] = item->kids[i + 1];
+	}
+	if (!v[0]) {
+		if (!seen[0])
+			ERR(L, file, item, "a host mapping needs 'host'");
+		return;
+	}
+	if (!want_string(L, file, "host", v[0], NET_MAX_NAME + 2))
+		ok = false;
+	if (v[1] && !(ports = net_ports(L, file, v[1])))
+		ok = false;
+	if (v[2]) {
+		if (want_string(L, file, "reason", v[2], POLICY_MAX_REASON))
+			reason = v[2]->val;
+		else
+			ok = false;
+	}
+	if (!ok)
+		return;
+	if ((v[0]->val[0] == '[' && strstr(v[0]->val, "]:")) ||
+	    (v[0]->val[0] != '[' && strchr(v[0]->val, ':') &&
+	     !strchr(strchr(v[0]->val, ':') + 1, ':'))) {
+		ERR(L, file, v[0], "'host' takes no port: give it in 'ports'");
+		return;
+	}
+	if (!net_room(L, file, item))
+		return;
+	if (netpolicy_add(&L->net, v[0]->val, ports, deny, origin, reason, &err) < 0) {
+		cleanup_free char *q = quote(v[0]->val, v[0]->len);
+
+		at = ports && strstr(err, "port") ? v[1] : v[0];
+		if (at == v[1])
+			ERR(L, file, at, "%s", err);
+		else
+			ERR(L, file, at, "'%s': %s", q, err);
+	}
+}
+
+static void load_network(struct loader *L, const char *file, const struct ynode *net)
+{
+	const struct ynode *seen[ARRAY_SIZE(net_keys)] = { 0 };
+	size_t i, j;
+
+	if (net->type != Y_MAP) {
+		ERR(L, file, net, "'network' must be a mapping with 'allow' or 'deny', not %s",
+		    type_name(net));
+		return;
+	}
+	for (i = 0; i + 1 < net->n; i += 2) {
+		int k = map_key(L, file, net->kids[i], net_keys, ARRAY_SIZE(net_keys), seen,
+				"'network'");
+		const struct ynode *list = net->kids[i + 1];
+
+		if (k < 0)
+			continue;
+		if (list->type != Y_SEQ) {
+			ERR(L, file, list, "'%s' must be a sequence of hosts, not %s", net_keys[k],
+			    type_name(list));
+			continue;
+		}
+		for (j = 0; j < list->n; j++)
+			net_rule(L, file, list->kids[j], k == 1);
+	}
+}
+
+static const char *const top_keys[] = { "version", "extends", "default", "rules", "network" };
 
 static void load_tree(struct loader *L, const char *file, const struct ynode *root,
 		      enum level *def, bool *def_set)
@@ -809,7 +973,7 @@ static void load_tree(struct loader *L, const char *file, const struct ynode *ro
 			break;
 	}
 	if (i + 1 >= root->n) {
-		ERR(L, file, root, "not an afs policy (no 'version', 'extends', 'default' or 'rules')");
+		ERR(L, file, root, "not an afs policy (no 'version', 'extends', 'default', 'rules' or 'network')");
 		return;
 	}
 	for (i = 0; i + 1 < root->n; i += 2) {
@@ -856,11 +1020,13 @@ static void load_tree(struct loader *L, const char *file, const struct ynode *ro
 	if (v[3]) {
 		if (v[3]->type != Y_SEQ) {
 			ERR(L, file, v[3], "'rules' must be a sequence, not %s", type_name(v[3]));
-			return;
+		} else {
+			for (i = 0; i < v[3]->n; i++)
+				load_rule(L, file, v[3]->kids[i]);
 		}
-		for (i = 0; i < v[3]->n; i++)
-			load_rule(L, file, v[3]->kids[i]);
 	}
+	if (v[4])
+		load_network(L, file, v[4]);
 }
 
 static int load_buffer(struct loader *L, const char *display, const char *buf,
@@ -959,6 +1125,7 @@ static int finish(struct loader *L, enum level def, struct policy **out)
 	size_t i;
 
 	if (L->diags->nerrors) {
+		netpolicy_free(&L->net);
 		for (i = 0; i < L->nrules; i++)
 			prule_clear(&L->rules[i]);
 		free(L->rules);
@@ -968,6 +1135,7 @@ static int finish(struct loader *L, enum level def, struct policy **out)
 		return -1;
 	}
 	*out = policy_build(L->rules, L->nrules, def, L->files, L->nfiles);
+	(*out)->net = L->net;
 	return 0;
 }
 

@@ -161,3 +161,63 @@ X
 same_file "explain -v: the reason as a fourth field" expected "$T/out"
 run afs-fuse -v -p agent-safe "$T" "$T"
 status_is "-v without --explain: exit 2" 2
+
+# ---- --explain-host: the network: section (afs-policy(5) NETWORK) -------
+cat >net.yaml <<'P'
+version: 1
+extends: read-only
+network:
+  allow:
+    - pypi.org:443
+    - host: '*.github.com'
+      ports: [443, "8000-8100"]
+      reason: clones and releases
+    - '*'
+    - 127.0.0.1:8080
+    - '[::1]'
+  deny:
+    - gist.github.com
+    - '*.evil.test'
+    - 10.1.2.3
+P
+run afs-fuse --check -p net.yaml
+status_is "--check: a network section checks clean" 0
+is "--check: nothing on stderr" "" "$(cat "$T/err")"
+run afs-fuse --explain-host -v -p net.yaml pypi.org:443 PyPI.Org.:443 api.github.com:8050 \
+	api.github.com:22 github.com:443 gist.github.com:443 x.y.evil.test:80 evil.test:80 \
+	127.0.0.1:8080 127.0.0.1:80 '[::1]:9' '[::ffff:127.0.0.1]:8080' 10.1.2.3:80 \
+	169.254.169.254:80
+cat >expected <<X
+allow	pypi.org:443	net.yaml:5
+allow	pypi.org:443	net.yaml:5
+allow	api.github.com:8050	net.yaml:6	clones and releases
+allow	api.github.com:22	net.yaml:9
+allow	github.com:443	net.yaml:9
+deny	gist.github.com:443	net.yaml:13	gist.github.com:443 is denied by net.yaml:13 (gist.github.com)
+deny	x.y.evil.test:80	net.yaml:14	x.y.evil.test:80 is denied by net.yaml:14 (*.evil.test)
+allow	evil.test:80	net.yaml:9
+allow	127.0.0.1:8080	net.yaml:10
+deny	127.0.0.1:80	none	no rule allows 127.0.0.1:80 (an address is allowed only by a rule that names it)
+allow	[::1]:9	net.yaml:11
+allow	127.0.0.1:8080	net.yaml:10
+deny	10.1.2.3:80	net.yaml:15	10.1.2.3:80 is denied by net.yaml:15 (10.1.2.3)
+deny	169.254.169.254:80	none	no rule allows 169.254.169.254:80 (an address is allowed only by a rule that names it)
+X
+status_is "--explain-host: exit 0" 0
+same_file "--explain-host -v: decisions, rules, reasons" expected "$T/out"
+run afs-fuse --explain-host -p net.yaml pypi.org 'a b:80' 127.1:80 '::1:80' x.org:0 ok.org:1
+cat >expected <<X
+allow	ok.org:1	net.yaml:9
+X
+status_is "--explain-host: a bad HOST:PORT is exit 2" 2
+same_file "--explain-host: the good ones still printed" expected "$T/out"
+is "--explain-host: one message per bad operand" 5 "$(grep -c '^afs-fuse: not HOST:PORT' "$T/err")"
+run afs-fuse --explain-host -p net.yaml
+status_is "--explain-host without operands: exit 2" 2
+is "--explain-host without operands: the message" \
+	"afs-fuse: --explain-host needs at least one HOST:PORT" "$(cat "$T/err")"
+run afs-fuse --explain-host --explain -p net.yaml x.org:1
+status_is "--explain-host with --explain: exit 2" 2
+# A policy without a network section allows nothing.
+run afs-fuse --explain-host -p read-only pypi.org:443
+is "no network section: nothing allowed" "deny${tab}pypi.org:443${tab}none" "$(cat "$T/out")"

@@ -142,7 +142,7 @@ printf 'root:$y$j9T$hash:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n' >"$v
 printf 'version: 1\nextends: %s\n' "$victim/shadow-like" >"$T/ext.yaml"
 run afs-fuse --check -p "$T/ext.yaml"
 is "extends: a file that is not a policy: exit 2, one line, none of its content" \
-	"2 $victim/shadow-like:1:1: not an afs policy (no 'version', 'extends', 'default' or 'rules')" \
+	"2 $victim/shadow-like:1:1: not an afs policy (no 'version', 'extends', 'default', 'rules' or 'network')" \
 	"$rc $(cat "$T/err")"
 run afs-fuse --check -p "$victim/shadow-like"
 is "-p a file that is not a policy: none of its content either" 0 "$(grep -c 'root\|daemon\|hash' "$T/err")"

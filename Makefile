@@ -12,6 +12,7 @@
 #   make bench-real      real work (make, git, tar, npm, sed) under afs-launch against bare bwrap
 #   make bench-session   afs-session exec's round trip, leaks and throughput
 #   make bench-mem       afs-fuse's memory under load (open handles, listings)
+#   make bench-net       afs-proxy's throughput and added latency against direct loopback
 #   bench/ab-copyup.sh OLD_BUILD   copy-up through two builds at once (root)
 #
 # Variants: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
@@ -53,6 +54,7 @@ FUSE_SRC := $(wildcard afs-fuse/*.c)
 AUDIT_SRC := $(wildcard afs-audit/*.c)
 LAUNCH_SRC := $(wildcard afs-launch/*.c)
 SESSION_SRC := $(wildcard afs-session/*.c)
+PROXY_SRC := $(wildcard afs-proxy/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 HELP_SRC := $(wildcard tests/helpers/*.c)
 
@@ -61,11 +63,12 @@ FUSE_OBJ := $(FUSE_SRC:%.c=$(B)/obj/%.o)
 AUDIT_OBJ := $(AUDIT_SRC:%.c=$(B)/obj/%.o)
 LAUNCH_OBJ := $(LAUNCH_SRC:%.c=$(B)/obj/%.o)
 SESSION_OBJ := $(SESSION_SRC:%.c=$(B)/obj/%.o)
+PROXY_OBJ := $(PROXY_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
-PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch $(B)/afs-session
+PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch $(B)/afs-session $(B)/afs-proxy
 
-.PHONY: all check check-run unit deps demo demo-run install uninstall clean fuzz bench-policy bench-fs bench-launch bench-real bench-session bench-mem FORCE
+.PHONY: all check check-run unit deps demo demo-run install uninstall clean fuzz bench-policy bench-fs bench-launch bench-real bench-session bench-mem bench-net FORCE
 all: $(PROGS)
 
 # Objects are rebuilt when the flags change (a SANITIZE build after a
@@ -97,10 +100,13 @@ $(B)/afs-audit: $(AUDIT_OBJ) $(B)/libafs.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(AUDIT_OBJ) $(B)/libafs.a $(JSON_LIBS) $(PKG_LIBS) -lpthread -lm
 
 $(B)/afs-launch: $(LAUNCH_OBJ) $(B)/libafs.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(LAUNCH_OBJ) $(B)/libafs.a $(CAPNG_LIBS) $(SECCOMP_LIBS) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $(LAUNCH_OBJ) $(B)/libafs.a $(CAPNG_LIBS) $(SECCOMP_LIBS) $(PKG_LIBS) -lm
 
 $(B)/afs-session: $(SESSION_OBJ) $(B)/libafs.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(SESSION_OBJ) $(B)/libafs.a -lm
+
+$(B)/afs-proxy: $(PROXY_OBJ) $(B)/libafs.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(PROXY_OBJ) $(B)/libafs.a $(PKG_LIBS) -lpthread -lm
 
 $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(B)/libafs.a
 	@mkdir -p $(dir $@)
@@ -145,6 +151,9 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz
 
 # Targets that need more than lib/: afs-audit's reader.
 FUZZ_EXTRA_fuzz-audit-query := afs-audit/query.c -Iafs-audit
+# afs-proxy's request parser.
+FUZZ_EXTRA_fuzz-proxy-request := afs-proxy/request.c -Iafs-proxy
+$(B)/fuzz/fuzz-proxy-request: $(wildcard afs-proxy/request.[ch])
 
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h) $(wildcard afs-audit/*.[ch]) | $(B)/.deps-ok
 	@mkdir -p $(dir $@)
@@ -184,6 +193,11 @@ bench-real: $(PROGS)
 # afs-fuse's memory under load (root; see bench/mem-bench.sh).
 bench-mem: $(PROGS) $(B)/tests/helpers/attack
 	bash bench/mem-bench.sh
+
+# The network allowlist: afs-proxy's throughput and added latency against
+# the same transfers direct on loopback (root; see bench/net-bench.sh).
+bench-net: $(PROGS)
+	bash bench/net-bench.sh
 
 # afs-session exec's round trip against fork+exec and afs-launch, fds and
 # memory over many execs, throughput, concurrent clients (root; see

@@ -4,6 +4,7 @@
  * query.c for queries, diff.c for "afs-audit diff".
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pcre2.h>
@@ -30,21 +31,23 @@ static void usage(FILE *f)
 		"\n"
 		"Reads LOGs (standard input when none), merged by time.  Filters, all of\n"
 		"which must hold:\n"
-		"  --op OP[,OP...]       open, create, lookup, rename, exec, ...\n"
+		"  --op OP[,OP...]       open, create, lookup, rename, exec, connect, ...\n"
 		"  --path GLOB           the path matches a policy glob (** for any depth)\n"
 		"  --regex RE            the path matches a PCRE2 regex\n"
+		"  --host GLOB           a connect record's host matches a glob, in any case\n"
 		"  --decision D[,D...]   allow, deny or hide\n"
 		"  --pid PID, --comm NAME, --mount NAME, --session NAME\n"
 		"  --since T, --until T  RFC 3339 (2026-11-26T10:00:00Z) or ago: 30s 10m 2h 1d\n"
 		"  --format F            text (default), json (the records), tsv (with header)\n"
-		"  --summary             counts by op and decision, paths, denials, processes\n"
+		"  --summary             counts by op and decision, paths, hosts, denials,\n"
+		"                        processes\n"
 		"  -f, --follow          keep reading as the log grows, across rotation\n"
 		"  -h, --help, -V, --version\n"
 		"\n"
 		"See afs-audit(1).\n");
 }
 
-enum { OPT_OP = 256, OPT_PATH, OPT_REGEX, OPT_DECISION, OPT_PID, OPT_COMM, OPT_MOUNT,
+enum { OPT_OP = 256, OPT_PATH, OPT_REGEX, OPT_HOST, OPT_DECISION, OPT_PID, OPT_COMM, OPT_MOUNT,
        OPT_SESSION, OPT_SINCE, OPT_UNTIL, OPT_FORMAT, OPT_SUMMARY };
 
 /* Append the comma-separated values of ARG to *V; for --decision (WHAT),
@@ -60,6 +63,24 @@ static void add_list(char ***v, size_t *n, const char *arg, const char *what)
 		(*v)[(*n)++] = xstrdup(o);
 	}
 	free(list);
+}
+
+/* --host GLOB: a policy glob over one component, compiled in lower case
+ * (query.c matches the host in lower case too). */
+static struct glob *host_glob(const char *arg)
+{
+	struct glob *g;
+	const char *err;
+	char *lower = xstrdup(arg), *p;
+
+	if (strchr(arg, '/'))
+		die(2, "bad --host glob '%s': a host has no '/'", arg);
+	for (p = lower; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (glob_compile(lower, &g, &err) < 0)
+		die(2, "bad --host glob '%s': %s", arg, err);
+	free(lower);
+	return g;
 }
 
 static int diff_main(int argc, char **argv)
@@ -109,6 +130,7 @@ int main(int argc, char **argv)
 		{ "op", required_argument, NULL, OPT_OP },
 		{ "path", required_argument, NULL, OPT_PATH },
 		{ "regex", required_argument, NULL, OPT_REGEX },
+		{ "host", required_argument, NULL, OPT_HOST },
 		{ "decision", required_argument, NULL, OPT_DECISION },
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "comm", required_argument, NULL, OPT_COMM },
@@ -165,6 +187,10 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
+		case OPT_HOST:
+			glob_free(q.host_glob);
+			q.host_glob = host_glob(optarg);
+			break;
 		case OPT_DECISION:
 			add_list(&q.decisions, &q.ndecisions, optarg, "--decision");
 			break;
@@ -234,6 +260,7 @@ int main(int argc, char **argv)
 		free(q.decisions[--q.ndecisions]);
 	free(q.decisions);
 	glob_free(q.path_glob);
+	glob_free(q.host_glob);
 	pcre2_code_free(q.path_re);
 	return status;
 }

@@ -5,9 +5,12 @@
  * merged by time (records' ts sort as strings: fixed-width UTC).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pcre2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +285,9 @@ static bool may_pass(const struct query *q, const char *line, size_t len)
 	for (i = 0; i < ARRAY_SIZE(vals); i++)
 		if (vals[i] && raw_searchable(vals[i]) && !memmem(line, len, vals[i], strlen(vals[i])))
 			return false;
+	/* --host matches in any case: only the key can be looked for. */
+	if (q->host_glob && !memmem(line, len, "\"host\"", 6))
+		return false;
 	if (!any_in(line, len, q->ops, q->nops) || !any_in(line, len, q->decisions, q->ndecisions))
 		return false;
 	return true;
@@ -344,6 +350,67 @@ static bool next_record(struct src *s, bool follow, const struct query *q)
 	}
 }
 
+/* ---- connect records ----------------------------------------------------------- */
+
+/* A connection through afs-proxy (afs-proxy(1) AUDIT): where a file
+ * record has a path, it has a host and a port. */
+static bool is_connect(json_t *rec)
+{
+	const char *op = str(rec, "op");
+
+	return op && strcmp(op, "connect") == 0;
+}
+
+/* "HOST:PORT" as a request names it: an IPv6 address in brackets;
+ * "HOST" without a PORT, "-" without a HOST. */
+static char *host_port_of(const char *host, json_t *port)
+{
+	bool v6;
+
+	if (!host)
+		return xstrdup("-");
+	v6 = strchr(host, ':') && host[0] != '[';
+	if (!json_is_integer(port))
+		return v6 ? xasprintf("[%s]", host) : xstrdup(host);
+	return v6 ? xasprintf("[%s]:%" JSON_INTEGER_FORMAT, host, json_integer_value(port))
+		  : xasprintf("%s:%" JSON_INTEGER_FORMAT, host, json_integer_value(port));
+}
+
+static char *host_port(json_t *rec)
+{
+	return host_port_of(str(rec, "host"), json_object_get(rec, "port"));
+}
+
+/* HOST in the form netpolicy compares names in (afs-policy(5) NETWORK):
+ * lower case, no final dot, an IPv6 address without its brackets. */
+static char *host_norm(const char *host)
+{
+	size_t len = strlen(host), i;
+	char *h;
+
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		host++;
+		len -= 2;
+	}
+	if (len > 1 && host[len - 1] == '.')
+		len--;
+	h = xstrndup(host, len);
+	for (i = 0; i < len; i++)
+		h[i] = (char)tolower((unsigned char)h[i]);
+	return h;
+}
+
+/* Does HOST match --host G?  Normalised, and so without the brackets
+ * of an IPv6 address, which a glob would take for a class. */
+static bool host_match(const struct glob *g, const char *host)
+{
+	char *h = host_norm(host);
+	bool m = glob_match(g, h, strlen(h));
+
+	free(h);
+	return m;
+}
+
 /* ---- filtering ---------------------------------------------------------------- */
 
 static bool pass(const struct query *q, json_t *rec, int64_t ts)
@@ -361,6 +428,8 @@ static bool pass(const struct query *q, json_t *rec, int64_t ts)
 			return false;
 	}
 	if (q->path_glob && (!path || !glob_match(q->path_glob, path, strlen(path))))
+		return false;
+	if (q->host_glob && (!str(rec, "host") || !host_match(q->host_glob, str(rec, "host"))))
 		return false;
 	if (q->path_re) {
 		pcre2_match_data *md;
@@ -398,6 +467,24 @@ static bool pass(const struct query *q, json_t *rec, int64_t ts)
 
 static const char *const tsv_cols[] = { "ts", "mount", "session", "pid", "uid", "comm", "op",
 	"path", "to", "mode", "decision", "errno", "rule", "reason", "bytes", "count" };
+/* After those when the query asks for connect records (tsv_connect). */
+static const char *const tsv_connect_cols[] = { "proto", "host", "port", "addr", "bytes_out",
+	"bytes_in", "duration_ms", "limit" };
+
+/* Does Q ask for connect records, so that tsv has their columns too?
+ * Decided from the query alone: the header comes before any record, and
+ * the columns of a query that does not stay as they always were. */
+static bool tsv_connect(const struct query *q)
+{
+	size_t i;
+
+	if (q->host_glob)
+		return true;
+	for (i = 0; i < q->nops; i++)
+		if (strcmp(q->ops[i], "connect") == 0)
+			return true;
+	return false;
+}
 
 /* A field for a TSV or text column: tabs, newlines and backslashes
  * escaped so that a record stays one line. */
@@ -417,6 +504,32 @@ static const char *or_dash(json_t *rec, const char *key)
 	const char *s = str(rec, key);
 
 	return s ? s : "-";
+}
+
+/* HOST:PORT[ -> ADDR][ ERRNO][ NB out][ NB in][ limit=LIMIT] */
+static void print_text_connect(json_t *rec)
+{
+	char *hp = host_port(rec);
+	json_t *out = json_object_get(rec, "bytes_out"), *in = json_object_get(rec, "bytes_in");
+
+	fput_field(stdout, hp);
+	free(hp);
+	if (str(rec, "addr")) {
+		fputs(" -> ", stdout);
+		fput_field(stdout, str(rec, "addr"));
+	}
+	if (str(rec, "errno")) {
+		putchar(' ');
+		fput_field(stdout, str(rec, "errno"));
+	}
+	if (json_is_integer(out))
+		printf(" %" JSON_INTEGER_FORMAT "B out", json_integer_value(out));
+	if (json_is_integer(in))
+		printf(" %" JSON_INTEGER_FORMAT "B in", json_integer_value(in));
+	if (str(rec, "limit")) {
+		fputs(" limit=", stdout);
+		fput_field(stdout, str(rec, "limit"));
+	}
 }
 
 static void print_text(json_t *rec)
@@ -439,19 +552,23 @@ static void print_text(json_t *rec)
 	fput_field(stdout, or_dash(rec, "comm"));
 	printf("%*s", 16 - (int)strlen(or_dash(rec, "comm")) > 0 ?
 		      16 - (int)strlen(or_dash(rec, "comm")) : 1, "");
-	fput_field(stdout, or_dash(rec, "path"));
-	if (str(rec, "to")) {
-		fputs(" -> ", stdout);
-		fput_field(stdout, str(rec, "to"));
-	}
-	if (str(rec, "mode")) {
-		fputs(" [", stdout);
-		fput_field(stdout, str(rec, "mode"));
-		putchar(']');
-	}
-	if (str(rec, "errno")) {
-		putchar(' ');
-		fput_field(stdout, str(rec, "errno"));
+	if (is_connect(rec)) {
+		print_text_connect(rec);
+	} else {
+		fput_field(stdout, or_dash(rec, "path"));
+		if (str(rec, "to")) {
+			fputs(" -> ", stdout);
+			fput_field(stdout, str(rec, "to"));
+		}
+		if (str(rec, "mode")) {
+			fputs(" [", stdout);
+			fput_field(stdout, str(rec, "mode"));
+			putchar(']');
+		}
+		if (str(rec, "errno")) {
+			putchar(' ');
+			fput_field(stdout, str(rec, "errno"));
+		}
 	}
 	if (json_is_integer(json_object_get(rec, "bytes")))
 		printf(" %" JSON_INTEGER_FORMAT "B",
@@ -465,14 +582,26 @@ static void print_text(json_t *rec)
 	putchar('\n');
 }
 
-static void print_tsv(json_t *rec)
+static void print_tsv(const struct query *q, json_t *rec)
 {
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(tsv_cols); i++) {
 		if (i)
 			putchar('\t');
+		if (is_connect(rec) && strcmp(tsv_cols[i], "path") == 0) {
+			/* where the connection went, as the text format has it */
+			char *hp = host_port(rec);
+
+			fput_field(stdout, hp);
+			free(hp);
+			continue;
+		}
 		put_field(json_object_get(rec, tsv_cols[i]));
+	}
+	for (i = 0; tsv_connect(q) && i < ARRAY_SIZE(tsv_connect_cols); i++) {
+		putchar('\t');
+		put_field(json_object_get(rec, tsv_connect_cols[i]));
 	}
 	putchar('\n');
 }
@@ -485,7 +614,7 @@ static void print_record(const struct query *q, struct src *s)
 		putchar('\n');
 		break;
 	case FMT_TSV:
-		print_tsv(s->rec);
+		print_tsv(q, s->rec);
 		break;
 	case FMT_TEXT:
 		print_text(s->rec);
@@ -500,6 +629,11 @@ struct summary {
 	json_t *paths;		/* path -> count */
 	json_t *denied;		/* "path US decision US rule" -> count */
 	json_t *procs;		/* "pid US uid US comm" -> count */
+	/* connect records; host:port and reason escaped as printed, so that
+	 * no control character (US included) is left in a key */
+	json_t *hosts;		/* "HOST:PORT" -> count */
+	json_t *host_stats;	/* "HOST:PORT" -> [allowed, denied, bytes out, bytes in] */
+	json_t *host_denied;	/* "HOST:PORT US reason" -> count */
 	long n;
 	char first[40], last[40];
 };
@@ -519,6 +653,71 @@ static json_int_t weight(json_t *rec)
 
 	return json_is_integer(c) && json_integer_value(c) > 0 && !str(rec, "since")
 		       ? json_integer_value(c) : 1;
+}
+
+/* S as fput_field writes it, in a string of its own. */
+static char *escaped(const char *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		die(1, "out of memory");
+	fput_field(f, s);
+	if (fclose(f) != 0)
+		die(1, "out of memory");
+	return buf;
+}
+
+/* Add BY (a count, or bytes the log says) to ARR[I], at most to the
+ * largest integer: a sum of hand-made records must not overflow. */
+static void bump_at(json_t *arr, size_t i, json_int_t by)
+{
+	json_int_t v = json_integer_value(json_array_get(arr, i));
+
+	static_assert(sizeof(json_int_t) == sizeof(int64_t), "json_int_t is 64 bits");
+	if (by <= 0)
+		return;
+	json_array_set_new(arr, i, json_integer(v > INT64_MAX - by ? INT64_MAX : v + by));
+}
+
+static void summary_add_connect(struct summary *sm, json_t *rec, json_int_t w)
+{
+	const char *dec = str(rec, "decision");
+	/* One host however it was spelt, as netpolicy sees it. */
+	char *host = str(rec, "host") ? host_norm(str(rec, "host")) : NULL;
+	char *hp = host_port_of(host, json_object_get(rec, "port")), *key = escaped(hp);
+	json_t *st, *out = json_object_get(rec, "bytes_out"), *in = json_object_get(rec, "bytes_in");
+
+	st = json_object_get(sm->host_stats, key);
+	if (!st) {
+		st = json_pack("[iiii]", 0, 0, 0, 0);
+		json_object_set_new(sm->host_stats, key, st);
+	}
+	bump(sm->hosts, key, w);
+	if (dec && strcmp(dec, "allow") == 0)
+		bump_at(st, 0, w);
+	else if (dec)
+		bump_at(st, 1, w);
+	if (json_is_integer(out))
+		bump_at(st, 2, json_integer_value(out));
+	if (json_is_integer(in))
+		bump_at(st, 3, json_integer_value(in));
+	if (dec && strcmp(dec, "allow")) {
+		/* Why: the verdict's reason, else what there is. */
+		const char *why = str(rec, "reason") ? str(rec, "reason") :
+				  str(rec, "rule") ? str(rec, "rule") :
+				  str(rec, "errno") ? str(rec, "errno") : "-";
+		char *ewhy = escaped(why), *dkey = xasprintf("%s\x1f%s", key, ewhy);
+
+		bump(sm->host_denied, dkey, w);
+		free(dkey);
+		free(ewhy);
+	}
+	free(key);
+	free(hp);
+	free(host);
 }
 
 static void summary_add(struct summary *sm, json_t *rec)
@@ -544,13 +743,22 @@ static void summary_add(struct summary *sm, json_t *rec)
 		free(key);
 	}
 	if (json_object_get(rec, "pid")) {
-		key = xasprintf("%" JSON_INTEGER_FORMAT "\x1f%" JSON_INTEGER_FORMAT "\x1f%s",
-				json_integer_value(json_object_get(rec, "pid")),
-				json_integer_value(json_object_get(rec, "uid")),
+		/* A connect record has no uid: afs-proxy sees a process of the
+		 * sandbox only by its pid there. */
+		char *uid = json_object_get(rec, "uid") ?
+			    xasprintf("%" JSON_INTEGER_FORMAT,
+				      json_integer_value(json_object_get(rec, "uid"))) :
+			    xstrdup("-");
+
+		key = xasprintf("%" JSON_INTEGER_FORMAT "\x1f%s\x1f%s",
+				json_integer_value(json_object_get(rec, "pid")), uid,
 				str(rec, "comm") ? str(rec, "comm") : "-");
 		bump(sm->procs, key, w);
 		free(key);
+		free(uid);
 	}
+	if (is_connect(rec))
+		summary_add_connect(sm, rec, w);
 }
 
 struct kv {
@@ -582,6 +790,87 @@ static struct kv *sorted(json_t *obj, size_t *n, size_t limit)
 	qsort(v, i, sizeof(*v), by_count);
 	*n = limit && i > limit ? limit : i;
 	return v;
+}
+
+/* The two parts of connect records, only when there are some: the
+ * summary of a log without them stays as it was. */
+static void summary_print_hosts(struct summary *sm)
+{
+	struct kv *v;
+	size_t n, i;
+
+	printf("\nhosts (allowed, denied, bytes out, bytes in):\n");
+	v = sorted(sm->hosts, &n, 0);
+	for (i = 0; i < n; i++) {
+		json_t *st = json_object_get(sm->host_stats, v[i].key);
+
+		printf("  %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT " %12"
+		       JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT "  %s\n",
+		       json_integer_value(json_array_get(st, 0)),
+		       json_integer_value(json_array_get(st, 1)),
+		       json_integer_value(json_array_get(st, 2)),
+		       json_integer_value(json_array_get(st, 3)), v[i].key);
+	}
+	free(v);
+	printf("\ndenied hosts:\n");
+	v = sorted(sm->host_denied, &n, 0);
+	if (!n)
+		printf("  none\n");
+	for (i = 0; i < n; i++) {
+		/* HOST:PORT US reason, both escaped: one US */
+		const char *us = strchr(v[i].key, '\x1f');
+
+		if (us)
+			printf("  %8ld  %.*s  (%s)\n", v[i].n, (int)(us - v[i].key), v[i].key,
+			       us + 1);
+	}
+	free(v);
+}
+
+/* "pid US comm" of a processes key "pid US uid US comm"; NULL when it
+ * is not one, *UID_DASH when the uid is "-". */
+static char *pid_comm(const char *key, bool *uid_dash)
+{
+	const char *u = strchr(key, '\x1f'), *c = u ? strchr(u + 1, '\x1f') : NULL;
+
+	if (!c)
+		return NULL;
+	*uid_dash = c - u == 2 && u[1] == '-';
+	return xasprintf("%.*s%s", (int)(u - key), key, c);
+}
+
+/* Count the records of a process without a uid (connect records) in its
+ * row with one, when there is exactly one such row of that pid and comm:
+ * one process, one line.  Logs without such records are left as they
+ * were. */
+static void procs_fold(json_t *procs)
+{
+	json_t *index = json_object(), *val, *row;
+	const char *key;
+	void *tmp;
+	bool dash;
+	char *pc;
+
+	json_object_foreach(procs, key, val) {
+		if (!(pc = pid_comm(key, &dash)))
+			continue;
+		if (!dash)
+			/* a second row of the same pid and comm: ambiguous */
+			json_object_set_new(index, pc, json_string(json_object_get(index, pc) ?
+								   "" : key));
+		free(pc);
+	}
+	json_object_foreach_safe(procs, tmp, key, val) {
+		if (!(pc = pid_comm(key, &dash)))
+			continue;
+		row = json_object_get(index, pc);
+		if (dash && row && *json_string_value(row)) {
+			bump(procs, json_string_value(row), json_integer_value(val));
+			json_object_del(procs, key);
+		}
+		free(pc);
+	}
+	json_decref(index);
 }
 
 static void summary_print(struct summary *sm)
@@ -633,18 +922,21 @@ static void summary_print(struct summary *sm)
 		}
 	}
 	free(v);
+	if (json_object_size(sm->hosts))
+		summary_print_hosts(sm);
 	printf("\nprocesses:\n");
+	procs_fold(sm->procs);
 	v = sorted(sm->procs, &n, 0);
 	for (i = 0; i < n; i++) {
 		/* pid US uid US comm: comm last, whatever it holds */
-		const char *comm = strchr(v[i].key, '\x1f');
-		long pid = atol(v[i].key), uid;
+		const char *uid = strchr(v[i].key, '\x1f'), *comm;
+		long pid = atol(v[i].key);
 
-		if (!comm)
+		if (!uid)
 			continue;
-		uid = atol(comm + 1);
-		comm = strchr(comm + 1, '\x1f');
-		printf("  %8ld  pid %-7ld uid %-6ld ", v[i].n, pid, uid);
+		comm = strchr(uid + 1, '\x1f');
+		printf("  %8ld  pid %-7ld uid %-6.*s ", v[i].n, pid,
+		       comm ? (int)(comm - uid - 1) : 1, comm ? uid + 1 : "-");
 		fput_field(stdout, comm ? comm + 1 : "-");
 		putchar('\n');
 	}
@@ -732,10 +1024,15 @@ int query_run(const struct query *q, char *const *logs, int nlogs)
 		sm.paths = json_object();
 		sm.denied = json_object();
 		sm.procs = json_object();
+		sm.hosts = json_object();
+		sm.host_stats = json_object();
+		sm.host_denied = json_object();
 	}
 	if (q->format == FMT_TSV && !q->summary) {
 		for (i = 0; i < (int)ARRAY_SIZE(tsv_cols); i++)
 			printf("%s%s", i ? "\t" : "", tsv_cols[i]);
+		for (i = 0; tsv_connect(q) && i < (int)ARRAY_SIZE(tsv_connect_cols); i++)
+			printf("\t%s", tsv_connect_cols[i]);
 		putchar('\n');
 	}
 	for (i = 0; i < nsrc; i++)
@@ -774,6 +1071,9 @@ int query_run(const struct query *q, char *const *logs, int nlogs)
 		json_decref(sm.paths);
 		json_decref(sm.denied);
 		json_decref(sm.procs);
+		json_decref(sm.hosts);
+		json_decref(sm.host_stats);
+		json_decref(sm.host_denied);
 	}
 	/* 0 unless nothing could be read: every log missing or unreadable. */
 	nread = 0;

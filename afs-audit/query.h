@@ -14,6 +14,8 @@ struct query {
 	size_t nops;
 	struct glob *path_glob;
 	void *path_re;		/* pcre2_code */
+	struct glob *host_glob;	/* compiled lower case; matched against a
+				 * connect record's host in lower case */
 	char **decisions;	/* any of them */
 	size_t ndecisions;
 	long pid;		/* -1: any */

@@ -3,7 +3,9 @@
  * What the sandbox MUST be (afs-launch(1) THE SANDBOX, SECCOMP and
  * CLEAN-UP), and where it is done:
  *   - new user, pid, ipc, uts, mount, cgroup and (without --net) network
- *     namespaces: the --unshare-* flags below;
+ *     namespaces: the --unshare-* flags below; with an allowlist, the
+ *     network namespace all the same, whose only way out is the relay's
+ *     socket pair to afs-proxy (net.c, shim.c), passed to pid 1 alone;
  *   - a non-root uid, inside and out: started as root, the child drops to
  *     --uid/--gid (65534 by default) before bwrap runs, so that nothing in
  *     the sandbox is root in any namespace and RLIMIT_NPROC applies;
@@ -190,16 +192,22 @@ static void exec_bwrap(const struct launch *L, const struct workspace *ws,
 	argv_add(&a, SHIM_ARG);
 	addf(&a, "exec-fd=", self);
 	addf(&a, "status-fd=", status_w);
+	if (L->relay_fd >= 0) {
+		addf(&a, "relay-fd=", L->relay_fd);
+		addf(&a, "relay-port=", RELAY_PORT);
+	}
 	/* RLIMIT_AS only where no memory cgroup does the job better (see
 	 * cgroup.c); RLIMIT_NPROC counts the shim, and leaves the pids cgroup,
 	 * where there is one, to be the one that refuses (it counts, so the
 	 * result can name the limit): it stands back by a margin there, as
 	 * forks racing on two CPUs met it first now and then at an equal
-	 * value.  It stays as a backstop. */
+	 * value.  It stays as a backstop.  The relay of an allowlist is one
+	 * more process of the sandbox's user. */
 	if (L->lim.memory && !cgroup_has(sb->cg, "memory"))
 		addf(&a, "as=", (long)L->lim.memory);
 	if (L->lim.pids)
-		addf(&a, "nproc=", L->lim.pids + (cgroup_has(sb->cg, "pids") ? 2 + 32 : 1));
+		addf(&a, "nproc=", L->lim.pids + (cgroup_has(sb->cg, "pids") ? 2 + 32 : 1) +
+				   (L->allowlist ? 1 : 0));
 	if (L->lim.cpu_time)
 		addf(&a, "cpu=", L->lim.cpu_time);
 	if (L->lim.nofile)
@@ -243,7 +251,8 @@ static int bwrap_start(const struct launch *L, const struct workspace *ws, struc
 		/* Nothing the caller left open may reach the sandbox. */
 		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 			die(EXIT_LAUNCH, "close_range: %m");
-		if (fcntl(info[1], F_SETFD, 0) != 0 || fcntl(status[1], F_SETFD, 0) != 0)
+		if (fcntl(info[1], F_SETFD, 0) != 0 || fcntl(status[1], F_SETFD, 0) != 0 ||
+		    (L->relay_fd >= 0 && fcntl(L->relay_fd, F_SETFD, 0) != 0))
 			die(EXIT_LAUNCH, "fcntl: %m");
 		/* Root's sandbox uid cannot walk root's 0700 state dir to
 		 * the session dir: bind it onto our own temp dir, in a mount
@@ -354,9 +363,13 @@ static void bwrap_reported(struct sandbox *sb)
 /* Limits that need a cgroup get one per run, made through the guardian. */
 static void bwrap_prepare(const struct launch *L, struct sandbox *sb)
 {
+	struct limits lim = L->lim;
 	const char *why = NULL;
 
-	if (cgroup_new(&L->lim, &sb->cg, &why) != 0)
+	/* The relay of an allowlist is one more process in the cgroup. */
+	if (L->allowlist && lim.pids)
+		lim.pids++;
+	if (cgroup_new(&lim, &sb->cg, &why) != 0)
 		die(EXIT_LAUNCH, "%s", why);
 }
 
@@ -380,6 +393,7 @@ static void bwrap_remove(struct sandbox *sb)
 const struct runtime_ops bwrap_runtime = {
 	.name = "bwrap",
 	.stage_session = true,
+	.relay = true,
 	.prepare = bwrap_prepare,
 	.start = bwrap_start,
 	.signal = bwrap_signal,

@@ -130,6 +130,19 @@ static void check_ours(const char *prog)
 	free(p);
 }
 
+/* Only the network allowlist needs it. */
+static void check_proxy(void)
+{
+	char *p = find_program("afs-proxy", true);
+
+	if (p)
+		report("OK", "afs-proxy", p, NULL);
+	else
+		report("WARN", "afs-proxy", "not found beside afs-launch nor on PATH",
+		       "--allow-host and a policy's network: section cannot be used (make install)");
+	free(p);
+}
+
 static void check_bwrap(void)
 {
 	char *p = find_program("bwrap", false), ver[128] = "";
@@ -264,6 +277,7 @@ int doctor_main(void)
 	check_allow_other();
 	check_openat2();
 	check_ours("afs-fuse");
+	check_proxy();
 	check_bwrap();
 	check_userns();
 	check_sandbox();

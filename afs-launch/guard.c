@@ -1,7 +1,8 @@
 /* guard.c - the guardian: what afs-launch makes that must not outlive it
  * (its temp dir, the mountpoint in it, its cgroups, a runtime's object
- * such as a container) is made by, or announced to, a process of its own
- * before it exists.  If
+ * such as a container, afs-proxy) is made by, or announced to, a process
+ * of its own before it exists (afs-proxy announces itself before it can
+ * drop its uid, and with it PR_SET_PDEATHSIG).  If
  * afs-launch ends without saying that it cleaned up (SIGKILL, say), the
  * guardian removes all of it.
  *
@@ -51,6 +52,7 @@ enum {
 	OP_UNDO = 'U',		/* argv, NUL-separated: run it at the end */
 	OP_GROUP = 'P',		/* with a pidfd of its leader: the process group to
 				 * kill; without: none; no answer */
+	OP_KILL = 'K',		/* with a pidfd: a process to kill; no answer */
 	OP_DONE = 'D',		/* afs-launch removed everything itself */
 };
 
@@ -211,7 +213,7 @@ static void guardian(int fd)
 	struct made *made = NULL;
 	size_t nmade = 0;
 	pid_t group = 0;
-	int leader = -1;
+	int leader = -1, proc = -1;
 	struct request rq;
 	struct answer an;
 
@@ -224,7 +226,8 @@ static void guardian(int fd)
 			continue;
 		if (n <= 0)
 			break;	/* afs-launch is gone */
-		if (passed >= 0 && (rq.op != OP_GROUP || (size_t)n < offsetof(struct request, path))) {
+		if (passed >= 0 && ((rq.op != OP_GROUP && rq.op != OP_KILL) ||
+				    (size_t)n < offsetof(struct request, path))) {
 			close(passed);
 			passed = -1;
 		}
@@ -262,6 +265,11 @@ static void guardian(int fd)
 			leader = passed;
 			group = (pid_t)rq.mode;
 			continue;
+		case OP_KILL:
+			if (proc >= 0)
+				close(proc);
+			proc = passed;
+			continue;
 		default:
 			an.err = EINVAL;
 		}
@@ -273,6 +281,9 @@ static void guardian(int fd)
 	 * (a container), then all that is left in the cgroups. */
 	if (leader >= 0)
 		kill_group(leader, group);
+	/* afs-proxy: its PR_SET_PDEATHSIG is gone once it drops to --user. */
+	if (proc >= 0)
+		(void)afs_pidfd_kill(proc, SIGKILL, 0);
 	for (size_t i = 0; i < nmade; i++)
 		if (made[i].kind == 'u')
 			undo(&made[i]);
@@ -457,6 +468,23 @@ void guard_process_group(void)
 	if (self < 0)
 		die(EXIT_LAUNCH, "cannot name the sandbox's process group (pidfd_open): %m");
 	tell(OP_GROUP, (uint32_t)getpgrp(), self);
+	close(self);
+}
+
+/* In a child of afs-launch that runs a program of ours beside the
+ * sandbox (afs-proxy), before it execs: it is killed if afs-launch ends
+ * without guard_release.  Without an answer, as guard_process_group, and
+ * named by a pidfd: once reaped, its number may be another process's. */
+void guard_process(void)
+{
+	int self;
+
+	if (guard_fd < 0)
+		return;
+	self = afs_pidfd_open(getpid());
+	if (self < 0)
+		die(EXIT_LAUNCH, "cannot name afs-launch's child (pidfd_open): %m");
+	tell(OP_KILL, 0, self);
 	close(self);
 }
 

@@ -5,7 +5,7 @@
  *   main.c
  *   run.c                    the wait: output, signals, timeout, outcome
  *   bwrap.c | docker.c       the runtimes, behind struct runtime_ops
- *   workspace.c  cgroup.c  etc.c  seccomp.c
+ *   workspace.c  net.c  cgroup.c  etc.c  seccomp.c
  *   guard.c                  what must not outlive afs-launch
  *   sys.c  stdio.c           process, time, mount and stdio helpers
  *
@@ -55,6 +55,13 @@ struct launch {
 	int64_t timeout_ms;	/* 0: none */
 	int64_t kill_after_ms;
 	bool json, net;
+	/* The network allowlist (net.c, afs-launch(1) NETWORK). */
+	const char **allow;	/* --allow-host, as given (checked) */
+	size_t nallow;
+	const char *net_max_conn, *net_max_bytes;	/* for afs-proxy, as given */
+	bool allowlist;		/* network mode: through afs-proxy */
+	int relay_fd;		/* network mode: the sandbox's end of the relay's
+				 * socket pair, until the sandbox has it; or -1 */
 	size_t max_output;
 	char **envp;		/* the sandbox's whole environment */
 	uid_t uid;		/* the sandbox's uid and gid */
@@ -139,6 +146,8 @@ struct runtime_ops {
 				 * uid: afs-fuse must admit the sandbox's */
 	bool stage_session;	/* root's sandbox uid cannot reach
 				 * --session-dir: workspace.c stages it */
+	bool relay;		/* its pid 1 is our shim, which can run the
+				 * relay of the network allowlist (net.c) */
 	void (*prepare)(const struct launch *L, struct sandbox *sb);
 	int (*start)(const struct launch *L, const struct workspace *ws, struct sandbox *sb);
 	void (*signal)(struct sandbox *sb, int sig);
@@ -172,6 +181,8 @@ struct argv_buf {
 	size_t n, cap;
 };
 void argv_add(struct argv_buf *a, const char *s);
+enum { READY_OK = 0, READY_EOF = -1, READY_LATE = -2, READY_ERROR = -3 };
+int await_ready(int fd, int sigfd, int64_t deadline);
 int run_quiet(const char *const argv[], char *out, size_t size);
 void child_setup(bool own_pgrp);
 void sleep_ms(long ms);
@@ -204,6 +215,17 @@ void workspace_free(struct workspace *ws);
 /* How long afs-fuse may take to unmount and exit. */
 #define UNMOUNT_TIMEOUT_MS 10000
 
+/* net.c: the network allowlist.  net_check_spec and net_decide die (125)
+ * at a usage error; net_start is 0 once afs-proxy serves, -1 (said), or
+ * the number of a signal that asked afs-launch to stop; net_stop is 0, or
+ * -1 when afs-proxy failed (said). */
+#define RELAY_PORT 3128		/* where the sandbox's relay listens */
+void net_check_spec(const char *spec);
+void net_decide(struct launch *L);
+int net_start(struct launch *L, int sigfd);
+void net_handed(struct launch *L);
+int net_stop(struct launch *L);
+
 /* guard.c: what must not outlive afs-launch, made through its guardian.
  * Each dies (EXIT_LAUNCH) when the guardian cannot be started or is gone;
  * guard_mkdir, guard_mkcgroup and guard_mkdtemp fail as mkdir(2) does;
@@ -214,6 +236,7 @@ int guard_mkcgroup(const char *path);
 int guard_mkdtemp(char *template);
 void guard_undo(const char *const argv[]);
 void guard_process_group(void);
+void guard_process(void);
 void guard_forget_group(void);
 void guard_release(void);
 

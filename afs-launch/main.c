@@ -37,6 +37,9 @@
 #define MAX_ENV 4096
 /* --etc names: each is a bind mount, and bwrap's command line is bounded. */
 #define MAX_ETC 256
+/* --allow-host: a rule each, bounded as a policy's (afs-proxy's command
+ * line holds them). */
+#define MAX_ALLOW 1024
 
 extern char **environ;
 
@@ -62,7 +65,10 @@ static void usage(FILE *f)
 		"      --uid UID, --gid GID     the sandbox's (default: 65534 when run as\n"
 		"                         root, else the caller's)\n"
 		"  -e, --env K=V | K      add K to the environment (K: the caller's value)\n"
-		"      --net              allow the network\n"
+		"      --net              the host's whole network\n"
+		"      --allow-host PATTERN[:PORTS]   only these hosts, through afs-proxy\n"
+		"                         (repeatable; or a policy's network: section)\n"
+		"      --net-max-connections N, --net-max-bytes SIZE   afs-proxy's limits\n"
 		"      --etc NAME         also bind the host's /etc/NAME, read-only (repeatable)\n"
 		"      --seccomp on|off   the system call filter (default on; off is recorded)\n"
 		"      --tty              keep the controlling terminal (afs-session's pty;\n"
@@ -153,9 +159,10 @@ static void env_set(char ***env, size_t *n, const char *name, size_t nlen, const
 	(*env)[*n] = NULL;
 }
 
-/* PATH, HOME, LANG and TERM, then each -e in order.  Nothing else of the
- * caller's environment gets in. */
-static char **build_env(const char **given, size_t ngiven)
+/* PATH, HOME, LANG and TERM, then each -e in order, then, in network
+ * mode, the proxy variables (over an -e of the same name: the relay is the
+ * only way out).  Nothing else of the caller's environment gets in. */
+static char **build_env(const char **given, size_t ngiven, bool proxy)
 {
 	static const char *const passed[] = { "LANG", "TERM" };
 	char **env = NULL;
@@ -181,6 +188,21 @@ static char **build_env(const char **given, size_t ngiven)
 			if (v)
 				env_set(&env, &n, given[i], strlen(given[i]), v);
 		}
+	}
+	if (proxy) {
+		char *http = xasprintf("http://127.0.0.1:%d", RELAY_PORT);
+		char *socks = xasprintf("socks5h://127.0.0.1:%d", RELAY_PORT);
+		const char *const vars[][2] = {
+			{ "HTTP_PROXY", http }, { "HTTPS_PROXY", http }, { "ALL_PROXY", socks },
+			{ "NO_PROXY", "localhost,127.0.0.1,::1" },
+			{ "http_proxy", http }, { "https_proxy", http }, { "all_proxy", socks },
+			{ "no_proxy", "localhost,127.0.0.1,::1" },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
+			env_set(&env, &n, vars[i][0], strlen(vars[i][0]), vars[i][1]);
+		free(http);
+		free(socks);
 	}
 	return env;
 }
@@ -230,7 +252,7 @@ static void audit_exec(const struct launch *L, const struct outcome *oc, int sta
 int main(int argc, char **argv)
 {
 	struct launch L = { .workdir = "/workspace", .kill_after_ms = 5000, .audit_fd = -1,
-			    .max_output = DEFAULT_MAX_OUTPUT, .rt = &bwrap_runtime };
+			    .max_output = DEFAULT_MAX_OUTPUT, .rt = &bwrap_runtime, .relay_fd = -1 };
 	const char *shell = NULL, **given = NULL;
 	size_t ngiven = 0;
 	bool uid_set = false, gid_set = false, workdir_made = false;
@@ -276,6 +298,21 @@ int main(int argc, char **argv)
 			given[ngiven++] = optarg;
 			break;
 		case OPT_NET: L.net = true; break;
+		case OPT_ALLOW_HOST:
+			net_check_spec(optarg);
+			if (L.nallow == MAX_ALLOW)
+				die(EXIT_LAUNCH, "too many --allow-host (at most %d)", MAX_ALLOW);
+			L.allow = xreallocarray(L.allow, L.nallow + 1, sizeof(*L.allow));
+			L.allow[L.nallow++] = optarg;
+			break;
+		case OPT_NET_MAX_CONNECTIONS:
+			(void)parse_num(optarg, "--net-max-connections", 1, 65536);
+			L.net_max_conn = optarg;
+			break;
+		case OPT_NET_MAX_BYTES:
+			(void)parse_size(optarg, "--net-max-bytes");
+			L.net_max_bytes = optarg;
+			break;
 		case OPT_MEMORY: L.lim.memory = parse_size(optarg, "--memory"); break;
 		case OPT_PIDS: L.lim.pids = (long)parse_num(optarg, "--pids", 1, 4194304); break;
 		case OPT_CPUS: L.lim.millicpus = parse_cpus(optarg); break;
@@ -337,6 +374,7 @@ int main(int argc, char **argv)
 		die(EXIT_LAUNCH, "--runtime %s needs --image IMAGE", L.rt->name);
 	if (!L.rt->image && L.image)
 		die(EXIT_LAUNCH, "--image needs --runtime docker");
+	net_decide(&L);
 	if (L.tty && L.json)
 		die(EXIT_LAUNCH, "--tty and --json exclude each other");
 	if (L.tty && !isatty(0))
@@ -377,7 +415,7 @@ int main(int argc, char **argv)
 		if (!gid_set)
 			L.gid = getgid();
 	}
-	L.envp = build_env(given, ngiven);
+	L.envp = build_env(given, ngiven, L.allowlist);
 	L.session = getenv("AFS_SESSION");
 	if (L.session && !*L.session)
 		L.session = NULL;
@@ -412,8 +450,17 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (L.allowlist) {
+		r = net_start(&L, sigfd);
+		if (r != 0) {
+			status = r > 0 ? 128 + r : EXIT_LAUNCH;
+			goto out;
+		}
+	}
 	out.max = err.max = L.max_output;
-	if (L.rt->start(&L, &ws, &sb) != 0 || run_wait(&L, &sb, sigfd, &oc, &out, &err) != 0) {
+	r = L.rt->start(&L, &ws, &sb);
+	net_handed(&L);
+	if (r != 0 || run_wait(&L, &sb, sigfd, &oc, &out, &err) != 0) {
 		status = EXIT_LAUNCH;
 		goto out;
 	}
@@ -425,6 +472,9 @@ int main(int argc, char **argv)
 	}
 out:
 	run_close_sandbox(&sb);
+	/* Before the exec record: afs-proxy's records come first. */
+	if (net_stop(&L) != 0 && status != EXIT_LAUNCH)
+		status = EXIT_LAUNCH;
 	L.rt->remove(&sb);
 	if (workspace_close(&ws) != 0 && status != EXIT_LAUNCH)
 		status = EXIT_LAUNCH;
@@ -443,6 +493,7 @@ out:
 	free(L.envp);
 	free(given);
 	free(L.etc);
+	free(L.allow);
 	if (shell) {
 		free(L.argv[0]);
 		free(L.argv[1]);

@@ -3,10 +3,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,6 +43,47 @@ void child_setup(bool own_pgrp)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (own_pgrp)
 		setpgid(0, 0);
+}
+
+/* Wait for a child's line "ready" on FD (its --ready-fd pipe) until
+ * DEADLINE (mono_ms), reading SIGFD meanwhile.  READY_OK when it came;
+ * READY_EOF when the pipe ended first (the child failed, and said why);
+ * READY_LATE at the deadline; READY_ERROR when poll fails (errno); or
+ * the number of a signal that asked afs-launch to stop.  FD stays open. */
+int await_ready(int fd, int sigfd, int64_t deadline)
+{
+	char buf[16];
+	size_t got = 0;
+
+	while (got < 6) {
+		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
+					 { .fd = sigfd, .events = POLLIN } };
+		int64_t left = deadline - mono_ms();
+		ssize_t n;
+
+		if (left <= 0)
+			return READY_LATE;
+		if (poll(pfd, 2, (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			return READY_ERROR;
+		}
+		if (pfd[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD)
+				return (int)si.ssi_signo;
+		}
+		if (!pfd[0].revents)
+			continue;
+		n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return READY_EOF;
+		got += (size_t)n;
+	}
+	return READY_OK;
 }
 
 /* A growing, NULL-terminated argv of copies (for bwrap and docker). */

@@ -103,9 +103,8 @@ int workspace_open(const struct launch *L, struct workspace *ws)
 int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 {
 	struct argv_buf { const char *v[32]; int n; } a = { .n = 0 };
-	char fdbuf[16], uidbuf[32], ready[16];
-	int rp[2], st;
-	size_t got = 0;
+	char fdbuf[16], uidbuf[32];
+	int rp[2], st, r;
 	pid_t parent = getpid(), pid;
 	char *fuse = find_program("afs-fuse", true);
 	int64_t deadline = mono_ms() + MOUNT_TIMEOUT_MS;
@@ -180,47 +179,26 @@ int workspace_mount(const struct launch *L, struct workspace *ws, int sigfd)
 	close(rp[1]);
 	ws->fuse_pid = pid;
 
-	while (got < 6) {
-		struct pollfd pfd[2] = { { .fd = rp[0], .events = POLLIN },
-					 { .fd = sigfd, .events = POLLIN } };
-		int64_t left = deadline - mono_ms();
-		ssize_t n;
-
-		if (left <= 0) {
+	r = await_ready(rp[0], sigfd, deadline);
+	close(rp[0]);
+	if (r == READY_LATE || r == READY_ERROR) {
+		if (r == READY_LATE)
 			error("afs-fuse did not mount '%s' within %d s", L->source,
 			      MOUNT_TIMEOUT_MS / 1000);
-			close(rp[0]);
-			return -1;
-		}
-		if (poll(pfd, 2, (int)left) < 0 && errno != EINTR) {
-			close(rp[0]);
-			return -1;
-		}
-		if (pfd[1].revents) {
-			struct signalfd_siginfo si;
-
-			if (read(sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD) {
-				close(rp[0]);
-				return (int)si.ssi_signo;
-			}
-		}
-		if (!pfd[0].revents)
-			continue;
-		n = read(rp[0], ready + got, sizeof(ready) - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			/* afs-fuse said why; it is gone. */
-			waitpid(pid, &st, 0);
-			ws->fuse_pid = 0;
-			close(rp[0]);
-			error("afs-fuse could not mount '%s' (it exited with status %d)", L->source,
-			      WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-			return -1;
-		}
-		got += (size_t)n;
+		else
+			error("cannot wait for afs-fuse: %m");
+		return -1;
 	}
-	close(rp[0]);
+	if (r == READY_EOF) {
+		/* afs-fuse said why; it is gone. */
+		waitpid(pid, &st, 0);
+		ws->fuse_pid = 0;
+		error("afs-fuse could not mount '%s' (it exited with status %d)", L->source,
+		      WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		return -1;
+	}
+	if (r > 0)
+		return r;
 	/* Shared, so that docker may bind it with rslave propagation;
 	 * only root may, and nothing depends on it otherwise. */
 	if (geteuid() == 0)

@@ -147,3 +147,132 @@ run timeout 10 afs-audit diff --stat "$src" "$delta"
 status_is "diff --stat with a FIFO in the delta: done, exit 0" 0
 run afs-audit diff "$src" "$delta"
 is "diff: a name with a newline, escaped" 'A	/docs/new\nline' "$(grep 'new' "$T/out" | grep -v new.txt)"
+
+# Connect records (afs-proxy(1) AUDIT), written by hand: a CONNECT allowed,
+# a refused http request, an IPv6 connection refused by its host, a
+# connection cut at the byte limit, a denial by a rule, a file record.
+cat >"$T/net.log" <<'X'
+{"v":1,"ts":"2026-11-26T11:00:00.000000Z","mount":"sb1","session":"s1","pid":300,"comm":"curl","op":"connect","proto":"connect","host":"pypi.org","port":443,"addr":"151.101.0.223","decision":"allow","rule":"--allow-host","bytes_out":517,"bytes_in":3456,"duration_ms":120}
+{"v":1,"ts":"2026-11-26T11:00:01.000000Z","mount":"sb1","session":"s1","pid":301,"comm":"python3","op":"connect","proto":"http","host":"Evil.Example","port":80,"decision":"deny","errno":"EACCES","reason":"no rule allows evil.example:80","bytes_out":0,"bytes_in":0,"duration_ms":0}
+{"v":1,"ts":"2026-11-26T11:00:02.000000Z","mount":"sb1","session":"s1","pid":301,"uid":1000,"comm":"python3","op":"open","path":"/src/a.py","mode":"r","decision":"allow","rule":"p.yaml:4","bytes":10}
+{"v":1,"ts":"2026-11-26T11:00:03.000000Z","mount":"sb1","session":"s1","op":"connect","proto":"socks5","host":"2001:db8::1","port":8443,"addr":"2001:db8::1","decision":"allow","errno":"ECONNREFUSED","rule":"p.yaml:12","bytes_out":0,"bytes_in":0,"duration_ms":3}
+{"v":1,"ts":"2026-11-26T11:00:04.000000Z","mount":"sb1","session":"s1","pid":300,"comm":"curl","op":"connect","proto":"connect","host":"PyPI.org.","port":443,"addr":"151.101.0.223","decision":"allow","rule":"--allow-host","bytes_out":1000,"bytes_in":4096,"duration_ms":900,"limit":"bytes"}
+{"v":1,"ts":"2026-11-26T11:00:05.000000Z","mount":"sb1","session":"s1","pid":301,"comm":"python3","op":"connect","proto":"connect","host":"files.example.org","port":443,"decision":"deny","errno":"EACCES","rule":"p.yaml:20","reason":"denied by p.yaml:20 (*.example.org)","bytes_out":0,"bytes_in":0,"duration_ms":0}
+{"v":1,"ts":"2026-11-26T11:00:06.000000Z","mount":"sb1","session":"s1","pid":301,"comm":"python3","op":"connect","proto":"http","host":"evil.example","port":80,"decision":"deny","errno":"EACCES","reason":"no rule allows evil.example:80","bytes_out":0,"bytes_in":0,"duration_ms":0}
+X
+cat >"$T/expected" <<'X'
+2026-11-26 11:00:00.000  allow connect      300 curl            pypi.org:443 -> 151.101.0.223 517B out 3456B in  --allow-host
+2026-11-26 11:00:01.000  deny  connect      301 python3         Evil.Example:80 EACCES 0B out 0B in
+2026-11-26 11:00:02.000  allow open         301 python3         /src/a.py [r] 10B  p.yaml:4
+2026-11-26 11:00:03.000  allow connect        - -               [2001:db8::1]:8443 -> 2001:db8::1 ECONNREFUSED 0B out 0B in  p.yaml:12
+2026-11-26 11:00:04.000  allow connect      300 curl            PyPI.org.:443 -> 151.101.0.223 1000B out 4096B in limit=bytes  --allow-host
+2026-11-26 11:00:05.000  deny  connect      301 python3         files.example.org:443 EACCES 0B out 0B in  p.yaml:20
+2026-11-26 11:00:06.000  deny  connect      301 python3         evil.example:80 EACCES 0B out 0B in
+X
+run afs-audit "$T/net.log"
+status_is "connect records: exit 0" 0
+same_file "connect records, text: HOST:PORT -> ADDR, errno, bytes out and in, limit, rule" \
+	"$T/expected" "$T/out"
+is "connect records: nothing on stderr" "" "$(cat "$T/err")"
+run afs-audit --format json "$T/net.log"
+same_file "connect records, json: the lines as they are" "$T/net.log" "$T/out"
+run afs-audit --format tsv "$T/net.log"
+is "connect records, tsv without --op connect: the 16 columns" \
+	"ts	mount	session	pid	uid	comm	op	path	to	mode	decision	errno	rule	reason	bytes	count" \
+	"$(head -1 "$T/out")"
+is "connect records, tsv: HOST:PORT in the path column" \
+	"$(printf '%s\t' 2026-11-26T11:00:05.000000Z sb1 s1 301 '' python3 connect \
+		files.example.org:443 '' '' deny EACCES p.yaml:20 \
+		'denied by p.yaml:20 (*.example.org)' '')" \
+	"$(sed -n 7p "$T/out")"
+is "connect records, tsv: a file record among them as before" \
+	"$(printf '%s\t' 2026-11-26T11:00:02.000000Z sb1 s1 301 1000 python3 open /src/a.py '' r \
+		allow '' p.yaml:4 '' 10)" \
+	"$(sed -n 4p "$T/out")"
+run afs-audit --format tsv --op connect "$T/net.log"
+is "tsv with --op connect: 8 more columns" \
+	"ts	mount	session	pid	uid	comm	op	path	to	mode	decision	errno	rule	reason	bytes	count	proto	host	port	addr	bytes_out	bytes_in	duration_ms	limit" \
+	"$(head -1 "$T/out")"
+is "tsv with --op connect: every field of a connect record" \
+	"$(printf '%s\t' 2026-11-26T11:00:04.000000Z sb1 s1 300 '' curl connect PyPI.org.:443 '' '' \
+		allow '' --allow-host '' '' '' connect PyPI.org. 443 151.101.0.223 1000 4096 900)bytes" \
+	"$(sed -n 5p "$T/out")"
+is "tsv with --op connect: an IPv6 host without brackets in host, with them in path" \
+	"$(printf '%s\t' 2026-11-26T11:00:03.000000Z sb1 s1 '' '' '' connect '[2001:db8::1]:8443' '' '' \
+		allow ECONNREFUSED p.yaml:12 '' '' '' socks5 2001:db8::1 8443 2001:db8::1 0 0 3)" \
+	"$(sed -n 4p "$T/out")"
+is "tsv with --op connect: the file record is left out" 7 "$(wc -l <"$T/out")"
+run afs-audit --format tsv --host '*' a.log
+is "tsv with --host: the 24 columns even when nothing passes" \
+	"1 24" "$(wc -l <"$T/out") $(head -1 "$T/out" | awk -F '\t' '{ print NF }')"
+
+hosts() { afs-audit --format text "$@" "$T/net.log" 2>&1 | awk '{ print $7 }' | paste -sd ' '; }
+is "--op connect" "pypi.org:443 Evil.Example:80 [2001:db8::1]:8443 PyPI.org.:443 files.example.org:443 evil.example:80" \
+	"$(hosts --op connect)"
+is "--op connect --decision deny" "Evil.Example:80 files.example.org:443 evil.example:80" \
+	"$(hosts --op connect --decision deny)"
+is "--host: in any case, without a final dot" "pypi.org:443 PyPI.org.:443" "$(hosts --host PYPI.ORG)"
+is "--host with a * below a domain" "Evil.Example:80 files.example.org:443 evil.example:80" \
+	"$(hosts --host '*.example*')"
+is "--host: an IPv6 address without its brackets" "[2001:db8::1]:8443" "$(hosts --host '2001:db8::*')"
+is "--host *: every connect record, no file record" 6 \
+	"$(afs-audit --format json --host '*' "$T/net.log" | wc -l)"
+is "--host never matches addr" "" "$(hosts --host '151.101.*')"
+is "--host on logs without connect records: nothing" 0 \
+	"$(afs-audit --format json --host '*' a.log b.log 2>/dev/null | wc -l)"
+run afs-audit --host 'a/b' "$T/net.log"
+status_is "--host with a '/': exit 2" 2
+is "--host with a '/': said" "afs-audit: bad --host glob 'a/b': a host has no '/'" "$(cat "$T/err")"
+run afs-audit --host '[x' "$T/net.log"
+status_is "a bad --host glob: exit 2" 2
+
+cat >"$T/expected" <<'X'
+records: 7 (2026-11-26T11:00:00.000000Z to 2026-11-26T11:00:06.000000Z)
+
+by op and decision:
+  connect    allow         3
+  connect    deny          3
+  open       allow         1
+
+most accessed paths:
+         1  /src/a.py
+
+denied and hidden paths:
+  none
+
+hosts (allowed, denied, bytes out, bytes in):
+         0        2            0            0  evil.example:80
+         2        0         1517         7552  pypi.org:443
+         1        0            0            0  [2001:db8::1]:8443
+         0        1            0            0  files.example.org:443
+
+denied hosts:
+         2  evil.example:80  (no rule allows evil.example:80)
+         1  files.example.org:443  (denied by p.yaml:20 (*.example.org))
+
+processes:
+         4  pid 301     uid 1000   python3
+         2  pid 300     uid -      curl
+X
+run afs-audit --summary "$T/net.log"
+same_file "summary with connect records: hosts, denied hosts with reasons, a process's records without a uid in its row" \
+	"$T/expected" "$T/out"
+run afs-audit --summary --host 'pypi.org' "$T/net.log"
+is "summary of an allowed host only: its bytes, no denied host" \
+	"hosts (allowed, denied, bytes out, bytes in):
+         2        0         1517         7552  pypi.org:443
+
+denied hosts:
+  none" "$(sed -n '/^hosts/,/^processes/p' "$T/out" | head -5)"
+run afs-audit --summary --op open "$T/net.log"
+is "summary without connect records passing: no hosts part" "" "$(grep -E '^(hosts|denied hosts)' "$T/out")"
+printf '%s\n' \
+	'{"v":1,"ts":"2026-11-26T11:00:00.000000Z","pid":7,"uid":1000,"comm":"sh","op":"open","path":"/a","decision":"allow"}' \
+	'{"v":1,"ts":"2026-11-26T11:00:01.000000Z","pid":7,"uid":0,"comm":"sh","op":"open","path":"/a","decision":"allow"}' \
+	'{"v":1,"ts":"2026-11-26T11:00:02.000000Z","pid":7,"comm":"sh","op":"connect","host":"a.example","port":443,"decision":"allow"}' >"$T/two-uids.log"
+run afs-audit --summary "$T/two-uids.log"
+is "summary: a record without a uid stays apart when its pid and comm have two uids" \
+	"processes:
+         1  pid 7       uid -      sh
+         1  pid 7       uid 0      sh
+         1  pid 7       uid 1000   sh" "$(sed -n '/^processes/,$p' "$T/out")"

@@ -44,7 +44,7 @@ if str(BUILD) not in os.environ.get("PATH", "").split(os.pathsep):
 os.environ.pop("AFS_POLICY_DIR", None)
 
 DOCKER_IMAGE = "python:3.11-slim"
-AFS_PROGS = ("afs-fuse", "afs-launch", "afs-session")
+AFS_PROGS = ("afs-fuse", "afs-launch", "afs-session", "afs-proxy")
 HELPERS = ("bwrap", "docker")   # run by afs-launch: tracked the same way
 SANDBOX_UID = 65534
 GRACE = 5.0            # seconds for what a clean-up leaves to go away

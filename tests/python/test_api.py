@@ -96,10 +96,15 @@ FROM_CODEBASE = ("cls codebase_id preset=%s permissions=None runtime=RuntimeType
                  "image=None resources=None endpoint=%s secure=False labels=None "
                  "auto_start=True" % (VL, LH))
 CONNECT = "cls sandbox_id endpoint=%s secure=False" % LH
+# afs's own, keyword-only after the reference's parameters, so that no
+# call written for the reference changes meaning (README: afs's own
+# additions; test_network_parameters_are_keyword_only).
+AFS_NETWORK = " network=None network_max_connections=None network_max_bytes=None"
 EXEC = "self command stdin=None env=None workdir=None timeout=None"
 SANDBOX_METHODS = {
     "__init__": "self client sandbox_info codebase owns_client=False owns_codebase=False",
-    "from_local": FROM_LOCAL, "from_codebase": FROM_CODEBASE, "connect": CONNECT,
+    "from_local": FROM_LOCAL + AFS_NETWORK, "from_codebase": FROM_CODEBASE + AFS_NETWORK,
+    "connect": CONNECT,
     "start": "self", "stop": "self", "refresh": "self", "destroy": "self delete_codebase=None",
     "run": "self command timeout=60 env=None workdir=None raise_on_error=False",
     "exec": EXEC, "exec_stream": EXEC, "session": "self shell='/bin/sh' env=None",

@@ -104,13 +104,75 @@ def check_policy(path):
                                         p.stderr.decode("utf-8", "replace").strip())
 
 
-def launch_options(runtime, image, resources, env):
-    """afs-launch (and afs-session start) options for a runtime, limits and env."""
+# ---- the network allowlist (afs's own) --------------------------------------------
+def check_network(network, max_connections=None, max_bytes=None):
+    """The `network=` of from_local and from_codebase, checked before
+    anything is made: the record's form, {"allow": [PATTERN[:PORTS], ...],
+    "max_connections": N, "max_bytes": N}, or None for no network (None or
+    an empty list, as without the argument).  The patterns themselves are
+    afs-launch's to judge (afs-launch(1) --allow-host); here each must be
+    one non-empty word, so that it reaches afs-launch as one argument and
+    says what it looks like."""
+    if network is None:
+        allow = []
+    elif isinstance(network, (list, tuple)):
+        allow = list(network)
+    else:
+        raise TypeError("network must be a list of PATTERN[:PORTS] strings (such as "
+                        "[\"pypi.org:443\"]), not %s" % type(network).__name__)
+    for spec in allow:
+        if not isinstance(spec, str):
+            raise TypeError("network entries must be strings, not %s: %r"
+                            % (type(spec).__name__, spec))
+        if not spec:
+            raise ValueError("network: an empty host pattern")
+        if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7f for c in spec):
+            raise ValueError("network: %r holds whitespace or a control character" % spec)
+    limits = {}
+    for name, v in (("network_max_connections", max_connections),
+                    ("network_max_bytes", max_bytes)):
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError("%s must be an int, not %s" % (name, type(v).__name__))
+        if v <= 0:
+            raise ValueError("%s must be positive: %d" % (name, v))
+        limits[name[len("network_"):]] = v
+    if not allow:
+        if limits:
+            raise ValueError("%s without network: there is no network to limit"
+                             % " and ".join("network_" + k for k in limits))
+        return None
+    net = {"allow": allow}
+    net.update(limits)
+    return net
+
+
+def network_options(net):
+    """afs-launch (and afs-session start) options for a record's network."""
+    if not net:
+        return []
+    args = []
+    for spec in net["allow"]:
+        args += ["--allow-host", spec]
+    if net.get("max_connections") is not None:
+        args += ["--net-max-connections", str(int(net["max_connections"]))]
+    if net.get("max_bytes") is not None:
+        args += ["--net-max-bytes", str(int(net["max_bytes"]))]
+    return args
+
+
+def launch_options(runtime, image, resources, env, net=None):
+    """afs-launch (and afs-session start) options for a runtime, limits,
+    env and a network allowlist (the record's form, see check_network)."""
     args = []
     runtime = RuntimeType(runtime or RuntimeType.BWRAP)
     if runtime == RuntimeType.DOCKER:
         if not image:
             raise ValueError("the docker runtime needs an image")
+        if net:
+            raise ValueError("network= needs the bwrap runtime: afs-launch has no network "
+                             "allowlist with --runtime docker")
         args += ["--runtime", "docker", "--image", image]
     elif image:
         raise ValueError("an image needs runtime=RuntimeType.DOCKER")
@@ -121,6 +183,7 @@ def launch_options(runtime, image, resources, env):
             args += ["--pids", str(int(resources.pids_limit))]
         if resources.cpu_quota:
             args += ["--cpus", "%.3f" % (resources.cpu_quota / 100000.0)]
+    args += network_options(net)
     for k, v in (env or {}).items():
         if not k or "=" in k:
             raise ValueError("bad environment variable name %r" % k)

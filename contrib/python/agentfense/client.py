@@ -385,11 +385,20 @@ class SandboxClient:
                        expires_in: Optional[timedelta] = None,
                        runtime: RuntimeType = RuntimeType.BWRAP, image: Optional[str] = None,
                        resources: Optional[ResourceLimits] = None) -> Sandbox:
+        return self._create_sandbox(codebase_id, permissions, labels, expires_in, runtime,
+                                    image, resources)
+
+    def _create_sandbox(self, codebase_id, permissions=None, labels=None, expires_in=None,
+                        runtime=RuntimeType.BWRAP, image=None, resources=None, net=None):
+        """create_sandbox, and afs's own: NET, the network allowlist in the
+        form _afs.check_network gives (None: no network), kept in the
+        record so that every command and session of the sandbox, from any
+        process, gets it (afs-launch --allow-host)."""
         cb = self._cb_record(codebase_id)
         try:
             rules = [to_rule(r) for r in (permissions or [])]
             runtime = RuntimeType(runtime or RuntimeType.BWRAP)
-            _afs.launch_options(runtime, image, resources, None)
+            _afs.launch_options(runtime, image, resources, None, net)
         except (ValueError, TypeError) as e:
             raise InvalidConfigurationError("invalid sandbox configuration", str(e)) from None
         sid = "sb_" + secrets.token_hex(6)
@@ -409,6 +418,7 @@ class SandboxClient:
                    "permissions": [r.to_dict() for r in rules], "labels": dict(labels or {}),
                    "runtime": runtime.value, "image": image,
                    "resources": resources.to_dict() if resources is not None else None,
+                   "network": net,
                    "created_at": _iso(now), "started_at": None, "stopped_at": None,
                    "expires_at": _iso(now + expires_in) if expires_in else None,
                    "mount_dir": None, "mnt": None, "fuse_pid": None, "fuse_start": None}
@@ -502,10 +512,15 @@ class SandboxClient:
             raise SandboxNotRunningError(sandbox_id, status.value)
         return rec
 
-    def _exec_argv(self, rec, command, env, workdir, timeout, json_out=True):
-        opts = _afs.launch_options(rec["runtime"], rec.get("image"),
+    @staticmethod
+    def _launch_options(rec, env):
+        return _afs.launch_options(rec["runtime"], rec.get("image"),
                                    ResourceLimits.from_dict(rec["resources"])
-                                   if rec.get("resources") is not None else None, None)
+                                   if rec.get("resources") is not None else None, env,
+                                   rec.get("network"))
+
+    def _exec_argv(self, rec, command, env, workdir, timeout, json_out=True):
+        opts = self._launch_options(rec, None)
         d = self._sb_dir(rec["id"])
         return _afs.launch_argv(rec["mnt"], os.path.join(d, "audit.log"), rec["id"], command,
                                 _afs.seconds(timeout), env, workdir, opts, json_out)
@@ -571,9 +586,7 @@ class SandboxClient:
         rec = self._running(sandbox_id)
         ssid = "ss_" + secrets.token_hex(6)
         d = self._sb_dir(sandbox_id)
-        opts = _afs.launch_options(rec["runtime"], rec.get("image"),
-                                   ResourceLimits.from_dict(rec["resources"])
-                                   if rec.get("resources") is not None else None, env)
+        opts = self._launch_options(rec, env)
         path = os.path.join(d, "session-%s.json" % ssid)
         now = _now()
         _write_json(path, {"id": ssid, "shell": shell, "created_at": _iso(now)})

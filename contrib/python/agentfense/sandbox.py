@@ -16,6 +16,7 @@ from typing import Dict, Iterator, List, Optional, Union
 
 from . import client as _client_mod
 from .client import SandboxClient, SessionWrapper, _rel
+from .exceptions import InvalidConfigurationError
 from .presets import get_preset_dicts
 from .types import (Codebase, ExecResult, PermissionRule, ResourceLimits, RuntimeType,
                     Sandbox as SandboxInfo, SandboxStatus)
@@ -34,6 +35,19 @@ def _check_dir(path):
 
 def _ours(client):
     return isinstance(client, _client_mod.SandboxClient)
+
+
+def _create(client, net, **kw):
+    """client.create_sandbox(**KW), with afs's own network allowlist NET
+    (see _afs.check_network) when there is one: only afs's own client
+    keeps one; any other would run the sandbox without it."""
+    if net is None:
+        return client.create_sandbox(**kw)
+    if not _ours(client):
+        raise InvalidConfigurationError("network= needs afs's own SandboxClient",
+                                        "%s keeps no network allowlist"
+                                        % type(client).__name__)
+    return client._create_sandbox(net=net, **kw)
 
 
 class Sandbox:
@@ -67,12 +81,23 @@ class Sandbox:
                    owner_id: Optional[str] = None, codebase_name: Optional[str] = None,
                    ignore_patterns: Optional[List[str]] = None,
                    labels: Optional[Dict[str, str]] = None,
-                   auto_start: bool = True) -> "Sandbox":
+                   auto_start: bool = True, *, network: Optional[List[str]] = None,
+                   network_max_connections: Optional[int] = None,
+                   network_max_bytes: Optional[int] = None) -> "Sandbox":
         """A sandbox over the local directory PATH, which is never written:
         afs mounts it in place (nothing is copied), and the sandbox's writes
         go to its delta.  What the reference would not upload (the default
         ignores, PATH's .gitignore and .sandboxignore, IGNORE_PATTERNS) is
-        hidden by `none` rules.  The sandbox owns its client and codebase."""
+        hidden by `none` rules.  The sandbox owns its client and codebase.
+
+        afs's own, keyword-only: NETWORK, a list of PATTERN[:PORTS]
+        ("pypi.org:443", "*.example.org", "[2001:db8::1]:8000-8100"), the
+        hosts its commands and sessions may reach through afs-proxy (each
+        an afs-launch --allow-host); None or [], no network.
+        NETWORK_MAX_CONNECTIONS and NETWORK_MAX_BYTES (bytes each way of one
+        connection) are afs-launch's --net-max-connections and
+        --net-max-bytes."""
+        net = _afs.check_network(network, network_max_connections, network_max_bytes)
         dir_path = _check_dir(path)
         client = SandboxClient(endpoint=endpoint, secure=secure)
         codebase = None
@@ -90,9 +115,8 @@ class Sandbox:
             rules: List[Union[PermissionRule, Dict]] = list(get_preset_dicts(preset or
                                                                              "view-only"))
             rules += list(permissions or [])
-            info = client.create_sandbox(codebase_id=codebase.id, permissions=rules,
-                                         runtime=runtime, image=image, resources=resources,
-                                         labels=labels)
+            info = _create(client, net, codebase_id=codebase.id, permissions=rules,
+                           runtime=runtime, image=image, resources=resources, labels=labels)
             if auto_start:
                 info = client.start_sandbox(info.id)
             return cls(client=client, sandbox_info=info, codebase=codebase, owns_client=True,
@@ -113,7 +137,12 @@ class Sandbox:
                       resources: Optional[ResourceLimits] = None,
                       endpoint: str = "localhost:9000", secure: bool = False,
                       labels: Optional[Dict[str, str]] = None,
-                      auto_start: bool = True) -> "Sandbox":
+                      auto_start: bool = True, *, network: Optional[List[str]] = None,
+                      network_max_connections: Optional[int] = None,
+                      network_max_bytes: Optional[int] = None) -> "Sandbox":
+        """A sandbox over the codebase CODEBASE_ID; NETWORK and its limits
+        as for from_local."""
+        net = _afs.check_network(network, network_max_connections, network_max_bytes)
         client = SandboxClient(endpoint=endpoint, secure=secure)
         info = None
         try:
@@ -121,9 +150,8 @@ class Sandbox:
             rules: List[Union[PermissionRule, Dict]] = list(get_preset_dicts(preset or
                                                                              "view-only"))
             rules += list(permissions or [])
-            info = client.create_sandbox(codebase_id=codebase_id, permissions=rules,
-                                         runtime=runtime, image=image, resources=resources,
-                                         labels=labels)
+            info = _create(client, net, codebase_id=codebase_id, permissions=rules,
+                           runtime=runtime, image=image, resources=resources, labels=labels)
             if auto_start:
                 info = client.start_sandbox(info.id)
             return cls(client=client, sandbox_info=info, codebase=codebase, owns_client=True,

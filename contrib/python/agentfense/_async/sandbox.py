@@ -1,11 +1,13 @@
 """AsyncSandbox: Sandbox for asyncio, over an AsyncSandboxClient."""
 import asyncio
+import functools
 import json
 from datetime import timedelta
 from typing import AsyncIterator, Dict, List, Optional, Union
 
 from .. import _afs
 from ..client import _rel
+from ..exceptions import InvalidConfigurationError
 from ..presets import get_preset_dicts
 from ..sandbox import _check_dir
 from ..types import (Codebase, ExecResult, PermissionRule, ResourceLimits, RuntimeType,
@@ -17,6 +19,18 @@ from .client import AsyncSandboxClient, AsyncSessionWrapper
 
 def _ours(client):
     return isinstance(client, _client_mod.AsyncSandboxClient)
+
+
+async def _create(client, net, **kw):
+    """As agentfense.sandbox._create, for an AsyncSandboxClient."""
+    if net is None:
+        return await client.create_sandbox(**kw)
+    if not _ours(client):
+        raise InvalidConfigurationError("network= needs afs's own AsyncSandboxClient",
+                                        "%s keeps no network allowlist"
+                                        % type(client).__name__)
+    return await asyncio.to_thread(functools.partial(client._sync._create_sandbox, net=net,
+                                                     **kw))
 
 
 class AsyncSandbox:
@@ -49,7 +63,11 @@ class AsyncSandbox:
                          owner_id: Optional[str] = None, codebase_name: Optional[str] = None,
                          ignore_patterns: Optional[List[str]] = None,
                          labels: Optional[Dict[str, str]] = None,
-                         auto_start: bool = True) -> "AsyncSandbox":
+                         auto_start: bool = True, *, network: Optional[List[str]] = None,
+                         network_max_connections: Optional[int] = None,
+                         network_max_bytes: Optional[int] = None) -> "AsyncSandbox":
+        """As Sandbox.from_local, network= and its limits included."""
+        net = _afs.check_network(network, network_max_connections, network_max_bytes)
         dir_path = _check_dir(path)
         client = AsyncSandboxClient(endpoint=endpoint, secure=secure)
         codebase = None
@@ -66,9 +84,9 @@ class AsyncSandbox:
                 for rel, content in walk_directory(str(dir_path), ignore_patterns):
                     await client.upload_file(codebase.id, rel, content)
             rules = list(get_preset_dicts(preset or "view-only")) + list(permissions or [])
-            info = await client.create_sandbox(codebase_id=codebase.id, permissions=rules,
-                                               runtime=runtime, image=image,
-                                               resources=resources, labels=labels)
+            info = await _create(client, net, codebase_id=codebase.id, permissions=rules,
+                                 runtime=runtime, image=image, resources=resources,
+                                 labels=labels)
             if auto_start:
                 info = await client.start_sandbox(info.id)
             return cls(client=client, sandbox_info=info, codebase=codebase, owns_client=True,
@@ -90,15 +108,19 @@ class AsyncSandbox:
                             resources: Optional[ResourceLimits] = None,
                             endpoint: str = "localhost:9000", secure: bool = False,
                             labels: Optional[Dict[str, str]] = None,
-                            auto_start: bool = True) -> "AsyncSandbox":
+                            auto_start: bool = True, *, network: Optional[List[str]] = None,
+                            network_max_connections: Optional[int] = None,
+                            network_max_bytes: Optional[int] = None) -> "AsyncSandbox":
+        """As Sandbox.from_codebase, network= and its limits included."""
+        net = _afs.check_network(network, network_max_connections, network_max_bytes)
         client = AsyncSandboxClient(endpoint=endpoint, secure=secure)
         info = None
         try:
             codebase = await client.get_codebase(codebase_id)
             rules = list(get_preset_dicts(preset or "view-only")) + list(permissions or [])
-            info = await client.create_sandbox(codebase_id=codebase_id, permissions=rules,
-                                               runtime=runtime, image=image,
-                                               resources=resources, labels=labels)
+            info = await _create(client, net, codebase_id=codebase_id, permissions=rules,
+                                 runtime=runtime, image=image, resources=resources,
+                                 labels=labels)
             if auto_start:
                 info = await client.start_sandbox(info.id)
             return cls(client=client, sandbox_info=info, codebase=codebase, owns_client=True,

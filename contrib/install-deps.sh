@@ -35,6 +35,8 @@ python3-venv
 sqlite3
 file
 vim-tiny
+curl
+openssl
 "
 # The real-work tests (tests/t6001) need npm; Debian's, unless a Node.js
 # that brings its own is installed (NodeSource's nodejs conflicts with it).

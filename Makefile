@@ -228,6 +228,7 @@ install: $(PROGS)
 	ln -sf afs-fuse $(DESTDIR)$(COMPDIR)/afs-audit
 	ln -sf afs-fuse $(DESTDIR)$(COMPDIR)/afs-launch
 	ln -sf afs-fuse $(DESTDIR)$(COMPDIR)/afs-session
+	ln -sf afs-fuse $(DESTDIR)$(COMPDIR)/afs-proxy
 	install -m 0644 contrib/logrotate/afs $(DESTDIR)$(LOGROTATEDIR)/afs
 	@if [ -n "$(PYTHONDIR)" ]; then \
 	  echo "install agentfense into $(DESTDIR)$(PYTHONDIR)"; \
@@ -244,7 +245,8 @@ uninstall:
 	rm -f $(DESTDIR)$(UNITDIR)/afs-fuse@.service $(DESTDIR)$(LOGROTATEDIR)/afs
 	[ -z "$(PYTHONDIR)" ] || rm -rf $(DESTDIR)$(PYTHONDIR)/agentfense
 	rm -f $(DESTDIR)$(COMPDIR)/afs-fuse $(DESTDIR)$(COMPDIR)/afs-audit \
-	  $(DESTDIR)$(COMPDIR)/afs-launch $(DESTDIR)$(COMPDIR)/afs-session
+	  $(DESTDIR)$(COMPDIR)/afs-launch $(DESTDIR)$(COMPDIR)/afs-session \
+	  $(DESTDIR)$(COMPDIR)/afs-proxy
 
 clean:
 	rm -rf $(B)

@@ -31,7 +31,15 @@ is "bash completion: afs-audit --format" "text
 tsv" "$got"
 got=$(bash -c '. "$1/contrib/bash-completion/afs"
 	COMP_WORDS=(afs-fuse --exp); COMP_CWORD=1; _afs_fuse; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP")
-is "bash completion: afs-fuse options" "--explain" "$got"
+is "bash completion: afs-fuse options" "--explain
+--explain-host" "$got"
+got=$(bash -c '. "$1/contrib/bash-completion/afs"
+	COMP_WORDS=(afs-launch --allow); COMP_CWORD=1; _afs_launch; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP")
+is "bash completion: afs-launch --allow-host" "--allow-host" "$got"
+got=$(bash -c '. "$1/contrib/bash-completion/afs"
+	COMP_WORDS=(afs-proxy --max); COMP_CWORD=1; _afs_proxy; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP")
+is "bash completion: afs-proxy options" "--max-connections
+--max-bytes" "$got"
 got=$(bash -c '. "$1/contrib/bash-completion/afs"
 	COMP_WORDS=(afs-launch --runtime d); COMP_CWORD=2; _afs_launch; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP")
 is "bash completion: afs-launch --runtime" "docker" "$got"
@@ -53,7 +61,9 @@ for f in usr/local/bin/afs-fuse usr/local/bin/afs-audit usr/local/bin/afs-launch
 	usr/local/share/man/man1/afs-fuse.1 usr/local/share/man/man1/afs-audit.1 \
 	usr/local/share/bash-completion/completions/afs-launch \
 	usr/local/share/man/man5/afs-policy.5 usr/local/lib/systemd/system/afs-fuse@.service \
-	usr/local/share/bash-completion/completions/afs-fuse etc/logrotate.d/afs; do
+	usr/local/share/bash-completion/completions/afs-fuse etc/logrotate.d/afs \
+	usr/local/bin/afs-proxy usr/local/share/man/man1/afs-proxy.1 \
+	usr/local/share/bash-completion/completions/afs-proxy; do
 	if [ -e "$T/root/$f" ]; then ok "installed: /$f"; else not_ok "installed: /$f"; fi
 done
 is "installed programs are 0755, nothing setuid" "755 755 755" \

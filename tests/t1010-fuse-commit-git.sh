@@ -212,7 +212,7 @@ refused "PATH arguments" "afs-fuse: --commit-git takes no PATH: it commits the w
 refused "-m without --commit-git" "afs-fuse: -m is for --commit-git" \
 	--commit -m "a message" -d "$delta" "$src"
 refused "--commit-git with --commit" \
-	"afs-fuse: --check, --explain, --commit, --commit-git and --discard exclude each other" \
+	"afs-fuse: --check, --explain, --explain-host, --commit, --commit-git and --discard exclude each other" \
 	--commit --commit-git agent/y -d "$delta" "$src"
 refused "--commit-git without a delta" "afs-fuse: --commit-git needs --delta DELTA" \
 	--commit-git agent/y "$src"

@@ -231,7 +231,13 @@ static void scan(struct conflicts *c, const struct base_map *m, int ddfd, int sd
 				      faccessat(cd, DELTA_OPAQUE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 
 			conflict_check(c, m, ddfd, sdfd, p, name, opaque ? CHANGE_OPAQUE : CHANGE_DIR);
-			if (cd >= 0)
+			/* What an opaque directory holds replaces all SOURCE had
+			 * there, and CHANGE_OPAQUE checked all of that (below()):
+			 * its entries are new, not changes of SOURCE's.  Checked
+			 * one by one, a name SOURCE no longer has would read as
+			 * "SOURCE removed it", and so would every name a commit
+			 * killed after emptying the directory had removed. */
+			if (cd >= 0 && !opaque)
 				scan(c, m, cd, cs, p, depth + 1);
 			if (cd >= 0)
 				close(cd);

@@ -226,7 +226,7 @@ run afs-fuse --commit --force -d "$delta" "$src"
 is "commit --force of the conflicts: exit 0, one warning each" "0 17" \
 	"$rc $(grep -c '^afs-fuse: warning: applied over a conflict: ' "$T/err")"
 is "commit --force: the delta's versions won" "d d delta-src delta f over13 - x n -" \
-	"$(cat "$s/a2" "$s/a4" | tr '\n' ' ')$(tail -n 1 "$s/p2")-src $(tail -n 1 "$s/p3") $(cat "$s/p12/f" "$s/p13" | tr '\n' ' ')$(test -e "$s/d2" || echo -n '- ')$(ls "$s/d6" "$s/d7" | grep -c x | sed 's/0/x/') $(cat "$s/d6/n") $(test -e "$s/p8" || echo -n '-')"
+	"$(cat "$s/a2" "$s/a4" | tr '\n' ' ')$(tail -n 1 "$s/p2")-src $(tail -n 1 "$s/p3") $(cat "$s/p12/f" "$s/p13" | tr '\n' ' ')$(test -e "$s/d2" || echo -n '- ')$(find "$s/d6" "$s/d7" -name x | grep -c . | sed 's/0/x/') $(cat "$s/d6/n") $(test -e "$s/p8" || echo -n '-')"
 is "commit --force: a directory replaced with a file, over what SOURCE made in it" "file" "$(cat "$s/d11")"
 is "commit --force: the delta is empty" "" "$(ls -A "$delta")"
 

@@ -50,6 +50,22 @@ ms=$(((t1 - t0) / 1000000))
 [ "$ms" -gt 0 ] || ms=1
 diag "an uninterrupted commit takes $ms ms"
 
+# The window of a replaced directory, made on purpose: a commit killed
+# after it emptied SOURCE's directory and before it said so in the
+# journal.  The rerun must not take the names it removed for names SOURCE
+# removed ("SOURCE removed it since the delta's base").
+make_case
+find "$src/swap" -mindepth 1 -delete
+run afs-fuse --commit -d "$delta" "$src"
+is "killed after emptying a replaced directory: the rerun exits 0" "0 " "$rc $(cat "$T/err")"
+view "$src" >"$T/now"
+if cmp -s "$T/now" "$T/final"; then
+	ok "... and SOURCE is exactly as after an uninterrupted commit"
+else
+	not_ok "... and SOURCE is exactly as after an uninterrupted commit"
+	diag "$(diff "$T/final" "$T/now" | head -n 10)"
+fi
+
 # Kill it at moments spread over that time (and a little past).
 N=16
 mid=0 tmps=0 bad_files=0 bad_rerun=0 bad_view=0 left=0

@@ -20,7 +20,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,6 +28,7 @@
 
 #include "audit.h"
 #include "proxy.h"
+#include "record.h"
 
 /* A refusal's answer goes out within this, and what the client sends
  * meanwhile is read and dropped (so that closing with unread data does
@@ -53,26 +53,6 @@ struct conn {
 };
 
 /* ---- the record ------------------------------------------------------------ */
-
-static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
-static atomic_bool audit_failed;
-
-/* Records are written whole, one write(2) each, one at a time: the log
- * may be a pipe, where writes from threads could interleave. */
-static void audit_write(const struct proxy *px, struct audit_rec *r)
-{
-	int e;
-
-	if (px->audit_fd < 0)
-		return;
-	clock_gettime(CLOCK_REALTIME, &r->ts);
-	pthread_mutex_lock(&audit_lock);
-	e = audit_append(px->audit_fd, r);
-	pthread_mutex_unlock(&audit_lock);
-	if (e < 0 && !atomic_exchange(&audit_failed, true))
-		error("cannot append to the audit log %s: %s (said once)", px->audit_name,
-		      strerrordesc_np(-e));
-}
 
 static const char *proto_name(const struct conn *c)
 {
@@ -253,7 +233,7 @@ static void refuse(struct conn *c, const struct refusal *f)
 	r.rule = f->rule;
 	r.reason = f->reason;
 	r.addr = f->addr;
-	audit_write(c->px, &r);
+	record_write(&r);
 	linger(c);
 }
 
@@ -476,7 +456,59 @@ static void relay(struct conn *c, int up, const char *addr, const struct net_rul
 	r.bytes_in = res.in;
 	r.limit = res.limit;
 	r.duration_ms = mono_ms() - c->t0;
-	audit_write(c->px, &r);
+	record_write(&r);
+}
+
+/* Is A an address of this host?  A public address can be one (a cloud
+ * machine's, most IPv6 ones), and a connection to it is a connection to
+ * the host's own services, which its firewall may hide from the world
+ * but not from itself.  The kernel answers: a route to one of our own
+ * addresses takes that address as its source.  Unsure is yes. */
+static bool host_own(const struct in6_addr *a)
+{
+	bool v4 = IN6_IS_ADDR_V4MAPPED(a), own = true;
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(9), .sin6_addr = *a };
+	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(9) };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd;
+
+	memcpy(&s4.sin_addr, &a->s6_addr[12], 4);
+	fd = socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;
+	/* A UDP "connect" sends nothing: it only picks the route. */
+	if (connect(fd, v4 ? (struct sockaddr *)&s4 : (struct sockaddr *)&s6,
+		    v4 ? sizeof(s4) : sizeof(s6)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		own = v4 ? memcmp(&((struct sockaddr_in *)&ss)->sin_addr, &a->s6_addr[12], 4) == 0 :
+			   memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, a, 16) == 0;
+	else if (errno == ENETUNREACH || errno == EHOSTUNREACH)
+		own = false;	/* no route at all: not ours either */
+	close(fd);
+	return own;
+}
+
+/* For an allowed name whose address A is public: refuse A (V says why)
+ * when it is one of this host's own and no rule names it. */
+static void check_own(const struct proxy *px, const struct net_host *h, const struct in6_addr *a,
+		      uint16_t port, struct net_verdict *v)
+{
+	struct net_host lit = { .is_addr = true, .addr = *a };
+	struct net_verdict named;
+	char s[INET6_ADDRSTRLEN];
+
+	if (h->is_addr || net_addr_class(a) != NET_PUBLIC)
+		return;
+	net_addr_string(a, lit.name, sizeof(lit.name));
+	netpolicy_check_host(&px->np, &lit, port, &named);
+	if (named.allow || !host_own(a))
+		return;
+	net_addr_string(a, s, sizeof(s));
+	v->allow = false;
+	v->rule = NULL;
+	snprintf(v->reason, sizeof(v->reason),
+		 "%s resolves to %s, an address of this host no rule names", h->name, s);
 }
 
 /* Decide, resolve, decide each address, connect, relay. */
@@ -505,13 +537,26 @@ static void serve_request(struct conn *c)
 		addrs[0] = c->req.host.addr;
 		naddr = 1;
 	} else {
-		naddr = resolve_name(px, &c->req.host, addrs, why, sizeof(why));
+		int err;
+
+		naddr = resolve_name(px, &c->req.host, mono_ms() + px->connect_ms, addrs, &err,
+				     why, sizeof(why));
 		if (naddr == 0) {
 			struct refusal f = { .decision = "allow", .http_status = 502,
-					     .socks_code = SOCKS_HOST_UNREACH, .err = EHOSTUNREACH,
+					     .socks_code = SOCKS_HOST_UNREACH, .err = err,
 					     .rule = v.rule ? v.rule->origin : NULL,
 					     .reason = why };
 
+			if (err == ECANCELED) {
+				/* As a connection cut by the stop: no answer. */
+				f.http_status = 0;
+				f.socks_none = true;
+				f.err = 0;
+				f.reason = "afs-proxy stopped";
+			} else if (err == ETIMEDOUT) {
+				f.http_status = 504;
+				f.socks_code = SOCKS_TTL_EXPIRED;
+			}
 			refuse(c, &f);
 			return;
 		}
@@ -520,6 +565,8 @@ static void serve_request(struct conn *c)
 	 * the resolver's order. */
 	for (i = 0; i < naddr; i++) {
 		netpolicy_check_addr(&px->np, &c->req.host, &addrs[i], c->req.port, &v);
+		if (v.allow)
+			check_own(px, &c->req.host, &addrs[i], c->req.port, &v);
 		if (v.allow) {
 			rules[nok] = v.rule;
 			addrs[nok++] = addrs[i];
@@ -630,7 +677,6 @@ void conn_refused_early(const struct proxy *px, const struct conn_from *from,
 		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
 		"Connection: close\r\nContent-Length: 0\r\n\r\n";
 	static const unsigned char none[2] = { 5, SOCKS_NO_METHOD };
-	struct audit_rec r;
 	unsigned char first;
 
 	/* No thread to wait for the head: an answer only if the first
@@ -642,13 +688,6 @@ void conn_refused_early(const struct proxy *px, const struct conn_from *from,
 			send(from->fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
 	close(from->fd);
-	audit_rec_init(&r);
-	r.mount = px->name;
-	r.session = px->session;
-	r.comm = from->comm[0] ? from->comm : NULL;
-	r.op = "connect";
-	r.decision = "deny";
-	r.reason = reason;
-	r.duration_ms = 0;
-	audit_write(px, &r);
+	/* A flood of these is one record a second (record.c). */
+	record_early(px->name, px->session, reason);
 }

@@ -23,6 +23,7 @@
 #include "policy.h"
 #include "presets.h"
 #include "proxy.h"
+#include "record.h"
 #include "trust.h"
 
 #ifndef AFS_VERSION
@@ -46,6 +47,7 @@ enum {
 	OPT_SESSION,
 	OPT_MAX_CONNS,
 	OPT_MAX_BYTES,
+	OPT_AUDIT_MAX_BYTES,
 	OPT_HEAD_TIMEOUT,
 	OPT_CONNECT_TIMEOUT,
 	OPT_USER,
@@ -64,6 +66,7 @@ static const struct option longopts[] = {
 	{ "session", required_argument, NULL, OPT_SESSION },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 	{ "max-bytes", required_argument, NULL, OPT_MAX_BYTES },
+	{ "audit-max-bytes", required_argument, NULL, OPT_AUDIT_MAX_BYTES },
 	{ "head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT },
 	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
 	{ "user", required_argument, NULL, OPT_USER },
@@ -90,6 +93,8 @@ static void usage(FILE *f)
 		"Audit:\n"
 		"  -a, --audit FILE       append a connect record for each connection\n"
 		"      --audit-fd N       the same, to fd N\n"
+		"      --audit-max-bytes SIZE  no record past SIZE of log (default 1G;\n"
+		"                         0: no bound); the rest are counted\n"
 		"      --name NAME        the records' mount field\n"
 		"      --session NAME     the records' session field\n"
 		"Limits:\n"
@@ -266,6 +271,7 @@ int main(int argc, char **argv)
 	const char *env, *err;
 	char bad[TRUST_WHY_MAX];
 	sigset_t sigs;
+	int64_t audit_max = (int64_t)1 << 30;	/* afs-fuse's default */
 
 	progname = "afs-proxy";
 	while ((c = getopt_long(argc, argv, "p:a:hV", longopts, NULL)) != -1) {
@@ -292,6 +298,12 @@ int main(int argc, char **argv)
 		case OPT_SESSION: px.session = optarg; break;
 		case OPT_MAX_CONNS:
 			px.max_conns = (unsigned)parse_num(optarg, "--max-connections", 1, MAX_CONNS);
+			break;
+		case OPT_AUDIT_MAX_BYTES:
+			audit_max = strcmp(optarg, "0") == 0 ? 0 : parse_size_bytes(optarg);
+			if (audit_max < 0)
+				die(EXIT_USAGE, "bad --audit-max-bytes '%s' (a size such as 100M or 2G, "
+				    "or 0)", optarg);
 			break;
 		case OPT_MAX_BYTES:
 			px.max_bytes = parse_size_bytes(optarg);
@@ -359,6 +371,7 @@ int main(int argc, char **argv)
 		px.audit_fd = audit_fd;
 		px.audit_name = xasprintf("on fd %d", audit_fd);
 	}
+	record_setup(px.audit_fd, px.audit_name, audit_max, audit);
 	if (relay_fd >= 0) {
 		relay_check(relay_fd);
 		if (fcntl(relay_fd, F_SETFL, fcntl(relay_fd, F_GETFL) | O_NONBLOCK) != 0)
@@ -375,6 +388,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sig_fd < 0)

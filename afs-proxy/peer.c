@@ -11,9 +11,12 @@
  * process may have ended, and its number been reused, since.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proxy.h"
 
@@ -51,25 +54,36 @@ static int status_numbers(pid_t pid, const char *key, long *v, int max)
 	return n;
 }
 
-/* Append the children of every thread of PID to Q (at most PEER_MAX_SCAN). */
-static void children(pid_t pid, pid_t *q, size_t *n)
+/* Append to Q the pids of the children file PATH (at most PEER_MAX_SCAN
+ * in Q).  The file is read to its end, a few numbers at a time: one read
+ * of a fixed size would cut the list of a process with many children,
+ * and the cut number would be some other process, maybe the host's. */
+static void children_file(const char *path, pid_t *q, size_t *n)
 {
-	char path[320], buf[4096];
-	struct dirent *de;
-	DIR *d;
+	char buf[4096];
+	size_t len = 0;	/* bytes in BUF: a number not yet ended by a space */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
+	if (fd < 0)
 		return;
-	while ((de = readdir(d)) && *n < PEER_MAX_SCAN) {
-		char *p, *end;
+	while (*n < PEER_MAX_SCAN) {
+		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
+		char *p, *end, *last;
 
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+		if (r < 0 && errno == EINTR)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/children", (int)pid, de->d_name);
-		if (read_small(path, buf, sizeof(buf)) < 0)
+		if (r <= 0)
+			break;	/* a number without its space, if any, is dropped */
+		len += (size_t)r;
+		buf[len] = '\0';
+		/* Only the numbers ended by a space are whole. */
+		last = strrchr(buf, ' ');
+		if (!last) {
+			if (len == sizeof(buf) - 1)
+				break;	/* not a list of pids */
 			continue;
+		}
+		*last = '\0';
 		for (p = buf; *n < PEER_MAX_SCAN; p = end) {
 			long c = strtol(p, &end, 10);
 
@@ -78,6 +92,28 @@ static void children(pid_t pid, pid_t *q, size_t *n)
 			if (c > 0)
 				q[(*n)++] = (pid_t)c;
 		}
+		len -= (size_t)(last + 1 - buf);
+		memmove(buf, last + 1, len);
+	}
+	close(fd);
+}
+
+/* Append the children of every thread of PID to Q (at most PEER_MAX_SCAN). */
+static void children(pid_t pid, pid_t *q, size_t *n)
+{
+	char path[320];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d)) && *n < PEER_MAX_SCAN) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/children", (int)pid, de->d_name);
+		children_file(path, q, n);
 	}
 	closedir(d);
 }
@@ -106,7 +142,12 @@ pid_t peer_host_pid(pid_t relay, pid_t inside)
 		pid_t p = q[head++];
 		int k = status_numbers(p, "NStgid:", v, PEER_MAX_DEPTH);
 
-		if (k >= depth && v[depth - 1] == inside)
+		/* A process outside the sandbox's namespace (fewer numbers
+		 * than its pid 1) is neither the one nor a way to it: the
+		 * search stays in the sandbox, whatever a /proc file said. */
+		if (k < depth)
+			continue;
+		if (v[depth - 1] == inside)
 			found = p;
 		else
 			children(p, q, &n);

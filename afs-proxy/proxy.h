@@ -72,10 +72,14 @@ void conn_refused_early(const struct proxy *px, const struct conn_from *from,
 /* Parse AFS_PROXY_RESOLVE; 0, or -1 with *ERR a message. */
 int resolve_table_parse(const char *spec, struct resolve_table **out, const char **err);
 void resolve_table_free(struct resolve_table *t);
-/* The addresses of the name H (at most RESOLVE_MAX, in the resolver's
- * order): their number, or 0 with WHY (WHYLEN bytes) saying why none. */
-size_t resolve_name(const struct proxy *px, const struct net_host *h, struct in6_addr *out,
-		    char *why, size_t whylen);
+/* The addresses of the name H, looked up as it is (no search domain), by
+ * DEADLINE (mono ms: the connect deadline) and before afs-proxy stops:
+ * their number (at most RESOLVE_MAX, in the resolver's order), or 0 with
+ * *ERR (ETIMEDOUT past DEADLINE, ECANCELED stopping, EHOSTUNREACH no
+ * address, else why the lookup could not be made) and WHY (WHYLEN bytes,
+ * "cannot resolve NAME: ...") saying why none. */
+size_t resolve_name(const struct proxy *px, const struct net_host *h, int64_t deadline,
+		    struct in6_addr *out, int *err, char *why, size_t whylen);
 
 /* pump.c */
 struct pump {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "proxy.h"
+#include "record.h"
 
 /* Threads that only refuse, on top of --max-connections. */
 #define REFUSE_SLOTS	16
@@ -145,15 +146,23 @@ static int stop(const struct proxy *px, int64_t grace)
 		wait_ended(grace);
 	close(px->stop_w);
 	wait_ended(STOP_WAIT_MS);
+	record_flush(px->name);
 	return 0;
 }
 
-/* Is SIG_FD's signal a stop?  (It only carries SIGTERM and SIGINT.) */
+/* Is SIG_FD's signal a stop?  It carries SIGTERM and SIGINT, which are,
+ * and SIGUSR1, which reopens the audit log. */
 static bool signalled(int sig_fd)
 {
 	struct signalfd_siginfo si;
 
-	return read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si);
+	if (read(sig_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return false;
+	if (si.ssi_signo == SIGUSR1) {
+		record_reopen();
+		return false;
+	}
+	return true;
 }
 
 /* ---- the relay ------------------------------------------------------------ */

@@ -37,6 +37,7 @@ file
 vim-tiny
 curl
 openssl
+iproute2
 "
 # The real-work tests (tests/t6001) need npm; Debian's, unless a Node.js
 # that brings its own is installed (NodeSource's nodejs conflicts with it).

@@ -355,11 +355,31 @@ void netpolicy_check_host(const struct netpolicy *np, const struct net_host *h,
 	v->rule = r;
 }
 
+/* The IPv4 address that A, a NAT64 or 6to4 address, reaches, as
+ * ::ffff:a.b.c.d in V4; false for any other A. */
+static bool embedded_v4(const struct in6_addr *a, struct in6_addr *v4)
+{
+	static const unsigned char nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+	const unsigned char *from;
+
+	if (memcmp(a->s6_addr, nat64, 12) == 0)
+		from = &a->s6_addr[12];
+	else if (a->s6_addr[0] == 0x20 && a->s6_addr[1] == 0x02)
+		from = &a->s6_addr[2];
+	else
+		return false;
+	memset(v4, 0, sizeof(*v4));
+	v4->s6_addr[10] = 0xff;
+	v4->s6_addr[11] = 0xff;
+	memcpy(&v4->s6_addr[12], from, 4);
+	return true;
+}
+
 void netpolicy_check_addr(const struct netpolicy *np, const struct net_host *h,
 			  const struct in6_addr *addr, uint16_t port,
 			  struct net_verdict *v)
 {
-	struct net_host as = { .is_addr = true, .addr = *addr };
+	struct net_host as = { .is_addr = true, .addr = *addr }, inner = { .is_addr = true };
 	const struct net_rule *r;
 	enum net_class c;
 	char a[INET6_ADDRSTRLEN];
@@ -370,6 +390,10 @@ void netpolicy_check_addr(const struct netpolicy *np, const struct net_host *h,
 	net_addr_string(addr, a, sizeof(a));
 	net_addr_string(addr, as.name, sizeof(as.name));
 	r = first_match(np, true, &as, port);
+	/* An IPv4 address denied is denied in the IPv6 forms that reach it:
+	 * NAT64 (64:ff9b::/96) and 6to4 (2002::/16). */
+	if (!r && embedded_v4(addr, &inner.addr))
+		r = first_match(np, true, &inner, port);
 	if (r) {
 		v->allow = false;
 		v->rule = r;

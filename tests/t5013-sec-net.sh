@@ -6,8 +6,9 @@
 # through the host, address literals of the host's own network, IPv6,
 # deny over allow, suffix rules, SOCKS5 (refusal 0x02, BIND 0x07, no
 # method 0xFF), --max-connections, --max-bytes, the proxy's memory under
-# 200 MiB of traffic.  The target of every refused request is a recording
-# server: it must never see a byte.
+# 200 MiB of traffic; then, in namespaces of its own, the host's resolver
+# (no search list, --connect-timeout, a stop).  The target of every
+# refused request is a recording server: it must never see a byte.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
@@ -865,3 +866,259 @@ is "sandbox: no process shows or gives away a socket (the relay's, the listener)
 run L --allow-host "a.test:$E" -- python3 socks.py 3128 connect 1 1 127.0.0.1 "$D"
 is "sandbox: SOCKS5 to the host's 127.0.0.1: 0x02" "rep=02 closed" "$(cat "$T/out")"
 nothing_to_d "attacks from a sandbox"
+
+# ---- the host's resolver ------------------------------------------------------------
+# afs-proxy with no AFS_PROXY_RESOLVE, in a mount, network and pid
+# namespace of this test's own (everything in it dies with its pid 1),
+# where resolv.conf names a name server of the test's on 127.0.0.1:53 and
+# the search list "corp.test".  The name asked for must be the name the
+# rules decided: "db" looked up as "db.corp.test" (which resolves) would
+# reach a host that no rule named.  A name whose server does not answer
+# must end by --connect-timeout, and at once when afs-proxy stops, with
+# its record.
+if ! command -v unshare >/dev/null; then
+	skip "the host's resolver, in namespaces of the test's own" "no unshare(1)"
+	exit 0
+fi
+if ! unshare -m -n -p -f --mount-proc --kill-child true 2>"$T/err"; then
+	skip "the host's resolver, in namespaces of the test's own" "unshare -m -n -p fails: $(head -n 1 "$T/err")"
+	exit 0
+fi
+printf 'nameserver 127.0.0.1\nsearch corp.test\noptions ndots:1 attempts:1 timeout:10\n' >"$T/resolv.conf"
+printf '127.0.0.1\tlocalhost\n127.0.0.1\thosts.test\n' >"$T/hosts"
+printf 'hosts: files dns\n' >"$T/nsswitch.conf"
+# dns.py LOG READY: log each question as "NAME TYPE"; A 127.0.0.1 for
+# db.corp.test, NXDOMAIN for the rest; slow.test: no answer.
+cat >"$T/dns.py" <<'PY'
+import socket, struct, sys
+log = open(sys.argv[1], "a")
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+open(sys.argv[2], "w").close()
+while True:
+    q, a = s.recvfrom(512)
+    i, labels = 12, []
+    while i < len(q) and q[i]:
+        labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
+        i += 1 + q[i]
+    qtype = struct.unpack(">H", q[i + 1:i + 3])[0]
+    name = ".".join(labels).lower()
+    log.write("%s %d\n" % (name, qtype))
+    log.flush()
+    if name == "slow.test":
+        continue
+    head, question = q[:2], q[12:i + 5]
+    if name == "db.corp.test" and qtype == 1:
+        rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton("127.0.0.1")
+        r = head + b"\x81\x80" + struct.pack(">HHHH", 1, 1, 0, 0) + question + rr
+    elif name == "db.corp.test":
+        r = head + b"\x81\x80" + struct.pack(">HHHH", 1, 0, 0, 0) + question
+    else:
+        r = head + b"\x81\x83" + struct.pack(">HHHH", 1, 0, 0, 0) + question
+    s.sendto(r, a)
+PY
+# resolver.sh: runs as pid 1 of the namespaces; one line per result.
+cat >"$T/resolver.sh" <<'SH'
+set -u
+# ask NAME: "NAME: STATUS | BODY" of CONNECT NAME:9 through the proxy, or
+# "NAME: nothing, closed" (netserv.py's status 0: closed by the proxy).
+ask() {
+	echo "== $1" >>"$T/dns.log"
+	printf 'CONNECT %s:9 HTTP/1.1\r\n\r\n' "$1" | "$PY" "$NS" send 3128 --idle 20 >"$T/reply.$1.$2"
+	"$PY" -c 'import sys
+d = open(sys.argv[1], "rb").read().decode("ascii", "replace")
+print(sys.argv[2] + ": " + (d.split("\r\n")[0] + " | " + d.split("\r\n\r\n")[-1].strip() if d
+      else "nothing, " + ("closed" if sys.argv[3] == "0" else "status " + sys.argv[3])))' \
+		"$T/reply.$1.$2" "$1" "$?"
+}
+for f in resolv.conf hosts nsswitch.conf; do
+	mount --bind "$T/$f" "/etc/$f" || exit 1
+done
+"$PY" -c 'import fcntl, socket, struct
+s = socket.socket()
+f = struct.unpack("16sH", fcntl.ioctl(s, 0x8913, struct.pack("16sH", b"lo", 0)))[1]
+fcntl.ioctl(s, 0x8914, struct.pack("16sH", b"lo", f | 1))' || exit 1	# SIOC[GS]IFFLAGS: lo up
+"$PY" "$T/dns.py" "$T/dns.log" "$T/dns.ready" 2>"$T/dns.err" &
+i=0
+until [ -e "$T/dns.ready" ]; do
+	i=$((i + 1)); [ $i -ge 100 ] && { echo "dns.py did not start: $(cat "$T/dns.err")"; exit 1; }
+	sleep 0.1
+done
+mkfifo "$T/r.ready"
+env --default-signal=INT,TERM afs-proxy --listen 127.0.0.1:3128 --ready-fd 3 --allow-host '*' \
+	--allow-host 127.0.0.1:9 --connect-timeout 2 -a "$T/r.log" 3>"$T/r.ready" 2>"$T/r.err" &
+p=$!
+line=
+read -r -t 10 line <"$T/r.ready"
+[ "$line" = ready ] || { echo "afs-proxy did not get ready: $(cat "$T/r.err")"; exit 1; }
+for h in db.corp.test db db.prod hosts.test; do
+	ask "$h" 1
+done
+t0=${EPOCHREALTIME/./}
+ask slow.test 1
+echo "slow ms: $(((${EPOCHREALTIME/./} - t0) / 1000))"
+ask slow.test 2 >"$T/stopped" &
+a=$!
+i=0
+until [ "$(grep -c '^slow.test ' "$T/dns.log")" -ge 4 ]; do
+	i=$((i + 1)); [ $i -ge 100 ] && break
+	sleep 0.1
+done
+t0=${EPOCHREALTIME/./}
+kill -TERM $p
+i=0
+while kill -0 $p 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $p 2>/dev/null; then
+	echo "stop: still running"
+else
+	wait $p
+	echo "stop: $? in $(((${EPOCHREALTIME/./} - t0) / 1000)) ms"
+fi
+wait $a
+cat "$T/stopped"
+SH
+rm -f "$T/dns.log"
+env -u AFS_PROXY_RESOLVE T="$T" PY="$PY" NS="$NS" \
+	unshare -m -n -p -f --mount-proc --kill-child bash "$T/resolver.sh" >"$T/res.out" 2>"$T/res.err" &
+res_pid=$!
+at_exit_kill $res_pid
+wait $res_pid
+[ -s "$T/res.err" ] && diag "$(cat "$T/res.err")"
+# asked NAME: the names the name server was asked while NAME was.
+asked() {
+	awk -v h="== $1" '/^==/ { on = $0 == h; next } on { print $1 }' "$T/dns.log" | sort -u | tr '\n' ' '
+}
+res() { grep -m 1 "^$1" "$T/res.out"; }
+is "resolver, control: db.corp.test resolves (to 127.0.0.1, where nothing listens on port 9)" \
+	"db.corp.test: HTTP/1.1 502 Bad Gateway | afs-proxy: cannot connect to db.corp.test:9 (127.0.0.1): Connection refused" \
+	"$(res db.corp.test:)"
+is "resolver, search corp.test: CONNECT db is not db.corp.test (502, cannot resolve)" \
+	"db: HTTP/1.1 502 Bad Gateway | afs-proxy: cannot resolve db: Name or service not known" "$(res db:)"
+is "... the name server was asked for db only" "db " "$(asked db)"
+is "resolver, search corp.test: CONNECT db.prod is not db.prod.corp.test (502, cannot resolve)" \
+	"db.prod: HTTP/1.1 502 Bad Gateway | afs-proxy: cannot resolve db.prod: Name or service not known" \
+	"$(res db.prod:)"
+is "... the name server was asked for db.prod only" "db.prod " "$(asked db.prod)"
+is "resolver: a name of /etc/hosts still resolves, without a question to the name server" \
+	"hosts.test: HTTP/1.1 502 Bad Gateway | afs-proxy: cannot connect to hosts.test:9 (127.0.0.1): Connection refused ''" \
+	"$(res hosts.test:) '$(asked hosts.test)'"
+is "resolver: a name server that does not answer: 504 at --connect-timeout 2" \
+	"slow.test: HTTP/1.1 504 Gateway Timeout | afs-proxy: cannot resolve slow.test: no answer within --connect-timeout" \
+	"$(res slow.test:)"
+ms=$(res "slow ms:")
+ms=${ms#slow ms: }
+if [ -n "$ms" ] && [ "$ms" -lt 5000 ]; then ok "... within 5 s, not the resolver's 10 ($ms ms)"; else not_ok "... within 5 s, not the resolver's 10 (${ms:-?} ms)"; fi
+is "... asked as slow.test only" "slow.test " "$(asked slow.test)"
+st=$(res "stop:")
+case $st in
+"stop: 0 in "*) ms=${st#stop: 0 in }; ms=${ms% ms}
+	if [ "$ms" -lt 900 ]; then ok "SIGTERM during a lookup: afs-proxy exits 0 at once ($ms ms)"
+	else not_ok "SIGTERM during a lookup: afs-proxy exits 0 at once ($ms ms)"; fi ;;
+*) not_ok "SIGTERM during a lookup: afs-proxy exits 0 at once"; diag "$st" "$(cat "$T/res.out")" ;;
+esac
+is "... the client gets no answer, the connection closed" "slow.test: nothing, closed" \
+	"$(tail -n 1 "$T/res.out")"
+is "... and the record says so" "slow.test allow afs-proxy stopped" \
+	"$(tail -n 1 "$T/r.log" | jq -r '"\(.host) \(.decision) \(.reason)"')"
+if grep -qE 'Sanitizer|runtime error' "$T/r.err"; then not_ok "resolver: a sanitizer report"; diag "$(cat "$T/r.err")"; fi
+
+# ---- the host's own address, the log's bound, floods, SIGUSR1 ------------------
+# A public address of the host itself is refused like a loopback one: in a
+# network namespace of our own, 8.8.8.8 is an address of lo; 8.8.4.4 is
+# not ours (and unreachable there).
+if unshare -n true 2>/dev/null; then
+	cat >"$T/own.sh" <<'X'
+ip link set lo up && ip addr add 8.8.8.8/32 dev lo || exit 9
+AFS_PROXY_RESOLVE='own.test=8.8.8.8;far.test=8.8.4.4' afs-proxy --listen 127.0.0.1:3128 \
+	--allow-host '*' --allow-host 8.8.8.8:81 -a "$1/own.log" 2>"$1/own.err" &
+p=$!
+for i in $(seq 50); do "$2" -c 'import socket; socket.create_connection(("127.0.0.1", 3128))' 2>/dev/null && break; sleep 0.1; done
+for t in own.test:80 far.test:80 own.test:81; do
+	printf 'CONNECT %s HTTP/1.1\r\n\r\n' "$t" | "$2" "$3" send 3128 --idle 3 | head -n 1 | tr -d '\r'
+done
+kill $p
+wait $p
+X
+	timeout 30 unshare -n bash "$T/own.sh" "$T" "$PY" "$NS" >"$T/own.out" 2>&1
+	is "own address: refused, another public one tried, the own one allowed when a rule names it" \
+		"HTTP/1.1 403 Forbidden
+HTTP/1.1 502 Bad Gateway
+HTTP/1.1 502 Bad Gateway" "$(cat "$T/own.out")"
+	is "own address: the record's reason" \
+		"deny EACCES own.test resolves to 8.8.8.8, an address of this host no rule names" \
+		"$(head -n 1 "$T/own.log" | jq -r '"\(.decision) \(.errno) \(.reason)"')"
+	is "own address named by a rule: allowed, the connect refused" "allow ECONNREFUSED 8.8.8.8" \
+		"$(sed -n 3p "$T/own.log" | jq -r '"\(.decision) \(.errno) \(.addr)"')"
+else
+	skip "own address" "unshare -n does not work here"
+fi
+
+# The log is bounded as afs-fuse bounds it: past --audit-max-bytes, records
+# are dropped and counted, and one audit-dropped record says how many.
+: >"$T/cap.log"
+proxy cap --allow-host x.test -a "$T/cap.log" --audit-max-bytes 2K
+"$PY" - "$cap_port" <<'X'
+import socket, sys
+for i in range(40):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"CONNECT evil.test:80 HTTP/1.1\r\n\r\n")
+    while s.recv(4096):
+        pass
+    s.close()
+X
+kill -TERM "$cap_pid"
+wait "$cap_pid"
+is "--audit-max-bytes: afs-proxy exits 0" 0 "$?"
+n=$(grep -c '"op":"connect"' "$T/cap.log")
+size=$(stat -c %s "$T/cap.log")
+if [ "$n" -gt 0 ] && [ "$n" -lt 40 ] && [ "$size" -le 2300 ]; then
+	ok "--audit-max-bytes 2K: $n of 40 records, $size bytes"
+else
+	not_ok "--audit-max-bytes 2K: $n of 40 records, $size bytes"
+fi
+is "--audit-max-bytes: the rest counted in one audit-dropped record" "audit-dropped $((40 - n))" \
+	"$(tail -n 1 "$T/cap.log" | jq -r '"\(.op) \(.count)"')"
+is "--audit-max-bytes: one warning" 1 "$(grep -c 'is full (--audit-max-bytes 2048)' "$T/cap.err")"
+
+# A flood beyond --max-connections and its spare threads: one record a
+# second with a count, not one per connection.
+proxy fl --allow-host '*' --max-connections 1 --head-timeout 20 -a "$T/fl.log"
+"$PY" - "$fl_port" >"$T/fl.out" <<'X'
+import socket, sys, time
+port = int(sys.argv[1])
+hold = []
+for i in range(17):		# the one served and the 16 spare threads, all waiting for a head
+    hold.append(socket.create_connection(("127.0.0.1", port)))
+time.sleep(0.5)
+t0 = time.time()
+n = 0
+while time.time() - t0 < 2.5:
+    s = socket.create_connection(("127.0.0.1", port))
+    s.close()
+    n += 1
+print(n)
+X
+kill -TERM "$fl_pid"
+wait "$fl_pid"
+flood=$(cat "$T/fl.out")
+recs=$(grep -c 'too many connections' "$T/fl.log")
+total=$(jq -s '[.[] | select(.reason == "too many connections (limit 1)") | (.count // 1)] | add' "$T/fl.log")
+if [ "$recs" -ge 1 ] && [ "$recs" -le 5 ] && [ "$flood" -gt 50 ]; then
+	ok "a flood of $flood connections past the limit: $recs records"
+else
+	not_ok "a flood of $flood connections past the limit: $recs records"
+fi
+is "... whose counts add up to the flood" "$flood" "$total"
+
+# SIGUSR1 opens -a FILE again (logrotate moved it).
+proxy ro --allow-host x.test -a "$T/ro.log"
+ask "$ro_port" 'CONNECT one.test:80 HTTP/1.1\r\n\r\n'
+mv "$T/ro.log" "$T/ro.log.1"
+kill -USR1 "$ro_pid"
+sleep 0.3
+ask "$ro_port" 'CONNECT two.test:80 HTTP/1.1\r\n\r\n'
+kill -TERM "$ro_pid"
+wait "$ro_pid"
+is "SIGUSR1: afs-proxy goes on, then exits 0" 0 "$?"
+is "SIGUSR1: the old file has the record before" "one.test" "$(jq -r .host "$T/ro.log.1")"
+is "SIGUSR1: a new file has the record after" "two.test" "$(jq -r .host "$T/ro.log")"

@@ -1025,6 +1025,12 @@ static const struct vcase vcases[] = {
 	  "x.org resolves to 224.0.0.1, a multicast address no rule names" },
 	{ P_ADDRS, "x.org", 443, "255.255.255.255", false, NORULE,
 	  "x.org resolves to 255.255.255.255, a reserved address no rule names" },
+	/* A denied IPv4 address is denied in its NAT64 and 6to4 forms too. */
+	{ P_ADDRS, "x.org", 443, "64:ff9b::808:404", false, 3,
+	  "x.org resolves to 64:ff9b::808:404, denied by p:4 (8.8.4.4)" },
+	{ P_ADDRS, "x.org", 443, "2002:808:404::1", false, 3,
+	  "x.org resolves to 2002:808:404::1, denied by p:4 (8.8.4.4)" },
+	{ P_ADDRS, "x.org", 443, "64:ff9b::808:808", true, 0, NOREASON },
 	{ P_ADDRS, "x.org", 443, "64:ff9b::7f00:1", false, NORULE,
 	  "x.org resolves to 64:ff9b::7f00:1, a reserved address no rule names" },
 	{ P_ADDRS, "x.org", 443, "2002:7f00:1::", false, NORULE,

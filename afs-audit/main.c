@@ -71,15 +71,18 @@ static struct glob *host_glob(const char *arg)
 {
 	struct glob *g;
 	const char *err;
-	char *lower = xstrdup(arg), *p;
+	char *lower, *p;
+	int r;
 
 	if (strchr(arg, '/'))
 		die(2, "bad --host glob '%s': a host has no '/'", arg);
+	lower = xstrdup(arg);
 	for (p = lower; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	if (glob_compile(lower, &g, &err) < 0)
-		die(2, "bad --host glob '%s': %s", arg, err);
+	r = glob_compile(lower, &g, &err);
 	free(lower);
+	if (r < 0)
+		die(2, "bad --host glob '%s': %s", arg, err);
 	return g;
 }
 

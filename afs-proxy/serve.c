@@ -245,9 +245,37 @@ static int relay_recv(const struct proxy *px, int relay_fd)
 	return 1;
 }
 
-int serve_relay(const struct proxy *px, int relay_fd, int sig_fd)
+/* ---- listening -------------------------------------------------------------- */
+
+/* One connection from the listening socket FD: 1 (accepted or not: a
+ * listener never ends).  Out of fds, it waits for connections to end. */
+static int listen_accept(const struct proxy *px, int fd)
 {
-	struct pollfd p[2] = { { .fd = relay_fd, .events = POLLIN },
+	static bool said;
+	struct conn_from from = { .fd = -1 };
+
+	from.fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (from.fd >= 0) {
+		dispatch(px, &from);
+		return 1;
+	}
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+		if (!said)
+			warning("cannot accept a connection: %m (said once)");
+		said = true;
+		poll(NULL, 0, 100);
+	}
+	return 1;
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+/* Take connections from SRC_FD with TAKE (1 go on, 0 its end, -1 an error
+ * said as WHAT) until it ends or SIG_FD says stop. */
+static int serve(const struct proxy *px, int src_fd, int sig_fd,
+		 int (*take)(const struct proxy *px, int fd), const char *what)
+{
+	struct pollfd p[2] = { { .fd = src_fd, .events = POLLIN },
 			       { .fd = sig_fd, .events = POLLIN } };
 
 	for (;;) {
@@ -264,50 +292,23 @@ int serve_relay(const struct proxy *px, int relay_fd, int sig_fd)
 			return stop(px, 0);
 		if (!p[0].revents)
 			continue;
-		r = relay_recv(px, relay_fd);
+		r = take(px, src_fd);
 		if (r == 0)
 			return stop(px, GRACE_MS);
 		if (r < 0) {
-			error("cannot receive from the relay: %m");
+			error("%s: %m", what);
 			stop(px, GRACE_MS);
 			return EXIT_CANNOT_SERVE;
 		}
 	}
 }
 
-/* ---- listening -------------------------------------------------------------- */
+int serve_relay(const struct proxy *px, int relay_fd, int sig_fd)
+{
+	return serve(px, relay_fd, sig_fd, relay_recv, "cannot receive from the relay");
+}
 
 int serve_listen(const struct proxy *px, int listen_fd, int sig_fd)
 {
-	struct pollfd p[2] = { { .fd = listen_fd, .events = POLLIN },
-			       { .fd = sig_fd, .events = POLLIN } };
-	bool said = false;
-
-	for (;;) {
-		struct conn_from from = { .fd = -1 };
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			error("poll: %m");
-			stop(px, 0);
-			return EXIT_CANNOT_SERVE;
-		}
-		if (p[1].revents && signalled(sig_fd))
-			return stop(px, 0);
-		if (!p[0].revents)
-			continue;
-		from.fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (from.fd >= 0) {
-			dispatch(px, &from);
-			continue;
-		}
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-			/* Out of fds: wait for connections to end. */
-			if (!said)
-				warning("cannot accept a connection: %m (said once)");
-			said = true;
-			poll(NULL, 0, 100);
-		}
-	}
+	return serve(px, listen_fd, sig_fd, listen_accept, "cannot accept");
 }

@@ -215,11 +215,31 @@ static enum net_class v4_class(const unsigned char *b)
 	return NET_PUBLIC;
 }
 
+/* The IPv4 address that A, a NAT64 or 6to4 address, reaches, as
+ * ::ffff:a.b.c.d in V4; false for any other A. */
+static bool embedded_v4(const struct in6_addr *a, struct in6_addr *v4)
+{
+	static const unsigned char nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+	const unsigned char *from;
+
+	if (memcmp(a->s6_addr, nat64, 12) == 0)
+		from = &a->s6_addr[12];
+	else if (a->s6_addr[0] == 0x20 && a->s6_addr[1] == 0x02)
+		from = &a->s6_addr[2];
+	else
+		return false;
+	memset(v4, 0, sizeof(*v4));
+	v4->s6_addr[10] = 0xff;
+	v4->s6_addr[11] = 0xff;
+	memcpy(&v4->s6_addr[12], from, 4);
+	return true;
+}
+
 enum net_class net_addr_class(const struct in6_addr *a)
 {
 	const unsigned char *b = a->s6_addr;
 	static const unsigned char zero[16];
-	static const unsigned char nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+	struct in6_addr v4;
 
 	if (is_v4(a))
 		return v4_class(b + 12);
@@ -230,10 +250,8 @@ enum net_class net_addr_class(const struct in6_addr *a)
 	/* Where an IPv4 address rides inside, the IPv4 address decides:
 	 * NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach it.  Only a public
 	 * one keeps them public. */
-	if (memcmp(b, nat64, 12) == 0)
-		return v4_class(b + 12) == NET_PUBLIC ? NET_PUBLIC : NET_RESERVED;
-	if (b[0] == 0x20 && b[1] == 0x02)
-		return v4_class(b + 2) == NET_PUBLIC ? NET_PUBLIC : NET_RESERVED;
+	if (embedded_v4(a, &v4))
+		return v4_class(v4.s6_addr + 12) == NET_PUBLIC ? NET_PUBLIC : NET_RESERVED;
 	if (b[0] == 0xff)
 		return NET_MULTICAST;
 	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
@@ -355,26 +373,6 @@ void netpolicy_check_host(const struct netpolicy *np, const struct net_host *h,
 	v->rule = r;
 }
 
-/* The IPv4 address that A, a NAT64 or 6to4 address, reaches, as
- * ::ffff:a.b.c.d in V4; false for any other A. */
-static bool embedded_v4(const struct in6_addr *a, struct in6_addr *v4)
-{
-	static const unsigned char nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
-	const unsigned char *from;
-
-	if (memcmp(a->s6_addr, nat64, 12) == 0)
-		from = &a->s6_addr[12];
-	else if (a->s6_addr[0] == 0x20 && a->s6_addr[1] == 0x02)
-		from = &a->s6_addr[2];
-	else
-		return false;
-	memset(v4, 0, sizeof(*v4));
-	v4->s6_addr[10] = 0xff;
-	v4->s6_addr[11] = 0xff;
-	memcpy(&v4->s6_addr[12], from, 4);
-	return true;
-}
-
 void netpolicy_check_addr(const struct netpolicy *np, const struct net_host *h,
 			  const struct in6_addr *addr, uint16_t port,
 			  struct net_verdict *v)
@@ -414,7 +412,7 @@ void netpolicy_check_addr(const struct netpolicy *np, const struct net_host *h,
 
 /* ---- compiling ------------------------------------------------------------------ */
 
-static int ports_parse(const char *s, struct net_ports **out, size_t *n, const char **err)
+int net_ports_parse(const char *s, struct net_ports **out, size_t *n, const char **err)
 {
 	struct net_ports *v = NULL;
 	size_t k = 0;
@@ -463,6 +461,15 @@ fail:
 	return -1;
 }
 
+static void push(struct netpolicy *np, const struct net_rule *r)
+{
+	if (np->n == np->cap) {
+		np->cap = np->cap ? 2 * np->cap : 8;
+		np->v = xreallocarray(np->v, np->cap, sizeof(*np->v));
+	}
+	np->v[np->n++] = *r;
+}
+
 int netpolicy_add(struct netpolicy *np, const char *pattern, const char *ports,
 		  bool deny, const char *origin, const char *reason, const char **err)
 {
@@ -499,7 +506,7 @@ int netpolicy_add(struct netpolicy *np, const char *pattern, const char *ports,
 		r.kind = NET_RULE_NAME;
 		r.host = xstrdup(h.name);
 	}
-	if (ports && ports_parse(ports, &r.ports, &r.nports, err) < 0) {
+	if (ports && net_ports_parse(ports, &r.ports, &r.nports, err) < 0) {
 		free(r.host);
 		return -1;
 	}
@@ -511,11 +518,7 @@ int netpolicy_add(struct netpolicy *np, const char *pattern, const char *ports,
 		r.pattern = xasprintf("%s:%s", pattern, ports);
 	r.origin = xstrdup(origin);
 	r.reason = reason ? xstrdup(reason) : NULL;
-	if (np->n == np->cap) {
-		np->cap = np->cap ? 2 * np->cap : 8;
-		np->v = xreallocarray(np->v, np->cap, sizeof(*np->v));
-	}
-	np->v[np->n++] = r;
+	push(np, &r);
 	return 0;
 }
 
@@ -562,11 +565,7 @@ void netpolicy_append(struct netpolicy *np, const struct netpolicy *from)
 			r.ports = xreallocarray(NULL, r.nports, sizeof(*r.ports));
 			memcpy(r.ports, from->v[i].ports, r.nports * sizeof(*r.ports));
 		}
-		if (np->n == np->cap) {
-			np->cap = np->cap ? 2 * np->cap : 8;
-			np->v = xreallocarray(np->v, np->cap, sizeof(*np->v));
-		}
-		np->v[np->n++] = r;
+		push(np, &r);
 	}
 }
 

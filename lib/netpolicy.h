@@ -131,6 +131,11 @@ void netpolicy_check_addr(const struct netpolicy *np, const struct net_host *h,
 			  const struct in6_addr *addr, uint16_t port,
 			  struct net_verdict *v);
 
+/* Parse PORTS ("443", "8000-8100", or several joined by ',') into *OUT
+ * (NET_MAX_PORTS ranges at most, to free) and *N.  0, or -1 with *ERR a
+ * message (static text). */
+int net_ports_parse(const char *s, struct net_ports **out, size_t *n, const char **err);
+
 /* Compile one rule: PATTERN (as above, without ports) and PORTS (NULL
  * for any; else "443", "8000-8100", or several of them joined by ','),
  * from ORIGIN ("FILE:LINE" or an option's name).  0, or -1 with *ERR a

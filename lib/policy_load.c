@@ -798,7 +798,8 @@ static char *net_ports(struct loader *L, const char *file, const struct ynode *v
 	} b = { 0 };
 	const struct ynode *one = v;
 	size_t i, n = v->type == Y_SEQ ? v->n : 1;
-	struct netpolicy check = { 0 };	/* each port alone, to say which is bad */
+	struct net_ports *parsed;	/* each port alone, to say which is bad */
+	size_t nparsed;
 	const char *err;
 
 	if (v->type == Y_SEQ && v->n == 0) {
@@ -819,12 +820,12 @@ static char *net_ports(struct loader *L, const char *file, const struct ynode *v
 			free(b.p);
 			return NULL;
 		}
-		if (netpolicy_add(&check, "a", one->val, false, "", NULL, &err) < 0) {
+		if (net_ports_parse(one->val, &parsed, &nparsed, &err) < 0) {
 			ERR(L, file, one, "%s", err);
 			free(b.p);
 			return NULL;
 		}
-		netpolicy_free(&check);
+		free(parsed);
 		b.p = xrealloc(b.p, b.len + one->len + 2);
 		if (b.len)
 			b.p[b.len++] = ',';
@@ -853,7 +854,6 @@ static void net_rule(struct loader *L, const char *file, const struct ynode *ite
 	cleanup_free char *origin = xasprintf("%s:%d", file, item->line);
 	cleanup_free char *ports = NULL;
 	const char *err = NULL, *reason = NULL;
-	const struct ynode *at = item;
 	bool ok = true;
 	size_t i;
 
@@ -911,11 +911,8 @@ static void net_rule(struct loader *L, const char *file, const struct ynode *ite
 	if (netpolicy_add(&L->net, v[0]->val, ports, deny, origin, reason, &err) < 0) {
 		cleanup_free char *q = quote(v[0]->val, v[0]->len);
 
-		at = ports && strstr(err, "port") ? v[1] : v[0];
-		if (at == v[1])
-			ERR(L, file, at, "%s", err);
-		else
-			ERR(L, file, at, "'%s': %s", q, err);
+		/* The ports were checked one by one (net_ports): the host. */
+		ERR(L, file, v[0], "'%s': %s", q, err);
 	}
 }
 

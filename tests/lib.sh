@@ -161,6 +161,30 @@ errno_is() {
 	is "$desc" "$want" "$(probe "$@" 2>&1)"
 }
 
+# ---- test servers (tests/helpers/netserv.py; t2005, t5013) ----------------
+# The system's python3 (pyenv's shim takes 0.6 s to start), the servers.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+NS=$TOP/tests/helpers/netserv.py
+# netserv KIND NAME [OPTIONS]: a netserv.py server in the background, its
+# port in $NAME_port (waited for, 10 s at most), killed at exit.
+netserv() {
+	local kind=$1 name=$2 i=0
+	shift 2
+	rm -f "$T/$name.port"
+	"$PY" "$NS" "$kind" "$T/$name.port" "$@" 2>>"$T/servers.err" &
+	at_exit_kill $!
+	until [ -s "$T/$name.port" ]; do
+		i=$((i + 1))
+		if [ $i -ge 100 ]; then
+			diag "netserv $kind $name did not start:" "$(cat "$T/servers.err")"
+			exit 1
+		fi
+		sleep 0.1
+	done
+	printf -v "${name}_port" %s "$(cat "$T/$name.port")"
+}
+
 # docker_up: a running dockerd (started here when none runs, and stopped at
 # exit) and the local test image $TEST_IMAGE, made by `docker import` of a
 # busybox root: no registry is reachable.  Returns 1 when docker is missing.

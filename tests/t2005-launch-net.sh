@@ -8,9 +8,6 @@
 # made on the host directly: the control that the server answers.
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
-NS=$TOP/tests/helpers/netserv.py
 if [ ! -x "$B/afs-proxy" ]; then
 	not_ok "afs-proxy is built ($B/afs-proxy)"
 	exit 1
@@ -24,33 +21,15 @@ chmod 0711 "$T"
 ws=$T/ws
 mkdir -p "$ws"
 
-# server KIND NAME [OPTIONS]: a netserv.py server in the background, its
-# port in $NAME_port (waited for, 10 s at most), killed at exit.
-server() {
-	local kind=$1 name=$2 i=0
-	shift 2
-	rm -f "$T/$name.port"
-	"$PY" "$NS" "$kind" "$T/$name.port" "$@" 2>>"$T/servers.err" &
-	at_exit_kill $!
-	until [ -s "$T/$name.port" ]; do
-		i=$((i + 1))
-		if [ $i -ge 100 ]; then
-			diag "netserv $kind $name did not start:" "$(cat "$T/servers.err")"
-			exit 1
-		fi
-		sleep 0.1
-	done
-	printf -v "${name}_port" %s "$(cat "$T/$name.port")"
-}
 
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=web.test \
 	-addext subjectAltName=DNS:web.test,IP:127.0.0.1 -days 1 \
 	-keyout "$T/key.pem" -out "$ws/cert.pem" 2>"$T/openssl.err" ||
 	{ diag "openssl req failed:" "$(cat "$T/openssl.err")"; exit 1; }
 chmod -R a+rX "$ws"
-server http h --log "$T/h.log"
-server http s --tls "$ws/cert.pem" "$T/key.pem" --log "$T/s.log"
-server echo e --log "$T/e.log"
+netserv http h --log "$T/h.log"
+netserv http s --tls "$ws/cert.pem" "$T/key.pem" --log "$T/s.log"
+netserv echo e --log "$T/e.log"
 H=$h_port S=$s_port E=$e_port
 HELLO="hello from netserv"
 # The exact answer of /hello: its head, then 19 bytes.

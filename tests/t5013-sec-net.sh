@@ -11,9 +11,6 @@
 # refused request is a recording server: it must never see a byte.
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
-NS=$TOP/tests/helpers/netserv.py
 if [ ! -x "$B/afs-proxy" ]; then
 	not_ok "afs-proxy is built ($B/afs-proxy)"
 	exit 1
@@ -21,24 +18,6 @@ fi
 chmod 0711 "$T"
 
 # ---- fixtures ----------------------------------------------------------------
-# server KIND NAME [OPTIONS]: a netserv.py server in the background, its
-# port in $NAME_port (waited for, 10 s at most), killed at exit.
-server() {
-	local kind=$1 name=$2 i=0
-	shift 2
-	rm -f "$T/$name.port"
-	"$PY" "$NS" "$kind" "$T/$name.port" "$@" 2>>"$T/servers.err" &
-	at_exit_kill $!
-	until [ -s "$T/$name.port" ]; do
-		i=$((i + 1))
-		if [ $i -ge 100 ]; then
-			diag "netserv $kind $name did not start:" "$(cat "$T/servers.err")"
-			exit 1
-		fi
-		sleep 0.1
-	done
-	printf -v "${name}_port" %s "$(cat "$T/$name.port")"
-}
 
 free_port() {
 	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -132,15 +111,15 @@ waitfor() {
 }
 nothing_to_d() { is "$1: the target received nothing" 0 "$(conns d)"; }
 
-server http h --log "$T/h.log"
-server echo e --record "$T/e" --log "$T/e.log"
-server echo d --record "$T/d" --no-echo --log "$T/d.log"
-server echo m --log "$T/m.log"
-server echo k --no-echo --log "$T/k.log"
+netserv http h --log "$T/h.log"
+netserv echo e --record "$T/e" --log "$T/e.log"
+netserv echo d --record "$T/d" --no-echo --log "$T/d.log"
+netserv echo m --log "$T/m.log"
+netserv echo k --no-echo --log "$T/k.log"
 have6=
 if "$PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
 	have6=yes
-	server echo e6 --bind ::1 --log "$T/e6.log"
+	netserv echo e6 --bind ::1 --log "$T/e6.log"
 fi
 closed_port=$(free_port)
 H=$h_port E=$e_port D=$d_port M=$m_port K=$k_port C=$closed_port

@@ -13,6 +13,7 @@
 #   make bench-session   afs-session exec's round trip, leaks and throughput
 #   make bench-mem       afs-fuse's memory under load (open handles, listings)
 #   make bench-net       afs-proxy's throughput and added latency against direct loopback
+#   make bench-remote    the ssh:// endpoint against local runs and tar over ssh (root)
 #   bench/ab-copyup.sh OLD_BUILD   copy-up through two builds at once (root)
 #
 # Variants: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
@@ -66,9 +67,10 @@ SESSION_OBJ := $(SESSION_SRC:%.c=$(B)/obj/%.o)
 PROXY_OBJ := $(PROXY_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
 HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
-PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch $(B)/afs-session $(B)/afs-proxy
+PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch $(B)/afs-session $(B)/afs-proxy \
+            $(B)/afs-remote
 
-.PHONY: all check check-run unit deps demo demo-run install uninstall clean fuzz bench-policy bench-fs bench-launch bench-real bench-session bench-mem bench-net FORCE
+.PHONY: all check check-run unit deps demo demo-run install uninstall clean fuzz bench-policy bench-fs bench-launch bench-real bench-session bench-mem bench-net bench-remote FORCE
 all: $(PROGS)
 
 # Objects are rebuilt when the flags change (a SANITIZE build after a
@@ -104,6 +106,13 @@ $(B)/afs-launch: $(LAUNCH_OBJ) $(B)/libafs.a
 
 $(B)/afs-session: $(SESSION_OBJ) $(B)/libafs.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(SESSION_OBJ) $(B)/libafs.a -lm
+
+# afs-remote is the Python module's (contrib/python/agentfense/_serve.py):
+# here it runs from the tree, installed from PYTHONDIR.
+$(B)/afs-remote: contrib/python/afs-remote.in
+	@mkdir -p $(@D)
+	sed -e 's|@PYTHON@|$(PYTHON)|' -e 's|@PYTHONPATH@|$(CURDIR)/contrib/python|' $< >$@.tmp
+	chmod 0755 $@.tmp && mv $@.tmp $@
 
 $(B)/afs-proxy: $(PROXY_OBJ) $(B)/libafs.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(PROXY_OBJ) $(B)/libafs.a $(PKG_LIBS) -lpthread -lm
@@ -199,6 +208,12 @@ bench-mem: $(PROGS) $(B)/tests/helpers/attack
 bench-net: $(PROGS)
 	bash bench/net-bench.sh
 
+# The agentfense module's ssh:// endpoint against a real local sshd (root,
+# openssh-server): run("true") and a round trip against the same work
+# without ssh, from_local of 10,000 files against tar c | ssh tar x.
+bench-remote: $(PROGS)
+	$(PYTHON) bench/remote-bench.py
+
 # afs-session exec's round trip against fork+exec and afs-launch, fds and
 # memory over many execs, throughput, concurrent clients (root; see
 # bench/session-bench.sh).
@@ -217,7 +232,7 @@ install: $(PROGS)
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/policies \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(COMPDIR) $(DESTDIR)$(LOGROTATEDIR)
-	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(filter-out $(B)/afs-remote,$(PROGS)) $(DESTDIR)$(BINDIR)/
 	install -m 0644 policies/*.yaml $(DESTDIR)$(DATADIR)/policies/
 	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/afs-policy.5 $(DESTDIR)$(MANDIR)/man5/
@@ -234,8 +249,11 @@ install: $(PROGS)
 	  echo "install agentfense into $(DESTDIR)$(PYTHONDIR)"; \
 	  install -d -m 0755 $(DESTDIR)$(PYTHONDIR)/agentfense $(DESTDIR)$(PYTHONDIR)/agentfense/_async && \
 	  install -m 0644 contrib/python/agentfense/*.py $(DESTDIR)$(PYTHONDIR)/agentfense/ && \
-	  install -m 0644 contrib/python/agentfense/_async/*.py $(DESTDIR)$(PYTHONDIR)/agentfense/_async/; \
-	else echo "install: no $(PYTHON): the agentfense module is not installed"; fi
+	  install -m 0644 contrib/python/agentfense/_async/*.py $(DESTDIR)$(PYTHONDIR)/agentfense/_async/ && \
+	  sed -e 's|@PYTHON@|$(PYTHON)|' -e 's|@PYTHONPATH@|$(PYTHONDIR)|' \
+	    contrib/python/afs-remote.in >$(DESTDIR)$(BINDIR)/afs-remote && \
+	  chmod 0755 $(DESTDIR)$(BINDIR)/afs-remote; \
+	else echo "install: no $(PYTHON): neither the agentfense module nor afs-remote is installed"; fi
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))

@@ -38,7 +38,13 @@ vim-tiny
 curl
 openssl
 iproute2
+openssh-client
+openssh-server
 "
+# openssh-server is for the ssh:// endpoint's tests, which start an sshd of
+# their own on 127.0.0.1 (tests/python/sshd.py); on a machine that runs
+# systemd, Debian's package also starts sshd on port 22 (systemctl disable
+# --now ssh undoes that).
 # The real-work tests (tests/t6001) need npm; Debian's, unless a Node.js
 # that brings its own is installed (NodeSource's nodejs conflicts with it).
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"

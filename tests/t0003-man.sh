@@ -10,7 +10,7 @@ done
 
 # Every option that --help shows is in the man page; --help fits on a
 # screen of 50 lines; --version says the program and its version.
-for p in afs-fuse afs-launch afs-session afs-audit afs-proxy; do
+for p in afs-fuse afs-launch afs-session afs-audit afs-proxy afs-remote; do
 	page=$TOP/man/$p.1
 	help=$("$p" --help)
 	opts=$(printf '%s\n' "$help" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)

@@ -63,7 +63,8 @@ for f in usr/local/bin/afs-fuse usr/local/bin/afs-audit usr/local/bin/afs-launch
 	usr/local/share/man/man5/afs-policy.5 usr/local/lib/systemd/system/afs-fuse@.service \
 	usr/local/share/bash-completion/completions/afs-fuse etc/logrotate.d/afs \
 	usr/local/bin/afs-proxy usr/local/share/man/man1/afs-proxy.1 \
-	usr/local/share/bash-completion/completions/afs-proxy; do
+	usr/local/share/bash-completion/completions/afs-proxy \
+	usr/local/bin/afs-remote usr/local/share/man/man1/afs-remote.1; do
 	if [ -e "$T/root/$f" ]; then ok "installed: /$f"; else not_ok "installed: /$f"; fi
 done
 is "installed programs are 0755, nothing setuid" "755 755 755" \
@@ -72,6 +73,10 @@ is "installed programs are 0755, nothing setuid" "755 755 755" \
 mkdir -p "$T/proj"
 echo hi >"$T/proj/f"
 py=$(ls -d "$T"/root/usr/local/lib/python3*/dist-packages 2>/dev/null | head -n 1)
+is "the installed afs-remote runs the installed module (PYTHONDIR, not the tree)" \
+	"sys.path.insert(0, \"${py#"$T/root"}\")" "$(grep '^sys.path.insert' "$T/root/usr/local/bin/afs-remote")"
+is "the installed afs-remote: its module's code is there" "yes" \
+	"$([ -f "$py/agentfense/_serve.py" ] && [ -f "$py/agentfense/_remote.py" ] && echo yes)"
 is "the agentfense module is installed and runs the installed afs" "agentfense 0.1.0 (afs-launch 0.1.0)" \
 	"$(cd / && PYTHONPATH=$py AFS_BIN_DIR=$T/root/usr/local/bin /usr/bin/python3 -m agentfense --version 2>&1)"
 if python3 -m pip --version >/dev/null 2>&1; then

@@ -43,9 +43,14 @@ def find(prog):
 
 
 def check_endpoint(endpoint):
-    """None, or HOST:PORT with a loopback HOST: this machine.  Anything
-    else is a remote machine, which afs does not reach (yet)."""
+    """None, or HOST:PORT with a loopback HOST: this machine.  An ssh://
+    endpoint is another machine's (agentfense._remote); anything else is
+    refused."""
     if endpoint is None:
+        return
+    if isinstance(endpoint, str) and endpoint.startswith("ssh://"):
+        from ._remote import parse
+        parse(endpoint)
         return
     ok = False
     if isinstance(endpoint, str):
@@ -56,9 +61,9 @@ def check_endpoint(endpoint):
                   is not None) and 0 < int(m.group(4)) < 65536
     if not ok:
         raise ConnectionError(str(endpoint),
-                              "afs runs sandboxes on this machine only: the endpoint must be "
-                              "None or a loopback host:port (localhost:9000, 127.0.0.1:9000, "
-                              "[::1]:9000)")
+                              "the endpoint must be None or a loopback host:port "
+                              "(localhost:9000, 127.0.0.1:9000, [::1]:9000) for this "
+                              "machine, or ssh://[user@]host[:port] for another")
 
 
 def seconds(t):

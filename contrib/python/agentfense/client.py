@@ -22,6 +22,7 @@ must reach it); it is running while that afs-fuse lives and the mount is
 in /proc/self/mountinfo, and `error` when either is gone.  Nothing here
 ever stats the mount itself, which could hang on a dead FUSE mount.
 """
+import builtins
 import fcntl
 import hashlib
 import json
@@ -154,9 +155,22 @@ class SandboxClient:
     """The reference's SandboxClient over afs on this machine.
 
     endpoint: None or a loopback HOST:PORT (the reference's default,
-    localhost:9000) mean this machine; any other raises ConnectionError.
-    secure is accepted and has nothing to secure: there is no connection.
+    localhost:9000) mean this machine; ssh://[USER@]HOST[:PORT], the
+    sandboxes of USER on HOST, reached with the user's own OpenSSH (the
+    object is then an agentfense._remote.RemoteClient: afs-remote(1));
+    any other raises ConnectionError.  secure is accepted and has nothing
+    to secure: there is no connection here, and ssh's is always secure.
     """
+
+    remote = False
+
+    def __new__(cls, endpoint: str = "localhost:9000", secure: bool = False):
+        # ssh://[user@]host[:port]: the sandboxes of another machine, over
+        # OpenSSH (agentfense._remote, afs-remote(1)).
+        if cls is SandboxClient and isinstance(endpoint, str) and endpoint.startswith("ssh://"):
+            from ._remote import RemoteClient
+            return super().__new__(RemoteClient)
+        return super().__new__(cls)
 
     def __init__(self, endpoint: str = "localhost:9000", secure: bool = False):
         _afs.check_endpoint(endpoint)
@@ -749,6 +763,21 @@ class SandboxClient:
     def _audit_path(self, sandbox_id):
         self._sb_record(sandbox_id)
         return os.path.join(self._sb_dir(sandbox_id), "audit.log")
+
+    def _audit_read(self, sandbox_id):
+        try:
+            with open(self._audit_path(sandbox_id), "rb") as f:
+                return f.read()
+        except builtins.FileNotFoundError:
+            return b""
+
+    def _export(self, sandbox_id, dest):
+        """A copy of the sandbox's delta (afs-fuse(1)'s format, with its base
+        journal) in DEST, a new directory."""
+        self._sb_record(sandbox_id)
+        os.mkdir(dest, 0o700)
+        shutil.copytree(os.path.join(self._sb_dir(sandbox_id), "delta"), dest, symlinks=True,
+                        dirs_exist_ok=True)
 
 
 def _file_info(path, st):

@@ -106,6 +106,10 @@ class Sandbox:
                 owner_id = generate_owner_id()
             if codebase_name is None:
                 codebase_name = generate_codebase_name(str(dir_path))
+            if _ours(client) and client.remote:
+                return cls._from_local_remote(client, dir_path, preset, permissions, runtime,
+                                              image, resources, owner_id, codebase_name,
+                                              ignore_patterns, labels, auto_start, net)
             codebase = client.create_codebase(name=codebase_name, owner_id=owner_id)
             if _ours(client):
                 codebase = client._link_local(codebase.id, str(dir_path), ignore_patterns)
@@ -129,6 +133,21 @@ class Sandbox:
                     pass
             client.close()
             raise
+
+    @classmethod
+    def _from_local_remote(cls, client, dir_path, preset, permissions, runtime, image,
+                           resources, owner_id, codebase_name, ignore_patterns, labels,
+                           auto_start, net):
+        """from_local on an ssh:// endpoint: the files from_local would take
+        go to the far side as one tar stream, which makes the codebase, the
+        sandbox and (AUTO_START) its mount in one call, all or nothing."""
+        rules: List[Union[PermissionRule, Dict]] = list(get_preset_dicts(preset or "view-only"))
+        rules += list(permissions or [])
+        sb = client._sandbox_args(None, rules, labels, None, runtime, image, resources, net)
+        codebase, info = client._from_tree(str(dir_path), codebase_name, owner_id,
+                                           ignore_patterns, sandbox=sb, start=auto_start)
+        return cls(client=client, sandbox_info=info, codebase=codebase, owns_client=True,
+                   owns_codebase=True)
 
     @classmethod
     def from_codebase(cls, codebase_id: str, preset: Optional[str] = "view-only",
@@ -207,7 +226,9 @@ class Sandbox:
 
     @property
     def audit_log(self) -> str:
-        """afs's own: the path of the sandbox's audit log (afs-audit(1))."""
+        """afs's own: the path of the sandbox's audit log (afs-audit(1)); on
+        an ssh:// endpoint, a path on that machine (`afs-remote audit`
+        streams it here)."""
         return self._client._audit_path(self.id)
 
     # ---- lifecycle ------------------------------------------------------------------
@@ -323,18 +344,22 @@ class Sandbox:
     def audit(self) -> List[Dict]:
         """The sandbox's audit records (afs-fuse(1), AUDIT LOG), as dicts."""
         out = []
-        try:
-            with open(self.audit_log, encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    line = line.strip()
-                    if line:
-                        try:
-                            out.append(json.loads(line))
-                        except ValueError:
-                            pass
-        except FileNotFoundError:
-            pass
+        for line in self._client._audit_read(self.id).decode("utf-8", "replace").splitlines():
+            line = line.strip()
+            if line:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
         return out
+
+    def export(self, dest: str) -> None:
+        """afs's own: a copy of the sandbox's delta in DEST, a new local
+        directory, in afs-fuse(1)'s delta format with its base journal:
+        review it with `afs-audit diff SOURCE DEST` and apply it to a copy
+        of the codebase with `afs-fuse --commit -d DEST SOURCE`.  On an
+        ssh:// endpoint this is how a remote sandbox's work comes back."""
+        self._client._export(self.id, os.fspath(dest))
 
     # ---- context manager --------------------------------------------------------------
     def __enter__(self) -> "Sandbox":

@@ -7,10 +7,11 @@ milliseconds) run in a thread.
 """
 import asyncio
 import subprocess
+import threading
 from datetime import timedelta
 from typing import AsyncIterator, Dict, List, Optional, TypeVar, Union
 
-from .. import _afs
+from .. import _afs, _wire
 from ..client import SandboxClient
 from ..exceptions import CommandTimeoutError, SessionNotFoundError
 from ..types import (Codebase, ExecResult, FileInfo, PermissionRule, ResourceLimits,
@@ -31,6 +32,34 @@ async def _run(argv, data=None, env=None):
             await p.wait()
         raise
     return out, err, p.returncode
+
+
+async def _remote_call(client, verb, args, decode):
+    """VERB on a RemoteClient, in a thread, on a channel of its own:
+    cancelled, the channel is ended, and the far side ends the command."""
+    state = {"ch": None, "done": False, "cancelled": False}
+    lock = threading.Lock()
+
+    def work():
+        ch = client._take()
+        with lock:
+            if state["cancelled"]:
+                client._give(ch)
+                raise asyncio.CancelledError()
+            state["ch"] = ch
+        r = client._call(verb, args, chan=ch)   # a failure gives the channel back
+        with lock:
+            state["done"] = True
+            client._give(ch)
+        return r
+    try:
+        return decode(await asyncio.to_thread(work))
+    except asyncio.CancelledError:
+        with lock:
+            state["cancelled"] = True
+            if state["ch"] is not None and not state["done"]:
+                state["ch"].abort()
+        raise
 
 
 class AsyncSessionWrapper:
@@ -119,6 +148,9 @@ class AsyncSandboxClient:
     async def exec(self, sandbox_id: str, command: str, stdin: Optional[str] = None,
                    env: Optional[Dict[str, str]] = None, workdir: Optional[str] = None,
                    timeout: Optional[timedelta] = None) -> ExecResult:
+        if self._sync.remote:
+            return await _remote_call(self._sync, "exec", self._sync._exec_args(
+                sandbox_id, command, stdin, env, workdir, timeout), _wire.exec_result)
         rec = await asyncio.to_thread(self._sync._running, sandbox_id)
         argv = self._sync._exec_argv(rec, command, env, workdir, timeout)
         data = None if stdin is None else (stdin.encode("utf-8") if isinstance(stdin, str)
@@ -129,6 +161,18 @@ class AsyncSandboxClient:
     async def exec_stream(self, sandbox_id: str, command: str, stdin: Optional[str] = None,
                           env: Optional[Dict[str, str]] = None, workdir: Optional[str] = None,
                           timeout: Optional[timedelta] = None) -> AsyncIterator[bytes]:
+        if self._sync.remote:
+            gen = self._sync.exec_stream(sandbox_id, command, stdin, env, workdir, timeout)
+            try:
+                while True:
+                    chunk = await asyncio.to_thread(next, gen, None)
+                    if chunk is None:
+                        break
+                    yield chunk
+            finally:
+                # Cancelled or closed early: X to the far side, in a thread.
+                await asyncio.shield(asyncio.to_thread(gen.close))
+            return
         rec = await asyncio.to_thread(self._sync._running, sandbox_id)
         argv = self._sync._exec_argv(rec, command, env, workdir, timeout, json_out=False)
         data = None if stdin is None else (stdin.encode("utf-8") if isinstance(stdin, str)
@@ -183,6 +227,10 @@ class AsyncSandboxClient:
 
     async def session_exec(self, session_id: str, command: str,
                            timeout: Optional[timedelta] = None) -> ExecResult:
+        if self._sync.remote:
+            return await _remote_call(self._sync, "session_exec", {
+                "session_id": session_id, "command": command,
+                "timeout": _afs.seconds(timeout)}, _wire.exec_result)
         sid, _ = await asyncio.to_thread(self._sync._session_file, session_id)
         t = _afs.seconds(timeout)
         out, err, code = await _run(_afs.session_exec_argv(session_id, command, t),

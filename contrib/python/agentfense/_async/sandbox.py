@@ -2,6 +2,7 @@
 import asyncio
 import functools
 import json
+import os
 from datetime import timedelta
 from typing import AsyncIterator, Dict, List, Optional, Union
 
@@ -76,6 +77,15 @@ class AsyncSandbox:
                 owner_id = generate_owner_id()
             if codebase_name is None:
                 codebase_name = generate_codebase_name(str(dir_path))
+            if _ours(client) and client._sync.remote:
+                rules = list(get_preset_dicts(preset or "view-only")) + list(permissions or [])
+                sb = client._sync._sandbox_args(None, rules, labels, None, runtime, image,
+                                                resources, net)
+                codebase, info = await asyncio.to_thread(
+                    client._sync._from_tree, str(dir_path), codebase_name, owner_id,
+                    ignore_patterns, sb, auto_start)
+                return cls(client=client, sandbox_info=info, codebase=codebase,
+                           owns_client=True, owns_codebase=True)
             codebase = await client.create_codebase(name=codebase_name, owner_id=owner_id)
             if _ours(client):
                 codebase = await asyncio.to_thread(client._sync._link_local, codebase.id,
@@ -275,17 +285,18 @@ class AsyncSandbox:
     async def audit(self) -> List[Dict]:
         def read():
             out = []
-            try:
-                with open(self.audit_log, encoding="utf-8", errors="replace") as f:
-                    for line in f:
-                        try:
-                            out.append(json.loads(line))
-                        except ValueError:
-                            pass
-            except OSError:
-                pass
+            data = self._client._sync._audit_read(self.id)
+            for line in data.decode("utf-8", "replace").splitlines():
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
             return out
         return await asyncio.to_thread(read)
+
+    async def export(self, dest: str) -> None:
+        """As Sandbox.export."""
+        await asyncio.to_thread(self._client._sync._export, self.id, os.fspath(dest))
 
     async def __aenter__(self) -> "AsyncSandbox":
         return self

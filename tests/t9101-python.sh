@@ -44,6 +44,7 @@ else
 		"the docker tests are skipped"
 fi
 
+fuse_mode=$(stat -c %a /dev/fuse 2>/dev/null)
 (
 	cd "$TOP" &&
 		COLUMNS=250 AFS_TEST_DOCKER=$docker PYTHONPATH="$TOP/contrib/python${PYTHONPATH:+:$PYTHONPATH}" \
@@ -51,6 +52,27 @@ fi
 			tests/python
 ) >"$T/pytest.out" 2>&1
 st=$?
+
+# What tests/python/sshd.py makes for the ssh:// tests (a user, its sshd
+# and sessions, its mounts, /dev/fuse's mode): gone even when pytest was
+# killed before its own clean-up ran.
+left=
+if id -u afsremote >/dev/null 2>&1; then
+	left="the user afsremote"
+	pkill -KILL -f '^/usr/sbin/sshd -D -e -f /tmp/afs-remote-' 2>/dev/null
+	pkill -KILL -f '^sshd: afsremote' 2>/dev/null
+	pkill -KILL -u afsremote 2>/dev/null
+	sleep 0.5
+	grep " user_id=$(id -u afsremote)," /proc/self/mountinfo 2>/dev/null | awk '{print $5}' |
+		while read -r m; do umount -l "$m"; done
+	userdel afsremote 2>/dev/null
+	groupdel afsremote 2>/dev/null
+fi
+if [ -n "$fuse_mode" ] && [ "$(stat -c %a /dev/fuse)" != "$fuse_mode" ]; then
+	left="$left, /dev/fuse mode $(stat -c %a /dev/fuse)"
+	chmod "$fuse_mode" /dev/fuse
+fi
+is "the ssh:// tests left no user, sshd or /dev/fuse mode behind" "" "$left"
 
 # The short test summary: "PASSED nodeid", "FAILED nodeid - why",
 # "ERROR nodeid - why" (a teardown's error comes besides its test's PASSED),

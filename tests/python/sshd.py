@@ -11,6 +11,7 @@ and gives /dev/fuse its mode back.  Needs root and Debian's openssh-server.
 """
 import os
 import pwd
+import resource
 import shutil
 import signal
 import socket
@@ -118,9 +119,15 @@ class Sshd:
         os.chown(self.home, ent.pw_uid, ent.pw_gid)
 
     def start(self):
+        def limits():
+            # What a session gets from a stock sshd (systemd's default): 1,024
+            # open files, so that a far side that holds too many fails here.
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", self.config],
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         preexec_fn=limits)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

@@ -514,6 +514,12 @@ def member(name, kind=tarfile.REGTYPE, data=b"x", link=""):
     return ti, None
 
 
+def _pax(name, headers):
+    ti = tarfile.TarInfo(name)
+    ti.pax_headers = headers
+    return ti
+
+
 HOSTILE = {
     "dotdot": [member("../escaped")],
     "absolute": [member("/tmp/escaped")],
@@ -525,6 +531,9 @@ HOSTILE = {
     "device": [member("dev", tarfile.CHRTYPE)],
     "fifo": [member("fifo", tarfile.FIFOTYPE)],
     "twice": [member("same"), member("same")],
+    ".git": [member(".git/config", data=b"[core]\n\tfsmonitor = id\n")],
+    ".git deeper": [member("sub/.Git/hooks/post-checkout")],
+    "huge pax header": [(_pax("p", {"comment": "x" * 200000}), b"")],
 }
 
 
@@ -570,10 +579,194 @@ def test_unknown_verb_and_bad_args(tmp_path):
             ch.write_json(_wire.REQUEST, req)
             r = ch.read_json(_wire.REPLY)
             assert r["error"]["type"] == want, (req, r)
-        # A frame too big to be a request ends the server (2), nothing else.
-        p.stdin.write(b"Q\xff\xff\xff\xff")
+        # A frame too big to be a request (over 4 MiB) ends the server (2).
+        p.stdin.write(b"Q\x00\x50\x00\x00")
         p.stdin.flush()
         assert p.wait(10) == 2
     finally:
         p.stdin.close()
         p.wait(10)
+
+
+# ---- after the review: each of these failed on the first version ------------------------
+def test_async_error_replies_and_cancelled_stream(remote, tmp_path):
+    """Error replies give the channel back (9 of them used to exhaust the
+    8 channels and hang); a stream cancelled while it waits ends the
+    command over there and gives the slot back."""
+    src = write_tree(tmp_path / "src", {"a.txt": "a\n"})
+
+    async def go():
+        async with await AsyncSandbox.from_local(str(src), endpoint=EP) as sb:
+            c = sb._client
+            for _ in range(12):
+                with pytest.raises(SandboxNotFoundError):
+                    await c.exec("sb_000000000000", "true")
+            with pytest.raises(CommandTimeoutError):
+                await sb.run("sleep 5", timeout=1)
+
+            async def consume():
+                async for _ in sb.exec_stream("echo first; sleep 30"):
+                    pass
+            task = asyncio.ensure_future(consume())
+            deadline = time.monotonic() + 10
+            while not remote_launches(remote) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            deadline = time.monotonic() + 10
+            while remote_launches(remote) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            assert remote_launches(remote) == []
+            assert c._sync._busy == 0
+            assert (await sb.run("echo ok")).stdout == "ok\n"
+    t = time.monotonic()
+    asyncio.run(go())
+    assert time.monotonic() - t < 30
+
+
+def test_big_and_binary_files_stream(remote, tmp_path):
+    src = write_tree(tmp_path / "src", {"a.txt": "a\n"})
+    blob = os.urandom(5 << 20)                  # over a request's 4 MiB
+    with Sandbox.from_local(str(src), endpoint=EP, preset="development") as sb:
+        sb.write_file("blob.bin", blob)
+        assert sb.read_file_bytes("blob.bin") == blob
+        assert sb.run("wc -c <blob.bin").stdout.strip() == str(len(blob))
+        # A sparse file of 1 GiB made in the sandbox: streamed over, never
+        # held whole by the far side.
+        sb.run("truncate -s 1G sparse", raise_on_error=True)
+        c = sb._client
+        n = [0]
+        c._call("sandbox_read", {"sandbox_id": sb.id, "path": "sparse"},
+                on_data=lambda b: n.__setitem__(0, n[0] + len(b)))
+        assert n[0] == 1 << 30
+
+
+def test_no_git_and_restrict_rules(remote, tmp_path):
+    src = write_tree(tmp_path / "src", {"a.txt": "a\n"})
+    with Sandbox.from_local(str(src), endpoint=EP, preset="development") as sb:
+        with pytest.raises(InvalidConfigurationError):
+            sb.write_file(".git/config", "[core]\n\tfsmonitor = id >/tmp/pwned\n")
+        with pytest.raises(InvalidConfigurationError):
+            sb._client.upload_file(sb.codebase_id, "x/.GIT/hooks/pre-commit", b"#!/bin/sh\n")
+    with Sandbox.from_local(str(src), endpoint="ssh://afs-restricted",
+                            preset="development") as sb:
+        sb.run("mkdir -p .git && echo x >.git/config", raise_on_error=True)
+        with pytest.raises(InvalidConfigurationError) as ei:
+            sb.commit()
+        assert "holds a .git entry" in str(ei.value)
+        sb.discard()
+        with pytest.raises(InvalidConfigurationError):
+            sb.commit(branch="feature")
+        sb.run("echo b >b.txt", raise_on_error=True)
+        sb.commit()
+        assert sb._client.download_file(sb.codebase_id, "b.txt") == b"b\n"
+    assert not os.path.exists("/tmp/pwned")
+
+
+def test_local_codebases_are_not_served(remote, tmp_path):
+    """A codebase the remote user made there from a local directory is
+    not there for a remote client (nor are its files)."""
+    d = Path(tempfile.mkdtemp(dir=remote.tmp))
+    os.chmod(d, 0o755)
+    (d / "private.txt").write_text("mine\n")
+    os.chmod(d / "private.txt", 0o644)
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from agentfense import SandboxClient\n"
+            "c = SandboxClient(endpoint=None)\n"
+            "cb = c.create_codebase('local', 'me')\n"
+            "c._link_local(cb.id, %r)\n"
+            "print(cb.id)\n" % (str(PKG_DIR), str(d)))
+    env = {"HOME": remote.home, "PATH": "/usr/bin:/bin"}
+    p = subprocess.run(["setpriv", "--reuid", str(remote.uid), "--regid", str(remote.uid),
+                        "--clear-groups", "/usr/bin/python3", "-c", code], env=env,
+                       capture_output=True, text=True, cwd="/")
+    assert p.returncode == 0, p.stderr
+    cid = p.stdout.strip()
+    try:
+        c = SandboxClient(endpoint=EP)
+        assert c.list_codebases() == []
+        with pytest.raises(agentfense.CodebaseNotFoundError):
+            c.get_codebase(cid)
+        with pytest.raises(agentfense.CodebaseNotFoundError):
+            c.download_file(cid, "private.txt")
+        with pytest.raises(agentfense.CodebaseNotFoundError):
+            c.create_sandbox(cid)
+        c.close()
+    finally:
+        base = Path(remote.home) / ".local" / "state" / "afs" / "client" / "codebases" / cid
+        subprocess.run(["rm", "-rf", str(base)])
+
+
+def test_stale_master_socket(remote, tmp_path):
+    """A master killed outright leaves its socket: the next client starts
+    a new master (no plain connection left running in the background)."""
+    c = SandboxClient(endpoint=EP)
+    sock = c._sock
+    c.close()
+    masters = lambda: subprocess.run(["pgrep", "-f", "ssh .*-M -N -f"], capture_output=True,
+                                     text=True).stdout.split()
+    for pid in masters():
+        os.kill(int(pid), 9)
+    time.sleep(0.3)
+    assert os.path.exists(sock)
+    before = len(masters())
+    c = SandboxClient(endpoint=EP)
+    assert c._check()
+    c.close()
+    c = SandboxClient(endpoint=EP)
+    c.close()
+    assert len(masters()) == before + 1
+
+
+def fake_remote(remote, body):
+    d = Path(tempfile.mkdtemp(dir=remote.tmp))
+    os.chmod(d, 0o755)
+    f = d / "afs-remote"
+    f.write_text("#!/usr/bin/python3\nimport json, struct, sys, time\n"
+                 "def frame(t, obj):\n"
+                 "    b = json.dumps(obj).encode()\n"
+                 "    sys.stdout.buffer.write(t + struct.pack('>I', len(b)) + b)\n"
+                 "    sys.stdout.flush()\n" + body)
+    os.chmod(f, 0o755)
+    return str(f)
+
+
+def test_hostile_server(remote, tmp_path, monkeypatch):
+    monkeypatch.setenv("AFS_SSH_CONNECT_TIMEOUT", "2")
+    # A hello that never ends: bounded by the connect timeout (+ 20 s).
+    monkeypatch.setenv("AFS_REMOTE_COMMAND", fake_remote(
+        remote, "sys.stdout.buffer.write(b'H\\0\\0\\0\\x10{'); sys.stdout.flush()\n"
+                "time.sleep(60)\n"))
+    t = time.monotonic()
+    with pytest.raises(ConnectionError) as ei:
+        SandboxClient(endpoint=EP)
+    assert time.monotonic() - t < 30 and "no answer from afs-remote" in str(ei.value)
+    # Replies that are not afs-remote's: ConnectionError, not KeyError & co.
+    monkeypatch.setenv("AFS_REMOTE_COMMAND", fake_remote(remote, (
+        "frame(b'H', {'afs-remote': '0.1.0', 'protocol': 1})\n"
+        "replies = [{'ok': {'id': 1}}, {'error': 'boom'}, {'ok': 'x'}, {'ok': [1]}]\n"
+        "for r in replies:\n"
+        "    h = sys.stdin.buffer.read(5); n = struct.unpack('>I', h[1:])[0]\n"
+        "    sys.stdin.buffer.read(n)\n"
+        "    frame(b'R', r)\n")))
+    c = SandboxClient(endpoint=EP)
+    with pytest.raises(ConnectionError):
+        c.get_sandbox("sb_000000000001")
+    with pytest.raises(agentfense.SandboxError):
+        c.get_sandbox("sb_000000000001")
+    with pytest.raises(ConnectionError):
+        c.get_codebase("cb_000000000001")
+    with pytest.raises(ConnectionError):
+        c.list_sandboxes()
+    c.close()
+
+
+def test_many_directories_upload(remote, tmp_path):
+    """More directories than a session's fds (1,024), one deep path."""
+    files = {"d%04d/f.txt" % i: "%d\n" % i for i in range(1100)}
+    files["/".join("n%d" % i for i in range(100)) + "/deep.txt"] = "deep\n"
+    src = write_tree(tmp_path / "src", files)
+    with Sandbox.from_local(str(src), endpoint=EP, auto_start=False) as sb:
+        assert sb.codebase.file_count == 1101

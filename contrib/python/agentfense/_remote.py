@@ -102,13 +102,14 @@ class _Chan:
             pass
 
     def greet(self, timeout):
-        if not self.ch.readable(timeout):
-            self.close()
-            raise ConnectionError(self.remote.endpoint,
-                                  "no answer from afs-remote in %d s" % timeout)
         try:
-            h = self.ch.read_json(_wire.HELLO)
+            h = self.ch.read_json(_wire.HELLO, deadline=time.monotonic() + timeout)
         except (_wire.ProtocolError, OSError) as e:
+            if str(e) == "no frame in time":
+                self.abort()
+                self.close()
+                raise ConnectionError(self.remote.endpoint,
+                                      "no answer from afs-remote in %d s" % timeout) from None
             if str(e) == "end of stream":
                 e = self.failure()
                 if self.p.returncode != 0:
@@ -190,10 +191,15 @@ class RemoteClient(SandboxClient):
             if stat.S_IMODE(os.lstat(d).st_mode) != 0o700:
                 os.chmod(d, 0o700)
         self._sshdir = sshdir
-        self._sock = os.path.join(self._sockdir(sshdir), hashlib.sha1(json.dumps(
+        self._sock = os.path.join(self._sockdir(sshdir, endpoint), hashlib.sha1(json.dumps(
             [os.environ.get("AFS_SSH") or "ssh", self.user, self.host, self.port]).encode()
         ).hexdigest()[:16])
-        self.ssh = shlex.split(os.environ.get("AFS_SSH") or "ssh")
+        try:
+            self.ssh = shlex.split(os.environ.get("AFS_SSH") or "ssh")
+        except ValueError as e:
+            raise ConnectionError(endpoint, "AFS_SSH: %s" % e) from None
+        if not self.ssh:
+            raise ConnectionError(endpoint, "AFS_SSH is empty")
         self.remote_cmd = os.environ.get("AFS_REMOTE_COMMAND") or "afs-remote"
         self._lock = threading.Condition()
         self._idle = []
@@ -209,7 +215,7 @@ class RemoteClient(SandboxClient):
 
     # ---- the connection ----------------------------------------------------------------
     @staticmethod
-    def _sockdir(sshdir):
+    def _sockdir(sshdir, endpoint):
         """Where the master's socket goes: SSHDIR, or when its path would not
         fit a socket's (108 bytes), /tmp/afs-ssh-UID, made 0700 and checked
         to be this user's own."""
@@ -225,7 +231,7 @@ class RemoteClient(SandboxClient):
         st = os.lstat(d)
         if (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid()
                 or stat.S_IMODE(st.st_mode) & 0o077):
-            raise ConnectionError("ssh", "%s is not a private directory of this user's: "
+            raise ConnectionError(endpoint, "%s is not a private directory of this user's: "
                                   "remove it, or use a shorter AFS_CLIENT_DIR" % d)
         return d
 
@@ -250,11 +256,14 @@ class RemoteClient(SandboxClient):
                      0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            check = subprocess.run(self.ssh + self._opts() + ["-O", "check"] + self._dest(),
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, timeout=30)
-            if check.returncode == 0:
+            if self._check():
                 return
+            # A socket no master answers on (one killed, a reboot): ssh -M would
+            # not replace it, but go on as a plain connection of its own.
+            try:
+                os.unlink(self._sock)
+            except FileNotFoundError:
+                pass
             errpath = os.path.join(self._sshdir, "master.%d.err" % os.getpid())
             t = connect_timeout()
             with open(errpath, "w+b") as err:
@@ -277,10 +286,23 @@ class RemoteClient(SandboxClient):
                 raise ConnectionError(self.endpoint,
                                       _why(text, code, self.remote_cmd) if code is not None
                                       else "no connection in %d s" % (2 * t + 10))
+            if not self._check():
+                raise ConnectionError(self.endpoint, "ssh's master connection does not "
+                                      "answer on %s: %s" % (self._sock, text.strip()))
         except subprocess.TimeoutExpired:
             raise ConnectionError(self.endpoint, "ssh -O check did not answer") from None
+        except OSError as e:
+            raise ConnectionError(self.endpoint, "cannot run %s: %s"
+                                  % (self.ssh[0], e.strerror)) from None
         finally:
             os.close(fd)
+
+    def _check(self):
+        """Whether a master connection answers on the socket."""
+        p = subprocess.run(self.ssh + self._opts() + ["-O", "check"] + self._dest(),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=30)
+        return p.returncode == 0
 
     def _open(self):
         argv = self.ssh + self._opts() + ["-T", "-o", "ControlMaster=no"] + self._dest() + [
@@ -323,10 +345,13 @@ class RemoteClient(SandboxClient):
         self._give(None)
         return e
 
-    def _call(self, verb, args=None, stream_in=None, on_data=None, chan=None):
-        """VERB's result; STREAM_IN(writer) sends a stream after the
-        request; ON_DATA(bytes) takes a stream that follows the reply."""
-        ch = chan or self._take()
+    def _exchange(self, ch, verb, args=None, stream_in=None, on_data=None):
+        """The reply (a dict) to VERB on channel CH: STREAM_IN(writer) sends a
+        stream after the request, ON_DATA(bytes) takes the stream that
+        follows an "ok" reply.  A channel that broke is released
+        (ConnectionError); an error of STREAM_IN's own (a local file that
+        cannot be read) is raised after the exchange, the channel intact."""
+        local = None
         try:
             ch.ch.write_json(_wire.REQUEST, {"verb": verb, "args": args or {}})
             if stream_in is not None:
@@ -335,6 +360,10 @@ class RemoteClient(SandboxClient):
                     stream_in(w)
                 except _wire.Stopped:
                     pass                # refused midway: the reply says why
+                except (_wire.ProtocolError, BrokenPipeError):
+                    raise
+                except Exception as e:  # noqa: B902 - after the exchange
+                    local = e
                 w.close()
             r = ch.ch.read_json(_wire.REPLY)
             if on_data is not None and "ok" in r:
@@ -350,11 +379,27 @@ class RemoteClient(SandboxClient):
             ch.abort()
             self._broken(ch)
             raise
-        if chan is None:
+        if local is not None:
             self._give(ch)
+            raise local
+        return r
+
+    def _result(self, r, decode):
+        """The value of reply R, decoded; an error reply raised."""
         if "error" in r:
             raise _wire.rebuild(r["error"], self.endpoint)
-        return r.get("ok")
+        try:
+            return decode(r.get("ok")) if decode else r.get("ok")
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
+            raise ConnectionError(self.endpoint, "a reply that is not afs-remote's: %s: %s"
+                                  % (type(e).__name__, e)) from None
+
+    def _call(self, verb, args=None, stream_in=None, on_data=None, decode=None):
+        """VERB's result, on a channel of the pool (see _exchange)."""
+        ch = self._take()
+        r = self._exchange(ch, verb, args, stream_in, on_data)
+        self._give(ch)
+        return self._result(r, decode)
 
     def close(self):
         with self._lock:
@@ -370,15 +415,15 @@ class RemoteClient(SandboxClient):
 
     # ---- codebases ------------------------------------------------------------------
     def create_codebase(self, name: str, owner_id: str) -> Codebase:
-        return _wire.codebase(self._call("create_codebase", {"name": name,
-                                                             "owner_id": owner_id}))
+        return self._call("create_codebase", {"name": name, "owner_id": owner_id},
+                          decode=_wire.codebase)
 
     def get_codebase(self, codebase_id: str) -> Codebase:
-        return _wire.codebase(self._call("get_codebase", {"codebase_id": codebase_id}))
+        return self._call("get_codebase", {"codebase_id": codebase_id}, decode=_wire.codebase)
 
     def list_codebases(self, owner_id: Optional[str] = None) -> List[Codebase]:
-        return [_wire.codebase(d) for d in self._call("list_codebases",
-                                                      {"owner_id": owner_id})]
+        return self._call("list_codebases", {"owner_id": owner_id},
+                          decode=_wire.many(_wire.codebase))
 
     def delete_codebase(self, codebase_id: str) -> None:
         self._call("delete_codebase", {"codebase_id": codebase_id})
@@ -386,19 +431,20 @@ class RemoteClient(SandboxClient):
     def upload_file(self, codebase_id: str, file_path: str, content: bytes,
                     chunk_size: int = 64 * 1024) -> UploadResult:
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-        return _wire.upload_result(self._call("upload_file", {
-            "codebase_id": codebase_id, "file_path": file_path,
-            "content": base64.b64encode(data).decode()}))
+        return self._call("upload_file", {"codebase_id": codebase_id, "file_path": file_path},
+                          stream_in=lambda w: w.write(data), decode=_wire.upload_result)
 
     def download_file(self, codebase_id: str, file_path: str) -> bytes:
-        return base64.b64decode(self._call("download_file", {"codebase_id": codebase_id,
-                                                             "file_path": file_path}))
+        out = bytearray()
+        self._call("download_file", {"codebase_id": codebase_id, "file_path": file_path},
+                   on_data=out.extend)
+        return bytes(out)
 
     def list_files(self, codebase_id: str, path: str = "",
                    recursive: bool = False) -> List[FileInfo]:
-        return [_wire.file_info(d) for d in self._call(
-            "list_files", {"codebase_id": codebase_id, "path": path,
-                           "recursive": bool(recursive)})]
+        return self._call("list_files", {"codebase_id": codebase_id, "path": path,
+                                         "recursive": bool(recursive)},
+                          decode=_wire.many(_wire.file_info))
 
     def _from_tree(self, path, name, owner_id, ignore_patterns, sandbox=None, start=False):
         """A codebase of the files below PATH (those from_local would take:
@@ -412,13 +458,15 @@ class RemoteClient(SandboxClient):
             with tarfile.open(fileobj=w, mode="w|", format=tarfile.PAX_FORMAT) as tf:
                 _add_tree(tf, root, pats)
         try:
-            r = self._call("from_tree", {"name": name, "owner_id": owner_id,
-                                         "sandbox": sandbox, "start": bool(start)},
-                           stream_in=send)
+            return self._call("from_tree", {"name": name, "owner_id": owner_id,
+                                            "sandbox": sandbox, "start": bool(start)},
+                              stream_in=send,
+                              decode=lambda r: (_wire.codebase(r["codebase"]),
+                                                _wire.sandbox(r["sandbox"])
+                                                if r.get("sandbox") else None))
         except OSError as e:
+            # One of PATH's files, here: the far side made nothing of it.
             raise UploadError(path, "-", "%s: %s" % (e.filename or path, e.strerror)) from None
-        return (_wire.codebase(r["codebase"]),
-                _wire.sandbox(r["sandbox"]) if r.get("sandbox") else None)
 
     # ---- sandboxes -------------------------------------------------------------------
     @staticmethod
@@ -437,21 +485,22 @@ class RemoteClient(SandboxClient):
 
     def _create_sandbox(self, codebase_id, permissions=None, labels=None, expires_in=None,
                         runtime=RuntimeType.BWRAP, image=None, resources=None, net=None):
-        return _wire.sandbox(self._call("create_sandbox", self._sandbox_args(
-            codebase_id, permissions, labels, expires_in, runtime, image, resources, net)))
+        return self._call("create_sandbox", self._sandbox_args(
+            codebase_id, permissions, labels, expires_in, runtime, image, resources, net),
+            decode=_wire.sandbox)
 
     def get_sandbox(self, sandbox_id: str) -> Sandbox:
-        return _wire.sandbox(self._call("get_sandbox", {"sandbox_id": sandbox_id}))
+        return self._call("get_sandbox", {"sandbox_id": sandbox_id}, decode=_wire.sandbox)
 
     def list_sandboxes(self, codebase_id: Optional[str] = None) -> List[Sandbox]:
-        return [_wire.sandbox(d) for d in self._call("list_sandboxes",
-                                                     {"codebase_id": codebase_id})]
+        return self._call("list_sandboxes", {"codebase_id": codebase_id},
+                          decode=_wire.many(_wire.sandbox))
 
     def start_sandbox(self, sandbox_id: str) -> Sandbox:
-        return _wire.sandbox(self._call("start_sandbox", {"sandbox_id": sandbox_id}))
+        return self._call("start_sandbox", {"sandbox_id": sandbox_id}, decode=_wire.sandbox)
 
     def stop_sandbox(self, sandbox_id: str) -> Sandbox:
-        return _wire.sandbox(self._call("stop_sandbox", {"sandbox_id": sandbox_id}))
+        return self._call("stop_sandbox", {"sandbox_id": sandbox_id}, decode=_wire.sandbox)
 
     def destroy_sandbox(self, sandbox_id: str) -> None:
         self._call("destroy_sandbox", {"sandbox_id": sandbox_id})
@@ -469,8 +518,8 @@ class RemoteClient(SandboxClient):
     def exec(self, sandbox_id: str, command: str, stdin: Optional[str] = None,
              env: Optional[Dict[str, str]] = None, workdir: Optional[str] = None,
              timeout=None) -> ExecResult:
-        return _wire.exec_result(self._call("exec", self._exec_args(
-            sandbox_id, command, stdin, env, workdir, timeout)))
+        return self._call("exec", self._exec_args(sandbox_id, command, stdin, env, workdir,
+                                                  timeout), decode=_wire.exec_result)
 
     def exec_stream(self, sandbox_id: str, command: str, stdin: Optional[str] = None,
                     env: Optional[Dict[str, str]] = None, workdir: Optional[str] = None,
@@ -498,14 +547,14 @@ class RemoteClient(SandboxClient):
                         break
                     yield payload
                 r = json.loads(payload)
-            except (_wire.ProtocolError, OSError, ValueError):
+                if not isinstance(r, dict):
+                    raise ValueError("not an object")
+            except (_wire.ProtocolError, OSError, ValueError, RecursionError):
                 done = True
                 raise self._broken(ch) from None
             done = True
             self._give(ch)
-            if "error" in r:
-                raise _wire.rebuild(r["error"], self.endpoint)
-            code = r["ok"]["exit_code"]
+            code = self._result(r, lambda v: int(v["exit_code"]))
             if args["timeout"] is not None and code == 124:
                 raise CommandTimeoutError(command, args["timeout"])
         finally:
@@ -531,9 +580,9 @@ class RemoteClient(SandboxClient):
     # ---- sessions ---------------------------------------------------------------------
     def create_session(self, sandbox_id: str, shell: str = "/bin/sh",
                        env: Optional[Dict[str, str]] = None) -> SessionWrapper:
-        s = _wire.session(self._call("create_session", {"sandbox_id": sandbox_id,
-                                                        "shell": shell,
-                                                        "env": dict(env) if env else None}))
+        s = self._call("create_session", {"sandbox_id": sandbox_id, "shell": shell,
+                                          "env": dict(env) if env else None},
+                       decode=_wire.session)
         return SessionWrapper(self, s)
 
     def session(self, sandbox_id: str, shell: str = "/bin/sh",
@@ -541,19 +590,20 @@ class RemoteClient(SandboxClient):
         return self.create_session(sandbox_id, shell=shell, env=env)
 
     def get_session(self, session_id: str) -> Session:
-        return _wire.session(self._call("get_session", {"session_id": session_id}))
+        return self._call("get_session", {"session_id": session_id}, decode=_wire.session)
 
     def list_sessions(self, sandbox_id: str) -> List[Session]:
-        return [_wire.session(d) for d in self._call("list_sessions",
-                                                     {"sandbox_id": sandbox_id})]
+        return self._call("list_sessions", {"sandbox_id": sandbox_id},
+                          decode=_wire.many(_wire.session))
 
     def destroy_session(self, session_id: str) -> None:
         self._call("destroy_session", {"session_id": session_id})
 
     def session_exec(self, session_id: str, command: str, timeout=None) -> ExecResult:
         from . import _afs
-        return _wire.exec_result(self._call("session_exec", {
-            "session_id": session_id, "command": command, "timeout": _afs.seconds(timeout)}))
+        return self._call("session_exec", {"session_id": session_id, "command": command,
+                                           "timeout": _afs.seconds(timeout)},
+                          decode=_wire.exec_result)
 
     # ---- the trusted caller's files, the delta, the log ----------------------------------
     def _link_local(self, codebase_id, path, ignore_patterns=None):
@@ -562,21 +612,24 @@ class RemoteClient(SandboxClient):
                            % (self.endpoint, path))
 
     def _sandbox_read(self, sandbox_id, path):
-        return base64.b64decode(self._call("sandbox_read", {"sandbox_id": sandbox_id,
-                                                            "path": path}))
+        out = bytearray()
+        self._call("sandbox_read", {"sandbox_id": sandbox_id, "path": path},
+                   on_data=out.extend)
+        return bytes(out)
 
     def _sandbox_write(self, sandbox_id, path, content):
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-        self._call("sandbox_write", {"sandbox_id": sandbox_id, "path": path,
-                                     "content": base64.b64encode(data).decode()})
+        self._call("sandbox_write", {"sandbox_id": sandbox_id, "path": path},
+                   stream_in=lambda w: w.write(data))
 
     def _sandbox_list(self, sandbox_id, path, recursive):
-        return [_wire.file_info(d) for d in self._call(
-            "sandbox_list", {"sandbox_id": sandbox_id, "path": path,
-                             "recursive": bool(recursive)})]
+        return self._call("sandbox_list", {"sandbox_id": sandbox_id, "path": path,
+                                           "recursive": bool(recursive)},
+                          decode=_wire.many(_wire.file_info))
 
     def _sandbox_diff(self, sandbox_id, mode):
-        return self._call("sandbox_diff", {"sandbox_id": sandbox_id, "mode": mode})
+        return self._call("sandbox_diff", {"sandbox_id": sandbox_id, "mode": mode},
+                          decode=_wire.text)
 
     def _sandbox_apply(self, sandbox_id, what, paths, force=False, branch=None, message=None):
         return self._call("sandbox_apply", {"sandbox_id": sandbox_id, "what": what,
@@ -585,7 +638,7 @@ class RemoteClient(SandboxClient):
                                             "message": message})
 
     def _audit_path(self, sandbox_id):
-        return self._call("audit_path", {"sandbox_id": sandbox_id})
+        return self._call("audit_path", {"sandbox_id": sandbox_id}, decode=_wire.text)
 
     def _audit_read(self, sandbox_id):
         out = bytearray()
@@ -593,28 +646,34 @@ class RemoteClient(SandboxClient):
         return bytes(out)
 
     def _export(self, sandbox_id, dest):
-        """The sandbox's delta, unpacked into DEST (a new directory)."""
+        """The sandbox's delta, unpacked into DEST (a new directory) as it
+        comes, by the far side's own unpacker (_serve.untar: nothing outside
+        DEST, whatever the stream holds)."""
+        from ._serve import untar
         os.mkdir(dest, 0o700)
         r, w = os.pipe()
         box = {}
 
         def unpack():
             try:
-                with os.fdopen(r, "rb") as f, tarfile.open(fileobj=f, mode="r|") as tf:
-                    from ._serve import _Tree
-                    tree = _Tree(dest)
-                    try:
-                        for m in tf:
-                            tree.add(m, tf.extractfile(m) if m.isreg() else None)
-                    finally:
-                        tree.close()
+                with os.fdopen(r, "rb") as f:
+                    untar(f, dest)
+                    while f.read(1 << 16):
+                        pass            # the end of the tar: padding
             except BaseException as e:           # noqa: B902 - carried to the caller
                 box["e"] = e
         t = threading.Thread(target=unpack, daemon=True)
         t.start()
         wf = os.fdopen(w, "wb")
+
+        def put(b):
+            if "e" not in box:
+                try:
+                    wf.write(b)
+                except OSError:
+                    pass                # the unpacker stopped: its error says why
         try:
-            self._call("export", {"sandbox_id": sandbox_id}, on_data=wf.write)
+            self._call("export", {"sandbox_id": sandbox_id}, on_data=put)
         finally:
             try:
                 wf.close()
@@ -623,7 +682,7 @@ class RemoteClient(SandboxClient):
             t.join()
         if "e" in box:
             raise SandboxError("cannot unpack the delta of %s into %s" % (sandbox_id, dest),
-                               str(box["e"]))
+                               "%s: %s" % (type(box["e"]).__name__, box["e"]))
 
     # afs-launch's argv has no meaning here: the far side builds it.
     def _running(self, sandbox_id):

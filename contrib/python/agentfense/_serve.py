@@ -25,8 +25,9 @@ from datetime import timedelta
 
 from . import __version__, _afs, _wire
 from . import client as _client
-from .exceptions import (InvalidConfigurationError, SandboxError, SessionNotFoundError,
-                         UploadError)
+from . import _delta
+from .exceptions import (CodebaseNotFoundError, FileNotFoundError, InvalidConfigurationError,
+                         SandboxError, SandboxNotFoundError, SessionNotFoundError, UploadError)
 from .types import ResourceLimits
 
 USAGE = """usage: afs-remote [--restrict] [--no-network] [--no-docker] serve
@@ -64,41 +65,64 @@ def _arg(args, name, kinds, default=...):
 # ---- a codebase from a tar stream -------------------------------------------------------
 class _Tree:
     """Extract a tar stream into ROOT, a new empty directory, never outside
-    it: names are relative, with no `..`; only directories, regular files
-    and symbolic links; every parent is opened without following a link
-    (O_NOFOLLOW), so that a link the stream made earlier is never gone
-    through; nothing is ever overwritten."""
+    it: names are relative, with no `..` (and with NO_GIT, no `.git`: git
+    run on the codebase later would obey what it holds); only directories,
+    regular files and symbolic links; every parent is opened without
+    following a link (O_NOFOLLOW), so that a link the stream made earlier
+    is never gone through; nothing is ever overwritten."""
 
-    def __init__(self, root):
+    MAX_FDS = 64
+
+    def __init__(self, root, no_git=False):
         self.root = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-        self.dirs = {"": self.root}
+        self.no_git = no_git
+        self.dirs = {}
 
     def close(self):
         for fd in self.dirs.values():
             os.close(fd)
         self.dirs = {}
+        if self.root is not None:
+            os.close(self.root)
+            self.root = None
 
     def _dir(self, rel):
+        """An fd of directory REL (made if missing), walked from the root one
+        component at a time; a few are kept for the next members."""
+        if not rel:
+            return self.root
         fd = self.dirs.get(rel)
         if fd is not None:
             return fd
-        parent, name = posixpath.split(rel)
-        pfd = self._dir(parent)
+        if len(self.dirs) >= self.MAX_FDS:
+            for x in self.dirs.values():
+                os.close(x)
+            self.dirs = {}
+        cur = os.dup(self.root)
         try:
-            os.mkdir(name, 0o755, dir_fd=pfd)
-        except FileExistsError:
-            pass
-        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=pfd)
-        self.dirs[rel] = fd
-        return fd
+            for name in rel.split("/"):
+                try:
+                    os.mkdir(name, 0o755, dir_fd=cur)
+                except FileExistsError:
+                    pass
+                nxt = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=cur)
+                os.close(cur)
+                cur = nxt
+        except BaseException:
+            os.close(cur)
+            raise
+        self.dirs[rel] = cur
+        return cur
 
-    @staticmethod
-    def name(m):
+    def name(self, m):
         n = m.name
         rel = posixpath.normpath(n)
+        parts = n.split("/")
         if (not n or n.startswith("/") or rel in (".", "..") or rel.startswith("../")
-                or "\0" in n or any(p in ("..",) for p in n.split("/"))):
+                or "\0" in n or ".." in parts):
             raise Refused("tar member %r: not a relative path inside the codebase" % n)
+        if self.no_git and any(p.lower() == ".git" for p in rel.split("/")):
+            raise Refused("tar member %r: a .git directory is not taken (afs-remote(1))" % n)
         return rel
 
     def add(self, m, data):
@@ -109,6 +133,8 @@ class _Tree:
             return
         pfd = self._dir(parent)
         if m.issym():
+            if "\0" in m.linkname:
+                raise Refused("tar member %r: a NUL in its target" % m.name)
             os.symlink(m.linkname, base, dir_fd=pfd)
         elif m.isreg():
             fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
@@ -128,15 +154,26 @@ class _Tree:
             raise Refused("tar member %r: only directories, files and symbolic links" % m.name)
 
 
-def _extract(src, root):
-    """The tar stream of SRC (a DataReader) into ROOT."""
-    tree = _Tree(root)
+class _TarInfo(tarfile.TarInfo):
+    """tarfile's member, but a pax or GNU long-name header of more than
+    64 KiB is refused before it is read into memory."""
+
+    def _proc_member(self, tf):
+        if self.type in (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
+                         tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK) and \
+                self.size > 64 << 10:
+            raise Refused("a tar extended header of %d bytes" % self.size)
+        return super()._proc_member(tf)
+
+
+def untar(src, root, no_git=False):
+    """The tar stream of SRC (a file: read(n)) into ROOT (see _Tree)."""
+    tree = _Tree(root, no_git)
     try:
-        with tarfile.open(fileobj=src, mode="r|") as tf:
+        with tarfile.open(fileobj=src, mode="r|", tarinfo=_TarInfo) as tf:
             for m in tf:
                 f = tf.extractfile(m) if m.isreg() else None
                 tree.add(m, f)
-        src.drain()
     finally:
         tree.close()
 
@@ -233,14 +270,87 @@ def _end(p):
 
 
 # ---- the verbs ---------------------------------------------------------------------------
+class _FarClient(_client.SandboxClient):
+    """The SandboxClient afs-remote calls: a codebase that stands for a
+    directory of this machine (from_local run here) is not there for a
+    remote client, nor are its sandboxes; only what clients sent is."""
+
+    def _cb_record(self, codebase_id):
+        rec = super()._cb_record(codebase_id)
+        if rec.get("source"):
+            raise CodebaseNotFoundError(codebase_id)
+        return rec
+
+    def _sb_record(self, sandbox_id):
+        rec = super()._sb_record(sandbox_id)
+        try:
+            self._cb_record(rec["codebase_id"])
+        except CodebaseNotFoundError:
+            raise SandboxNotFoundError(sandbox_id) from None
+        return rec
+
+    def _sandbox_ids(self):
+        out = []
+        for sid in super()._sandbox_ids():
+            try:
+                self._sb_record(sid)
+            except SandboxNotFoundError:
+                continue
+            out.append(sid)
+        return out
+
+
+def _has_git(rel):
+    return any(p.lower() == ".git" for p in rel.split("/"))
+
+
 class Server:
-    def __init__(self, chan, no_network=False, no_docker=False):
+    def __init__(self, chan, no_network=False, no_docker=False, restrict=False):
         self.chan = chan
         self.no_network = no_network
         self.no_docker = no_docker
-        self.c = _client.SandboxClient(endpoint=None)
+        self.restrict = restrict
+        self.c = _FarClient(endpoint=None)
+
+    def _stream_out(self, fd):
+        """Reply with the size of the file FD, then its bytes as D frames."""
+        with os.fdopen(fd, "rb") as f:
+            self.chan.write_json(_wire.REPLY, {"ok": {"size": os.fstat(f.fileno()).st_size}})
+            w = _wire.DataWriter(self.chan)
+            while True:
+                b = f.read(_wire.CHUNK)
+                if not b:
+                    break
+                w.write(b)
+            w.close()
+        return _Replied
+
+    def _stream_in(self, fn):
+        """FN(reader) over the D frames that follow the request; the rest of
+        them is read and dropped when FN fails, so the channel goes on."""
+        src = _wire.DataReader(self.chan)
+        try:
+            return fn(src)
+        finally:
+            src.drain()
+
+    def _no_git(self, path):
+        if _has_git(_client._rel(path)):
+            raise InvalidConfigurationError("refused: %s" % path,
+                                            "afs-remote writes no .git (afs-remote(1))")
 
     def _check_create(self, args):
+        net = args.get("net")
+        if net is not None:
+            if not isinstance(net, dict) or not isinstance(net.get("allow"), list):
+                raise InvalidConfigurationError("invalid sandbox configuration",
+                                                "net must be {\"allow\": [PATTERN, ...]}")
+            try:
+                args["net"] = _afs.check_network(net["allow"], net.get("max_connections"),
+                                                 net.get("max_bytes"))
+            except (TypeError, ValueError) as e:
+                raise InvalidConfigurationError("invalid sandbox configuration",
+                                                str(e)) from None
         if self.no_network and args.get("net"):
             raise InvalidConfigurationError("invalid sandbox configuration",
                                             "this host's afs-remote runs with --no-network: "
@@ -274,12 +384,26 @@ class Server:
         return self.c.delete_codebase(_arg(a, "codebase_id", str))
 
     def v_upload_file(self, a):
-        return self.c.upload_file(_arg(a, "codebase_id", str), _arg(a, "file_path", str),
-                                  _b64(_arg(a, "content", str)))
+        """The content is the D frames after the request."""
+        def up(src):
+            cid, path = _arg(a, "codebase_id", str), _arg(a, "file_path", str)
+            self._no_git(path)
+            data = src.read(_wire.MAX_UPLOAD + 1)
+            if len(data) > _wire.MAX_UPLOAD:
+                raise UploadError(path, cid, "over %d bytes: send a tree (from_local)"
+                                  % _wire.MAX_UPLOAD)
+            return self.c.upload_file(cid, path, data)
+        return self._stream_in(up)
 
     def v_download_file(self, a):
-        return base64.b64encode(self.c.download_file(_arg(a, "codebase_id", str),
-                                                      _arg(a, "file_path", str))).decode()
+        cid, path = _arg(a, "codebase_id", str), _arg(a, "file_path", str)
+        rec, rel = self.c._cb_path(cid, path)
+        root, ignore = self.c._cb_source(rec)
+        try:
+            fd = _delta.open_file(root, os.path.join(self.c._cb_dir(cid), ".none"), rel, ignore)
+        except (_delta.Missing, _delta.Unsupported, OSError) as e:
+            raise FileNotFoundError(cid, rel, str(e) if str(e) != rel else None) from None
+        return self._stream_out(fd)
 
     def v_list_files(self, a):
         return self.c.list_files(_arg(a, "codebase_id", str), _arg(a, "path", str, ""),
@@ -300,8 +424,11 @@ class Server:
         try:
             root = os.path.join(self.c._cb_dir(cb.id), "files")
             try:
-                _extract(src, root)
-            except (Refused, tarfile.TarError, OSError) as e:
+                untar(src, root, no_git=True)
+                src.drain()
+            except (_wire.ProtocolError, BrokenPipeError):
+                raise
+            except Exception as e:
                 # Said at once (the sender stops), then the rest of the
                 # stream is read and dropped, up to its end.
                 self.c.delete_codebase(cb.id)
@@ -390,12 +517,29 @@ class Server:
 
     # -- the trusted caller's files, the delta, the log
     def v_sandbox_read(self, a):
-        return base64.b64encode(self.c._sandbox_read(_arg(a, "sandbox_id", str),
-                                                     _arg(a, "path", str))).decode()
+        rec, source, delta, ignore = self.c._layers(_arg(a, "sandbox_id", str))
+        rel = _client._rel(_arg(a, "path", str))
+        try:
+            fd = _delta.open_file(source, delta, rel, ignore)
+        except (_delta.Missing, _delta.Unsupported, OSError) as e:
+            raise FileNotFoundError(rec["codebase_id"], rel,
+                                    str(e) if str(e) != rel else None) from None
+        return self._stream_out(fd)
 
     def v_sandbox_write(self, a):
-        return self.c._sandbox_write(_arg(a, "sandbox_id", str), _arg(a, "path", str),
-                                     _b64(_arg(a, "content", str)))
+        """The content is the D frames after the request, copied into the
+        delta as they come (never whole in memory)."""
+        def put(src):
+            sid, path = _arg(a, "sandbox_id", str), _arg(a, "path", str)
+            self._no_git(path)
+            rec, source, delta, _ = self.c._layers(sid)
+            rel = _client._rel(path)
+            try:
+                _delta.write(source, delta, rel, src)
+            except (_delta.Missing, _delta.Unsupported, OSError) as e:
+                raise UploadError(rel, rec["codebase_id"], str(e)) from None
+            _afs.reload_fuse(rec.get("fuse_pid"), rec.get("fuse_start"))
+        return self._stream_in(put)
 
     def v_sandbox_list(self, a):
         return self.c._sandbox_list(_arg(a, "sandbox_id", str), _arg(a, "path", str, ""),
@@ -411,7 +555,20 @@ class Server:
         what = _arg(a, "what", str)
         if what not in ("--commit", "--discard"):
             raise ValueError("apply %r" % what)
-        return self.c._sandbox_apply(_arg(a, "sandbox_id", str), what,
+        sid = _arg(a, "sandbox_id", str)
+        if self.restrict and what == "--commit":
+            # git, run on the codebase later (afs-fuse at a mount, --commit-git,
+            # afs-audit diff), obeys .git/config: a restricted key neither
+            # writes one nor has git run for it.
+            if a.get("branch") is not None:
+                raise InvalidConfigurationError("refused", "afs-remote --restrict: no commit "
+                                                "to a git branch")
+            self.c._sb_record(sid)
+            for d, dirs, files, dfd in os.fwalk(os.path.join(self.c._sb_dir(sid), "delta")):
+                if any(_has_git(n) for n in dirs + files):
+                    raise InvalidConfigurationError("refused", "afs-remote --restrict: the "
+                                                    "delta holds a .git entry")
+        return self.c._sandbox_apply(sid, what,
                                      _arg(a, "paths", list, None),
                                      force=bool(_arg(a, "force", bool, False)),
                                      branch=_arg(a, "branch", str, None),
@@ -441,30 +598,73 @@ class Server:
 
     def v_export(self, a):
         """The sandbox's delta (afs-fuse(1)'s format, its base journal too)
-        as a tar stream in the D frames that follow the reply."""
+        as a tar stream in the D frames that follow the reply.  The sandbox
+        may run meanwhile: the walk holds directory fds and opens nothing
+        through a link (os.fwalk), a file is opened with O_NOFOLLOW and
+        O_NONBLOCK and taken only if it is a regular file then, and one that
+        is gone, or changed kind, is left out."""
         sid = _arg(a, "sandbox_id", str)
         self.c._sb_record(sid)
         delta = os.path.join(self.c._sb_dir(sid), "delta")
         self.chan.write_json(_wire.REPLY, {"ok": None})
         w = _wire.DataWriter(self.chan)
         with tarfile.open(fileobj=w, mode="w|", format=tarfile.PAX_FORMAT) as tf:
-            for d, dirs, files in os.walk(delta):
+            for d, dirs, files, dfd in os.fwalk(delta):
                 dirs.sort()
+                rd = os.path.relpath(d, delta)
                 for n in sorted(dirs) + sorted(files):
-                    full = os.path.join(d, n)
-                    rel = os.path.relpath(full, delta)
-                    ti = tf.gettarinfo(full, rel)
-                    if ti is None or not (ti.isreg() or ti.isdir() or ti.issym()):
-                        continue
-                    ti.uid = ti.gid = 0
-                    ti.uname = ti.gname = ""
-                    if ti.isreg():
-                        with open(full, "rb") as f:
-                            tf.addfile(ti, f)
-                    else:
-                        tf.addfile(ti)
+                    _export_one(tf, dfd, n, n if rd == "." else rd + "/" + n)
         w.close()
         return _Replied
+
+
+def _export_one(tf, dfd, name, rel):
+    try:
+        st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+    except OSError:
+        return
+    ti = tarfile.TarInfo(rel)
+    ti.mode = stat.S_IMODE(st.st_mode) & ~0o6000
+    ti.mtime = int(st.st_mtime)
+    if stat.S_ISDIR(st.st_mode):
+        ti.type = tarfile.DIRTYPE
+        tf.addfile(ti)
+    elif stat.S_ISLNK(st.st_mode):
+        try:
+            ti.linkname = os.readlink(name, dir_fd=dfd)
+        except OSError:
+            return
+        ti.type = tarfile.SYMTYPE
+        tf.addfile(ti)
+    elif stat.S_ISREG(st.st_mode):
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=dfd)
+        except OSError:
+            return
+        with os.fdopen(fd, "rb") as f:
+            fst = os.fstat(fd)
+            if not stat.S_ISREG(fst.st_mode):
+                return
+            os.set_blocking(fd, True)
+            ti.size = fst.st_size
+            tf.addfile(ti, _Exactly(f, fst.st_size))
+
+
+class _Exactly:
+    """SIZE bytes of F: what it has, then zeros if it shrank meanwhile (the
+    tar header already gave the size)."""
+
+    def __init__(self, f, size):
+        self.f, self.left = f, size
+
+    def read(self, n=-1):
+        n = self.left if n is None or n < 0 else min(n, self.left)
+        b = self.f.read(n)
+        if len(b) < n:
+            b += b"\0" * (n - len(b))
+        self.left -= len(b)
+        return b
 
 
 class _Replied:
@@ -474,13 +674,13 @@ class _Replied:
 VERBS = sorted(n[2:] for n in dir(Server) if n.startswith("v_"))
 
 
-def serve(no_network=False, no_docker=False):
-    chan = _wire.Channel(0, 1)
+def serve(no_network=False, no_docker=False, restrict=False):
+    chan = _wire.Channel(0, 1, max_json=_wire.MAX_REQUEST)
     # A write to a client that went away is an error of that call, not a
     # signal that kills the server before it cleans up.
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     try:
-        srv = Server(chan, no_network, no_docker)
+        srv = Server(chan, no_network, no_docker, restrict)
     except SandboxError as e:
         chan.write_json(_wire.HELLO, {"afs-remote": __version__, "protocol": _wire.PROTOCOL,
                                       "error": _wire.error(e)})
@@ -517,7 +717,11 @@ def serve(no_network=False, no_docker=False):
         except Exception as e:
             reply = {"error": _wire.error(e)}
         try:
-            chan.write_json(_wire.REPLY, reply)
+            try:
+                chan.write_json(_wire.REPLY, reply)
+            except _wire.TooBig as e:
+                chan.write_json(_wire.REPLY, {"error": {"type": "SandboxError", "attrs": {
+                    "message": "the answer to %s is too big" % verb, "details": str(e)}}})
         except OSError:
             return 0
 
@@ -600,7 +804,10 @@ def main(argv):
         # authorized_keys command="afs-remote --restrict ...": what the client
         # asked for is in SSH_ORIGINAL_COMMAND; only a verb (with its own
         # operands) is taken from it, never an option of ours.
-        words = shlex.split(os.environ.get("SSH_ORIGINAL_COMMAND", ""))
+        try:
+            words = shlex.split(os.environ.get("SSH_ORIGINAL_COMMAND", ""))
+        except ValueError:
+            words = []
         if not words or posixpath.basename(words[0]) != "afs-remote" or \
                 (len(words) > 1 and words[1].startswith("--")):
             sys.stderr.write("afs-remote: this key runs afs-remote only (afs-remote serve, "
@@ -613,7 +820,7 @@ def main(argv):
     verb, rest = argv[0], argv[1:]
     try:
         if verb == "serve" and not rest:
-            return serve(no_network, no_docker)
+            return serve(no_network, no_docker, restrict)
         if verb == "version" and not rest:
             print("afs-remote %s protocol %d" % (__version__, _wire.PROTOCOL))
             return 0

@@ -13,6 +13,7 @@ import json
 import os
 import select
 import struct
+import time
 from datetime import datetime, timedelta
 
 from . import exceptions
@@ -22,8 +23,10 @@ from .types import (Codebase, ExecResult, FileInfo, PermissionRule, ResourceLimi
 PROTOCOL = 1
 HELLO, REQUEST, REPLY, DATA, CANCEL = b"H", b"Q", b"R", b"D", b"X"
 TYPES = (HELLO, REQUEST, REPLY, DATA, CANCEL)
-MAX_JSON = 256 << 20            # a request or reply (read_file of a big file)
+MAX_JSON = 256 << 20            # a reply (an exec's output, escaped)
+MAX_REQUEST = 4 << 20           # a request: file contents travel as D frames
 MAX_DATA = 1 << 20              # a D frame
+MAX_UPLOAD = 256 << 20          # upload_file's content (held whole: the reference's API)
 CHUNK = 256 << 10               # what a sender puts in one D frame
 
 
@@ -34,30 +37,36 @@ class ProtocolError(Exception):
 class Channel:
     """Frames over RFD (read) and WFD (write)."""
 
-    def __init__(self, rfd, wfd):
+    def __init__(self, rfd, wfd, max_json=MAX_JSON):
         self.rfd = rfd
         self.wfd = wfd
+        self.max_json = max_json
         self._buf = bytearray()
 
     def buffered(self):
         return len(self._buf) > 0
 
-    def _fill(self, n):
+    def _fill(self, n, deadline=None):
         while len(self._buf) < n:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
+                    raise ProtocolError("no frame in time")
             b = os.read(self.rfd, max(65536, n - len(self._buf)))
             if not b:
                 raise ProtocolError("end of stream")
             self._buf += b
 
-    def read(self):
-        """(type, payload) of the next frame."""
-        self._fill(5)
+    def read(self, deadline=None):
+        """(type, payload) of the next frame; by DEADLINE (time.monotonic())
+        if one is given."""
+        self._fill(5, deadline)
         t, n = bytes(self._buf[:1]), struct.unpack(">I", self._buf[1:5])[0]
         if t not in TYPES:
             raise ProtocolError("a frame of unknown type %r" % t)
-        if n > (MAX_DATA if t == DATA else MAX_JSON):
+        if n > (MAX_DATA if t == DATA else self.max_json):
             raise ProtocolError("a %s frame of %d bytes" % (t.decode(), n))
-        self._fill(5 + n)
+        self._fill(5 + n, deadline)
         payload = bytes(self._buf[5:5 + n])
         del self._buf[:5 + n]
         return t, payload
@@ -75,20 +84,27 @@ class Channel:
             n = os.write(self.wfd, data)
             data = data[n:]
 
-    def write_json(self, t, obj):
-        self.write(t, json.dumps(obj, separators=(",", ":")).encode("utf-8"))
+    def write_json(self, t, obj, limit=MAX_JSON):
+        b = json.dumps(obj, separators=(",", ":")).encode("utf-8")
+        if len(b) > limit:
+            raise TooBig("%d bytes, over the %d a frame may carry" % (len(b), limit))
+        self.write(t, b)
 
-    def read_json(self, want):
-        t, payload = self.read()
+    def read_json(self, want, deadline=None):
+        t, payload = self.read(deadline)
         if t != want:
             raise ProtocolError("a %s frame where %s was due" % (t.decode(), want.decode()))
         try:
             obj = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ProtocolError("a %s frame that is not JSON" % t.decode()) from None
         if not isinstance(obj, dict):
             raise ProtocolError("a %s frame that is not a JSON object" % t.decode())
         return obj
+
+
+class TooBig(ValueError):
+    """A reply too big for a frame: said as an error instead."""
 
 
 class DataReader:
@@ -101,10 +117,12 @@ class DataReader:
 
     def read(self, n=-1):
         out = []
+        have = 0
         want = n if n is not None and n >= 0 else None
-        while not self._eof and (want is None or sum(map(len, out)) + len(self._buf) < want):
+        while not self._eof and (want is None or have + len(self._buf) < want):
             if self._buf:
                 out.append(self._buf)
+                have += len(self._buf)
                 self._buf = b""
                 continue
             t, payload = self._chan.read()
@@ -184,11 +202,28 @@ def plain(v):
     return v
 
 
+def many(decode):
+    """A decoder of a list of what DECODE decodes."""
+    def dec(v):
+        if not isinstance(v, list):
+            raise TypeError("a list was due")
+        return [decode(x) for x in v]
+    return dec
+
+
+def text(v):
+    if not isinstance(v, str):
+        raise TypeError("a string was due")
+    return v
+
+
 def _dt(s):
     return datetime.fromisoformat(s) if s else None
 
 
 def _dates(d, *names):
+    if not isinstance(d, dict):
+        raise TypeError("an object was due")
     d = dict(d)
     for n in names:
         d[n] = _dt(d.get(n))
@@ -255,11 +290,14 @@ def error(e):
 def rebuild(err, where):
     """The exception a reply's ERR stands for; WHERE (ssh://host) names the
     far side in errors that are not the API's own."""
+    if not isinstance(err, dict):
+        return exceptions.SandboxError("%s: a malformed error reply" % where)
     t = err.get("type")
     if t in ("ValueError", "TypeError"):
         return (ValueError if t == "ValueError" else TypeError)(err.get("message", ""))
     cls = getattr(exceptions, t, None) if isinstance(t, str) else None
-    if isinstance(cls, type) and issubclass(cls, exceptions.SandboxError) and "attrs" in err:
+    if isinstance(cls, type) and issubclass(cls, exceptions.SandboxError) and \
+            isinstance(err.get("attrs"), dict) and isinstance(err["attrs"].get("message"), str):
         e = cls.__new__(cls)
         attrs = dict(err["attrs"])
         Exception.__init__(e, attrs.get("message", ""))

@@ -6,8 +6,8 @@ rest is the synchronous client's work (records, a mount that takes
 milliseconds) run in a thread.
 """
 import asyncio
+import json
 import subprocess
-import threading
 from datetime import timedelta
 from typing import AsyncIterator, Dict, List, Optional, TypeVar, Union
 
@@ -34,32 +34,77 @@ async def _run(argv, data=None, env=None):
     return out, err, p.returncode
 
 
-async def _remote_call(client, verb, args, decode):
-    """VERB on a RemoteClient, in a thread, on a channel of its own:
-    cancelled, the channel is ended, and the far side ends the command."""
-    state = {"ch": None, "done": False, "cancelled": False}
-    lock = threading.Lock()
-
-    def work():
-        ch = client._take()
-        with lock:
-            if state["cancelled"]:
-                client._give(ch)
-                raise asyncio.CancelledError()
-            state["ch"] = ch
-        r = client._call(verb, args, chan=ch)   # a failure gives the channel back
-        with lock:
-            state["done"] = True
-            client._give(ch)
-        return r
+async def _take(client):
+    """A channel of CLIENT's pool (a RemoteClient), taken in a thread; when
+    the wait is cancelled, the channel the thread takes is given back."""
+    fut = asyncio.ensure_future(asyncio.to_thread(client._take))
     try:
-        return decode(await asyncio.to_thread(work))
+        return await asyncio.shield(fut)
     except asyncio.CancelledError:
-        with lock:
-            state["cancelled"] = True
-            if state["ch"] is not None and not state["done"]:
-                state["ch"].abort()
+        def back(f):
+            if not f.cancelled() and f.exception() is None:
+                client._give(f.result())
+        fut.add_done_callback(back)
         raise
+
+
+def _drop(client, ch):
+    """End channel CH of CLIENT now (a cancelled call): the far side sees
+    the end and ends the call's command; the pool loses the channel."""
+    ch.abort()
+    client._broken(ch)
+
+
+async def _remote_call(client, verb, args, decode):
+    """VERB on a RemoteClient, its exchange in a thread and every release
+    of the channel here: cancelled, the channel is ended (and with it the
+    command on the far side); an error reply gives it back whole."""
+    ch = await _take(client)
+    try:
+        r = await asyncio.to_thread(client._exchange, ch, verb, args)
+    except asyncio.CancelledError:
+        _drop(client, ch)
+        raise
+    client._give(ch)
+    return client._result(r, decode)
+
+
+async def _remote_stream(client, args, command):
+    """exec_stream on a RemoteClient: each frame read in a thread, the
+    channel released here; cancelled or closed early, the channel is ended
+    (the far side ends the command)."""
+    ch = await _take(client)
+    done = False
+    try:
+        try:
+            await asyncio.to_thread(ch.ch.write_json, _wire.REQUEST,
+                                    {"verb": "exec_stream", "args": args})
+            while True:
+                t, payload = await asyncio.to_thread(ch.ch.read)
+                if t == _wire.REPLY:
+                    break
+                if t != _wire.DATA:
+                    raise _wire.ProtocolError("a %s frame in a stream" % t.decode())
+                if not payload:
+                    t, payload = await asyncio.to_thread(ch.ch.read)
+                    if t != _wire.REPLY:
+                        raise _wire.ProtocolError("no reply after a stream")
+                    break
+                yield payload
+            r = json.loads(payload)
+            if not isinstance(r, dict):
+                raise ValueError("not an object")
+        except (_wire.ProtocolError, OSError, ValueError, RecursionError):
+            done = True
+            raise client._broken(ch) from None
+        done = True
+        client._give(ch)
+        code = client._result(r, lambda v: int(v["exit_code"]))
+        if args["timeout"] is not None and code == 124:
+            raise CommandTimeoutError(command, args["timeout"])
+    finally:
+        if not done:
+            _drop(client, ch)
 
 
 class AsyncSessionWrapper:
@@ -162,16 +207,9 @@ class AsyncSandboxClient:
                           env: Optional[Dict[str, str]] = None, workdir: Optional[str] = None,
                           timeout: Optional[timedelta] = None) -> AsyncIterator[bytes]:
         if self._sync.remote:
-            gen = self._sync.exec_stream(sandbox_id, command, stdin, env, workdir, timeout)
-            try:
-                while True:
-                    chunk = await asyncio.to_thread(next, gen, None)
-                    if chunk is None:
-                        break
-                    yield chunk
-            finally:
-                # Cancelled or closed early: X to the far side, in a thread.
-                await asyncio.shield(asyncio.to_thread(gen.close))
+            async for chunk in _remote_stream(self._sync, self._sync._exec_args(
+                    sandbox_id, command, stdin, env, workdir, timeout), command):
+                yield chunk
             return
         rec = await asyncio.to_thread(self._sync._running, sandbox_id)
         argv = self._sync._exec_argv(rec, command, env, workdir, timeout, json_out=False)

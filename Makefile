@@ -5,6 +5,8 @@
 #   make demo            mount the bundled example codebase and show the policy at work
 #   make deps            install the Debian packages the build, tests and runtime need
 #   make install         PREFIX=/usr/local DESTDIR=
+#   make deb             build/afs_VERSION_amd64.deb and build/python3-agentfense_VERSION_all.deb
+#   make image           the OCI image afs:VERSION (docker), from Debian's packages and the .deb
 #   make fuzz            run each libFuzzer target for FUZZ_TIME seconds (clang)
 #   make bench-policy    decisions per second of the policy engine
 #   make bench-fs        afs-fuse against native and bindfs, as ratios
@@ -45,7 +47,7 @@ JSON_LIBS  = $(shell pkg-config --libs jansson)
 CAPNG_LIBS = $(shell pkg-config --libs libcap-ng)
 SECCOMP_LIBS = $(shell pkg-config --libs libseccomp)
 
-ALL_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE \
+ALL_CFLAGS  = -std=gnu11 $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE \
               -D_FILE_OFFSET_BITS=64 -DAFS_VERSION='"$(VERSION)"' \
               -DAFS_DATADIR='"$(DATADIR)"' -Ilib $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
@@ -70,7 +72,7 @@ HELP_BIN := $(HELP_SRC:%.c=$(B)/%)
 PROGS    := $(B)/afs-fuse $(B)/afs-audit $(B)/afs-launch $(B)/afs-session $(B)/afs-proxy \
             $(B)/afs-remote
 
-.PHONY: all check check-run unit deps demo demo-run install uninstall clean fuzz bench-policy bench-fs bench-launch bench-real bench-session bench-mem bench-net bench-remote FORCE
+.PHONY: all check check-run unit deps demo demo-run install uninstall clean fuzz bench-policy bench-fs bench-launch bench-real bench-session bench-mem bench-net bench-remote deb image FORCE
 all: $(PROGS)
 
 # Objects are rebuilt when the flags change (a SANITIZE build after a
@@ -266,7 +268,29 @@ uninstall:
 	  $(DESTDIR)$(COMPDIR)/afs-launch $(DESTDIR)$(COMPDIR)/afs-session \
 	  $(DESTDIR)$(COMPDIR)/afs-proxy
 
+# ---- packages -----------------------------------------------------------------
+# The Debian packages, built by debhelper (debian/) from a copy of the tree
+# in build/deb/, so that nothing is written beside the tree; then lintian,
+# whose every warning fails the build.
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+DEBS = $(B)/afs_$(VERSION)_$(DEB_ARCH).deb $(B)/python3-agentfense_$(VERSION)_all.deb
+
+deb:
+	@sh contrib/install-deps.sh
+	rm -rf $(B)/deb
+	mkdir -p $(B)/deb/afs-$(VERSION)
+	tar -c --exclude=./build --exclude=./.git --exclude='./$(B)' . | tar -x -C $(B)/deb/afs-$(VERSION)
+	cd $(B)/deb/afs-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b -j2
+	cp $(B)/deb/afs_$(VERSION)_$(DEB_ARCH).deb $(B)/deb/python3-agentfense_$(VERSION)_all.deb $(B)/
+	lintian --fail-on error,warning --suppress-tags-from-file debian/lintian-suppress $(DEBS)
+
+# The OCI image afs:VERSION: a minimal Debian root made by mmdebstrap from
+# Debian's mirror (no registry), with the packages above installed in it,
+# imported into the local dockerd (contrib/image/mkimage.sh).
+image: deb
+	B=$(B) sh contrib/image/mkimage.sh $(VERSION) $(DEBS)
+
 clean:
 	rm -rf $(B)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -path '$(B)/deb' -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -139,10 +139,17 @@ static void set_meta(const struct job *j, int dfd, const char *name, const struc
 {
 	struct timespec ts[2] = { st->st_atim, st->st_mtim };
 
-	if (geteuid() == 0)
-		fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
-	if (!S_ISLNK(st->st_mode))
-		fchmodat(dfd, name, commit_mode(j, st->st_mode), AT_SYMLINK_NOFOLLOW);
+	/* Best effort, each of them: the content is what commit carries; a
+	 * mode or an owner it cannot set leaves SOURCE's own (as cp -p does
+	 * without root). */
+	if (geteuid() == 0 &&
+	    fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0) {
+		/* not fatal */
+	}
+	if (!S_ISLNK(st->st_mode) &&
+	    fchmodat(dfd, name, commit_mode(j, st->st_mode), AT_SYMLINK_NOFOLLOW) != 0) {
+		/* not fatal */
+	}
 	utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
 }
 

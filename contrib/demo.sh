@@ -7,7 +7,8 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-B="$top/build"
+# AFS_BIN_DIR: the programs to show (the installed ones: /usr/bin), else the tree's.
+B=${AFS_BIN_DIR:-$top/build}
 tmp=$(mktemp -d /tmp/afs-demo.XXXXXX)
 
 cleanup() {

@@ -40,6 +40,11 @@ openssl
 iproute2
 openssh-client
 openssh-server
+debhelper
+dh-python
+lintian
+mmdebstrap
+python3-yaml
 "
 # openssh-server is for the ssh:// endpoint's tests, which start an sshd of
 # their own on 127.0.0.1 (tests/python/sshd.py); on a machine that runs

@@ -530,7 +530,6 @@ class RemoteClient(SandboxClient):
         return self._stream(args, command)
 
     def _stream(self, args, command):
-        from .exceptions import CommandTimeoutError
         ch = self._take()
         done = False
         try:
@@ -538,28 +537,29 @@ class RemoteClient(SandboxClient):
                 ch.ch.write_json(_wire.REQUEST, {"verb": "exec_stream", "args": args})
                 while True:
                     t, payload = ch.ch.read()
-                    if t == _wire.REPLY:
-                        break           # an error before the command ran
-                    if t != _wire.DATA:
-                        raise _wire.ProtocolError("a %s frame in a stream" % t.decode())
-                    if not payload:
-                        t, payload = ch.ch.read()
+                    if stream_frame(t, payload) != "data":
                         break
                     yield payload
-                r = json.loads(payload)
-                if not isinstance(r, dict):
-                    raise ValueError("not an object")
+                if not payload and t == _wire.DATA:
+                    t, payload = ch.ch.read()
+                r = stream_reply(t, payload)
             except (_wire.ProtocolError, OSError, ValueError, RecursionError):
                 done = True
                 raise self._broken(ch) from None
             done = True
             self._give(ch)
-            code = self._result(r, lambda v: int(v["exit_code"]))
-            if args["timeout"] is not None and code == 124:
-                raise CommandTimeoutError(command, args["timeout"])
+            self._stream_done(r, args, command)
         finally:
             if not done:
                 self._cancel(ch)
+
+    def _stream_done(self, r, args, command):
+        """The end of an exec_stream whose final reply is R: its error
+        raised, or CommandTimeoutError for a command that ran out of time."""
+        from .exceptions import CommandTimeoutError
+        code = self._result(r, lambda v: int(v["exit_code"]))
+        if args["timeout"] is not None and code == 124:
+            raise CommandTimeoutError(command, args["timeout"])
 
     def _cancel(self, ch):
         """End the running call of CH (X), read it to its reply, and give
@@ -687,6 +687,28 @@ class RemoteClient(SandboxClient):
     # afs-launch's argv has no meaning here: the far side builds it.
     def _running(self, sandbox_id):
         raise SandboxError("a remote sandbox runs its commands on %s" % self.endpoint)
+
+
+def stream_frame(t, payload):
+    """What frame (T, PAYLOAD) is in an exec_stream: "data" (output to
+    pass on), "end" (the empty D: the reply follows) or "reply" (an error
+    before the command ran); anything else is a ProtocolError."""
+    if t == _wire.REPLY:
+        return "reply"
+    if t != _wire.DATA:
+        raise _wire.ProtocolError("a %s frame in a stream" % t.decode())
+    return "data" if payload else "end"
+
+
+def stream_reply(t, payload):
+    """The final reply of an exec_stream, as a dict (ValueError or
+    ProtocolError when it is not one)."""
+    if t != _wire.REPLY:
+        raise _wire.ProtocolError("no reply after a stream")
+    r = json.loads(payload)
+    if not isinstance(r, dict):
+        raise ValueError("not an object")
+    return r
 
 
 def _add_tree(tf, root, pats):

@@ -6,12 +6,11 @@ rest is the synchronous client's work (records, a mount that takes
 milliseconds) run in a thread.
 """
 import asyncio
-import json
 import subprocess
 from datetime import timedelta
 from typing import AsyncIterator, Dict, List, Optional, TypeVar, Union
 
-from .. import _afs, _wire
+from .. import _afs, _remote, _wire
 from ..client import SandboxClient
 from ..exceptions import CommandTimeoutError, SessionNotFoundError
 from ..types import (Codebase, ExecResult, FileInfo, PermissionRule, ResourceLimits,
@@ -81,27 +80,18 @@ async def _remote_stream(client, args, command):
                                     {"verb": "exec_stream", "args": args})
             while True:
                 t, payload = await asyncio.to_thread(ch.ch.read)
-                if t == _wire.REPLY:
-                    break
-                if t != _wire.DATA:
-                    raise _wire.ProtocolError("a %s frame in a stream" % t.decode())
-                if not payload:
-                    t, payload = await asyncio.to_thread(ch.ch.read)
-                    if t != _wire.REPLY:
-                        raise _wire.ProtocolError("no reply after a stream")
+                if _remote.stream_frame(t, payload) != "data":
                     break
                 yield payload
-            r = json.loads(payload)
-            if not isinstance(r, dict):
-                raise ValueError("not an object")
+            if not payload and t == _wire.DATA:
+                t, payload = await asyncio.to_thread(ch.ch.read)
+            r = _remote.stream_reply(t, payload)
         except (_wire.ProtocolError, OSError, ValueError, RecursionError):
             done = True
             raise client._broken(ch) from None
         done = True
         client._give(ch)
-        code = client._result(r, lambda v: int(v["exit_code"]))
-        if args["timeout"] is not None and code == 124:
-            raise CommandTimeoutError(command, args["timeout"])
+        client._stream_done(r, args, command)
     finally:
         if not done:
             _drop(client, ch)
